@@ -1,0 +1,73 @@
+"""Test configuration shared by the whole suite.
+
+Qt runs offscreen; the external corpus lives in ``../shared/data`` beside the checkout
+(override with WORKSTATION_SHARED_DATA).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WORKSTATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only external corpus (chat exports, statements, PDQ images, EXIF photos)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"external test corpus not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One freshly created encrypted database per session; tests get copies (key derivation
+    and migrations are paid once)."""
+    from workstation.store.database import Database
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database.create(path, PASSPHRASE)
+    db.checkpoint()
+    db.lock()
+    return path
+
+
+@pytest.fixture
+def db_path(template_db: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "case.db"
+    shutil.copy2(template_db, target)
+    return target
+
+
+@pytest.fixture
+def db(db_path: Path):
+    from workstation.store.database import Database
+
+    database = Database.open(db_path, PASSPHRASE)
+    yield database
+    database.lock()
+
+
+@pytest.fixture
+def ws(db):
+    from workstation.domain.service import Workstation
+
+    return Workstation(db)
+
+
+@pytest.fixture
+def passphrase_file(tmp_path: Path) -> Path:
+    p = tmp_path / "pass.txt"
+    p.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    return p

@@ -1,0 +1,176 @@
+"""Fast writes of many rows in one transaction (imports, demo data, benchmarks).
+
+The service API writes one row per call with its own audit entry; an import of a million
+rows instead runs inside ONE write transaction and is audited once. ``BulkWriter`` is that
+transaction's helper: it resolves entities by key with a cache, assigns row ids itself
+(the write lock is held, so no one else can insert), and flushes events and their parties
+with ``executemany`` in batches. On any exception the caller's transaction rolls back and
+the database is exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, select
+
+from workstation import clock
+from workstation.ids import new_uid
+from workstation.store import schema as s
+
+if TYPE_CHECKING:
+    from workstation.domain.service import Workstation
+
+BATCH = 5000
+
+_EVENT_SQL = ("INSERT INTO event (id, case_id, kind, ts_utc, utc_offset, title, body, properties, "
+              "source_id, source_ref, created_at, uid, origin, hlc, deleted, keep_local) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)")
+_PARTY_SQL = "INSERT INTO event_party (id, event_id, entity_id, role) VALUES (?,?,?,?)"
+_LINK_SQL = ("INSERT INTO link (id, case_id, src_id, dst_id, kind, confidence, properties, source_id, "
+             "source_ref, created_at, uid, origin, hlc, deleted, keep_local) "
+             "VALUES (?,?,?,?,?,?,'{}',?,?,?,?,?,?,0,0)")
+_ENTITY_SQL = ("INSERT INTO entity (id, case_id, kind, label, key, properties, sensitive, source_id, "
+               "source_ref, created_at, updated_at, uid, origin, hlc, deleted, keep_local) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)")
+
+
+def _json(value: Mapping[str, Any] | None) -> str:
+    if not value:
+        return "{}"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class BulkWriter:
+    """Collects rows for one case inside an open write transaction ``conn``.
+
+    Rows go through prepared ``executemany`` on the transaction's own DB-API cursor (the
+    ORM-free fast path); the SQL above must match ``store.schema`` — the import tests
+    read every column back through the service API.
+    """
+
+    def __init__(self, ws: Workstation, conn: Connection, case_id: int, *,
+                 source_id: int | None = None) -> None:
+        self.ws = ws
+        self.conn = conn
+        self.case_id = case_id
+        self.source_id = source_id
+        self.now = clock.utcnow_iso()
+        self.origin = ws.db.device_id
+        self._hlc = ws.clock.now()
+        self._cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self._cursor.execute("INSERT INTO fts_defer (flag) VALUES (1)")
+        self._finished = False
+        self._next = {
+            t.name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()) + 1
+            for t in (s.entity, s.event, s.event_party, s.link)
+        }
+        self._entities: dict[tuple[str, str], int] = {}
+        self._new_entities: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
+        self._parties: list[tuple[Any, ...]] = []
+        self._links: list[tuple[Any, ...]] = []
+        self._link_seen: set[tuple[int, int, str]] = set()
+        self.created = {"entities": 0, "events": 0, "links": 0}
+        # Existing entities of the case, so a re-import links to them instead of duplicating.
+        for eid, kind, key, label in conn.execute(
+                select(s.entity.c.id, s.entity.c.kind, s.entity.c.key, s.entity.c.label).where(
+                    s.entity.c.case_id == case_id, s.entity.c.deleted.is_(False),
+                    s.entity.c.merged_into.is_(None))):
+            self._entities[(kind, key or f"label:{label.casefold()}")] = eid
+
+    def _id(self, table: str) -> int:
+        n = self._next[table]
+        self._next[table] = n + 1
+        return n
+
+    def entity(self, kind: str, label: str, key: str | None = None, *,
+               properties: Mapping[str, Any] | None = None, sensitive: str | None = None,
+               ref: str | None = None) -> int:
+        """Id of the case's entity with this key (or kind+label when it has no key);
+        created on first sight."""
+        k = (kind, key or f"label:{label.casefold()}")
+        found = self._entities.get(k)
+        if found is not None:
+            return found
+        eid = self._id("entity")
+        self._new_entities.append((
+            eid, self.case_id, kind, label, key, _json(properties), sensitive, self.source_id, ref,
+            self.now, self.now, new_uid(), self.origin, self._hlc))
+        self._entities[k] = eid
+        self.created["entities"] += 1
+        return eid
+
+    def event(self, kind: str, when: datetime | None, *, title: str = "", body: str | None = None,
+              properties: Mapping[str, Any] | None = None, parties: Sequence[tuple[int, str]] = (),
+              ref: str | None = None) -> int:
+        ts = off = None
+        if when is not None:
+            offset = when.utcoffset()
+            if offset is None:
+                raise ValueError("event times must be timezone-aware")
+            ts, off = clock.to_micros(when), int(offset.total_seconds() // 60)
+        eid = self._id("event")
+        self._events.append((
+            eid, self.case_id, kind, ts, off, title, body, _json(properties), self.source_id, ref,
+            self.now, new_uid(), self.origin, self._hlc))
+        seen: set[tuple[int, str]] = set()
+        for entity_id, role in parties:
+            if (entity_id, role) in seen:
+                continue
+            seen.add((entity_id, role))
+            self._parties.append((self._id("event_party"), eid, entity_id, role))
+        self.created["events"] += 1
+        if len(self._events) >= BATCH:
+            self.flush()
+        return eid
+
+    def link(self, src: int, dst: int, kind: str, *, confidence: float = 1.0,
+             ref: str | None = None) -> None:
+        """A link, once per (src, dst, kind) within this writer."""
+        if src == dst or (src, dst, kind) in self._link_seen:
+            return
+        self._link_seen.add((src, dst, kind))
+        self._links.append((
+            self._id("link"), self.case_id, src, dst, kind, confidence, self.source_id, ref,
+            self.now, new_uid(), self.origin, self._hlc))
+        self.created["links"] += 1
+
+    def flush(self) -> None:
+        """Write what is pending (entities first: events and links refer to them) and
+        index the new rows for full-text search in one statement per table."""
+        cur = self._cursor
+        if self._new_entities:
+            lo, hi = self._new_entities[0][0], self._new_entities[-1][0]
+            cur.executemany(_ENTITY_SQL, self._new_entities)
+            cur.execute("INSERT INTO fts_entity (rowid, label, key) SELECT id, label, key FROM entity "
+                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
+            self._new_entities.clear()
+        if self._events:
+            lo, hi = self._events[0][0], self._events[-1][0]
+            cur.executemany(_EVENT_SQL, self._events)
+            cur.execute("INSERT INTO fts_event (rowid, title, body) SELECT id, title, body FROM event "
+                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
+            self._events.clear()
+        for sql, rows in ((_PARTY_SQL, self._parties), (_LINK_SQL, self._links)):
+            if rows:
+                cur.executemany(sql, rows)
+                rows.clear()
+
+    def finish(self) -> dict[str, int]:
+        """Flush and give the full-text triggers back to everyone. Must run before commit."""
+        if not self._finished:
+            self.flush()
+            self._cursor.execute("DELETE FROM fts_defer")
+            self._finished = True
+        return dict(self.created)
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.finish()

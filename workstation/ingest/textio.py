@@ -1,0 +1,98 @@
+"""Reading text files of unknown encoding, streaming.
+
+Exports arrive as UTF-8 (with or without BOM), UTF-16 (Windows tools, some WhatsApp
+exports) or a Windows code page (cp1252 CSVs from banks). We decide from the BOM, then
+from a sample (UTF-8 must decode strictly; otherwise charset-normalizer chooses), and
+then read the whole file as a stream with that codec, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from pathlib import Path
+from typing import TextIO
+
+from workstation.ingest.records import ParseError
+
+SAMPLE_BYTES = 256 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The codec name for a file whose first bytes are ``sample``."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name
+    if not sample:
+        return "utf-8"
+    # UTF-16 without BOM: many NULs in alternating positions.
+    if len(sample) >= 4:
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        half = len(sample) // 2
+        if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
+            return "utf-16-le"
+        if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+            return "utf-16-be"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the sample's end is still UTF-8.
+        if exc.start >= len(sample) - 3 and exc.reason.startswith("unexpected end"):
+            return "utf-8"
+    if b"\x00" in sample:
+        raise ParseError("binary data, not a text file")
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is not None and best.encoding:
+            enc = best.encoding
+            # Western bank exports are cp1252 far more often than latin-1 or its cousins.
+            if enc in {"latin_1", "iso8859_1", "iso8859_15", "cp1250", "cp1252"}:
+                return "cp1252" if enc != "cp1250" else enc
+            return enc
+    except Exception:  # pragma: no cover - detector failure falls back below
+        pass
+    return "cp1252"
+
+
+def open_text(path: str | Path, encoding: str | None = None, newline: str | None = None) -> TextIO:
+    """Open ``path`` for streaming text reading with a detected (or given) encoding.
+
+    Undecodable bytes raise ``UnicodeDecodeError`` while reading; callers turn that into a
+    ParseError naming the line. Raises ParseError for a binary file.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            sample = fh.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from exc
+    if encoding is None:
+        try:
+            encoding = detect_encoding(sample)
+        except ParseError as exc:
+            raise ParseError(exc.message, file=p) from None
+    raw = p.open("rb")
+    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+
+
+def read_head_text(path: str | Path, limit: int = 65536) -> str:
+    """The first ``limit`` bytes of a file as text (best effort, for format sniffing)."""
+    with Path(path).open("rb") as fh:
+        sample = fh.read(limit)
+    try:
+        enc = detect_encoding(sample)
+    except ParseError:
+        return ""
+    return sample.decode(enc, errors="ignore")
