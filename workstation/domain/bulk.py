@@ -89,10 +89,10 @@ class BulkWriter:
 
     def entity(self, kind: str, label: str, key: str | None = None, *,
                properties: Mapping[str, Any] | None = None, sensitive: str | None = None,
-               ref: str | None = None) -> int:
-        """Id of the case's entity with this key (or kind+label when it has no key);
-        created on first sight."""
-        k = (kind, key or f"label:{label.casefold()}")
+               ref: str | None = None, dedupe: str | None = None) -> int:
+        """Id of the case's entity with this key (or kind+label when it has no key, or the
+        caller's ``dedupe`` identity such as name+DOB); created on first sight."""
+        k = (kind, key or dedupe or f"label:{label.casefold()}")
         found = self._entities.get(k)
         if found is not None:
             return found

@@ -9,13 +9,17 @@ then read the whole file as a stream with that codec, so memory stays flat.
 from __future__ import annotations
 
 import codecs
+import contextvars
 import io
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
 from workstation.ingest.records import ParseError
 
 SAMPLE_BYTES = 256 * 1024
+_SINGLE_BYTE_LATIN = frozenset({
+    "latin_1", "iso8859_1", "iso8859_2", "iso8859_15", "iso8859_9", "iso8859_13",
+    "cp1250", "cp1252", "cp1254", "cp1257", "cp850", "cp437", "mac_roman", "mac_latin2"})
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -57,9 +61,15 @@ def detect_encoding(sample: bytes) -> str:
         best = from_bytes(sample).best()
         if best is not None and best.encoding:
             enc = best.encoding
-            # Western bank exports are cp1252 far more often than latin-1 or its cousins.
-            if enc in {"latin_1", "iso8859_1", "iso8859_15", "cp1250", "cp1252"}:
-                return "cp1252" if enc != "cp1250" else enc
+            # Western exports are cp1252 far more often than its single-byte cousins, and on
+            # short samples the detector cannot tell them apart ("Crème" read as cp1250
+            # gives "Crčme"): take cp1252 whenever it decodes the sample at all.
+            if enc in _SINGLE_BYTE_LATIN:
+                try:
+                    sample.decode("cp1252")
+                    return "cp1252"
+                except UnicodeDecodeError:
+                    return enc
             return enc
     except Exception:  # pragma: no cover - detector failure falls back below
         pass
@@ -83,8 +93,56 @@ def open_text(path: str | Path, encoding: str | None = None, newline: str | None
             encoding = detect_encoding(sample)
         except ParseError as exc:
             raise ParseError(exc.message, file=p) from None
-    raw = p.open("rb")
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline=newline)
+    return io.TextIOWrapper(open_binary(p), encoding=encoding, errors="strict", newline=newline)
+
+
+class PositionTracker:
+    """While active (``with tracker:``), files of ``path`` opened through this module report
+    how far they have been read, so the pipeline can show real progress for streaming parsers."""
+
+    def __init__(self, path: str | Path, size: int) -> None:
+        self.path = Path(path).resolve()
+        self.size = max(size, 1)
+        self.position = 0
+        self._token: contextvars.Token[PositionTracker | None] | None = None
+
+    def fraction(self) -> float:
+        return min(1.0, self.position / self.size)
+
+    def __enter__(self) -> PositionTracker:
+        self._token = _TRACKER.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _TRACKER.reset(self._token)
+
+
+_TRACKER: contextvars.ContextVar[PositionTracker | None] = contextvars.ContextVar("ingest_tracker", default=None)
+
+
+class _TrackedFile(io.FileIO):
+    def __init__(self, path: Path, tracker: PositionTracker) -> None:
+        super().__init__(path, "rb")
+        self._tracker = tracker
+
+    def readinto(self, b: Any) -> int | None:  # type: ignore[override]
+        n = super().readinto(b)
+        if n:
+            self._tracker.position = max(self._tracker.position, self.tell())
+        return n
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open ``path`` for buffered binary reading (progress-tracked during an import)."""
+    p = Path(path)
+    tracker = _TRACKER.get()
+    try:
+        if tracker is not None and p.resolve() == tracker.path:
+            return io.BufferedReader(_TrackedFile(p, tracker), buffer_size=1 << 16)
+        return p.open("rb")
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from exc
 
 
 def read_head_text(path: str | Path, limit: int = 65536) -> str:

@@ -1,0 +1,178 @@
+"""The import pipeline end to end: real exports in, provenance and atomicity out."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from workstation.cli import main
+from workstation.errors import BadInput, Cancelled
+from workstation.ingest.pipeline import detect, preview, run_import
+from workstation.ingest.records import ImportOptions
+
+
+@pytest.fixture
+def case_id(ws) -> int:
+    return ws.create_case("IMP-1", "Import case", timezone="America/Toronto").id
+
+
+def _snapshot(ws) -> dict:
+    return {**ws.counts(), "audit": ws.audit.verify().entries}
+
+
+@pytest.mark.parametrize("rel,fmt,events", [
+    ("chat/telegram/result.json", "telegram_json", 4),
+    ("chat/telegram/messages.html", "telegram_html", 4),
+    ("chat/whatsapp/whatsapp_ios_chat.txt", "whatsapp_txt", 11),  # 8 text + 3 "image omitted"
+    ("chat/messenger/facebook_chat.json", "messenger_json", 11),
+    ("chat/slack/slack_export.zip", "slack_zip", 4),  # 5 objects, one is a channel_join
+    ("chat/email/fake-email-attachment.eml", "email_eml", 1),
+    ("finance/ofx/bank_medium.ofx", "ofx", 3),
+    ("finance/csv2ofx/test/stripe-all.csv", "transactions_table", 5),
+    ("finance/csv2ofx/converted/mint.qif", "qif", 4),
+])
+def test_real_exports_detect_and_import(ws, case_id, shared_data: Path, rel, fmt, events) -> None:
+    path = shared_data / rel
+    assert detect(path).format == fmt
+    res = run_import(ws, case_id, path)
+    assert (res.format, res.events, res.skipped) == (fmt, events, 0)
+    src = ws.get_source(res.source_id)
+    assert src.file_name == path.name and src.file_size == path.stat().st_size
+    assert len(src.sha256) == 64 and src.importer == fmt and src.imported_by == ws.actor
+    evs = ws.list_events(case_id, limit=None)
+    assert evs and all(e.source_id == res.source_id and e.source_ref for e in evs)
+
+
+def test_telegram_messages_people_and_times(ws, case_id, shared_data: Path) -> None:
+    run_import(ws, case_id, shared_data / "chat/telegram/result.json")
+    evs = ws.list_events(case_id, limit=None)
+    assert [e.body for e in evs] == ["i refuse to converse with you", "Hi nemesis", "we meet again",
+                                     "you will not trick me this time"]
+    senders = [next(p.label for p in e.parties if p.role == "sender") for e in evs]
+    assert senders.count(senders[0]) == 3 and "Jimmeny Marvelton" in senders[0]
+    accounts = ws.list_entities(case_id, kind="account")
+    assert all(a.key.startswith("account:telegram:") for a in accounts)
+
+
+def test_card_statement_amounts_and_parties(ws, case_id, shared_data: Path) -> None:
+    run_import(ws, case_id, shared_data / "finance/ofx/bank_medium.ofx")
+    evs = ws.list_events(case_id, limit=None)
+    first = evs[0]
+    assert first.title.startswith("MCDONALD'S #112")
+    assert first.properties["amount"] == "-6.60"
+    assert first.occurred_at.isoformat() == "2009-04-01T12:20:17-05:00"
+    total = sum(__import__("decimal").Decimal(e.properties["amount"]) for e in evs)
+    assert str(total) == "-345.27"
+
+
+def test_reimport_is_detected_and_changes_nothing(ws, case_id, shared_data: Path) -> None:
+    path = shared_data / "chat/telegram/result.json"
+    first = run_import(ws, case_id, path)
+    before = _snapshot(ws)
+    again = run_import(ws, case_id, path)
+    assert again.duplicate_of == first.source_id and again.events == 0
+    assert _snapshot(ws) == before
+
+
+def _bad_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "statement.csv"
+    rows = ["Date,Description,Amount,Card Number"]
+    rows += [f"2024-03-{d:02d},SHOP {d},-{d}.50,4111 1111 1111 1111" for d in range(1, 10)]
+    rows.insert(5, "2024-03-05,BROKEN ROW,not-a-number,4111 1111 1111 1111")
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return p
+
+
+def test_bad_row_aborts_whole_import_naming_row_and_field(ws, case_id, tmp_path: Path) -> None:
+    before = _snapshot(ws)
+    with pytest.raises(BadInput) as exc:
+        run_import(ws, case_id, _bad_csv(tmp_path))
+    msg = str(exc.value)
+    assert "statement.csv" in msg and "row 6" in msg and "amount" in msg.lower()
+    assert _snapshot(ws) == before
+
+
+def test_skip_bad_rows_reports_each(ws, case_id, tmp_path: Path) -> None:
+    res = run_import(ws, case_id, _bad_csv(tmp_path), skip_bad_rows=True)
+    assert res.events == 9 and res.skipped == 1
+    assert res.errors[0].row == "row 6" and "amount" in (res.errors[0].field or "").lower()
+    card = ws.list_entities(case_id, kind="card")
+    assert len(card) == 1 and card[0].label.endswith("1111")
+
+
+def test_cancel_leaves_nothing(ws, case_id, tmp_path: Path) -> None:
+    p = tmp_path / "big.csv"
+    p.write_text("Date,Description,Amount\n" + "".join(
+        f"2024-01-01,ITEM {i},-1.00\n" for i in range(5000)), encoding="utf-8")
+    before = _snapshot(ws)
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(Cancelled):
+        run_import(ws, case_id, p, cancel=ev)
+    assert _snapshot(ws) == before
+
+
+def test_progress_reaches_the_end(ws, case_id, tmp_path: Path) -> None:
+    p = tmp_path / "big.csv"
+    p.write_text("Date,Description,Amount\n" + "".join(
+        f"2024-01-01,ITEM {i},-1.00\n" for i in range(3000)), encoding="utf-8")
+    seen: list[float] = []
+    run_import(ws, case_id, p, progress=lambda f, m: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert any(0.0 < f < 1.0 for f in seen), "streaming progress in between"
+    assert seen == sorted(seen)
+
+
+def test_mentions_extracted_from_messages(ws, case_id, tmp_path: Path) -> None:
+    chat = tmp_path / "chat.txt"
+    chat.write_text(
+        "[1/5/24, 9:01:02 PM] Alex: text me on +1 202-555-0187 or mail nightowl@example.org\n"
+        "[1/5/24, 9:02:10 PM] Sam: ok see https://example.net/pics?id=7 from 203.0.113.9\n", encoding="utf-8")
+    run_import(ws, case_id, chat, options=ImportOptions(timezone="America/Toronto"))
+    keys = {e.key for e in ws.list_entities(case_id, limit=None) if e.key}
+    assert {"phone:+12025550187", "email:nightowl@example.org", "ip:203.0.113.9"} <= keys
+    assert any(k.startswith("url:") for k in keys)
+    first = ws.list_events(case_id)[0]
+    assert {p.role for p in first.parties} >= {"sender", "mentioned"}
+    assert first.occurred_at.isoformat() == "2024-01-05T21:01:02-05:00"
+
+
+@pytest.mark.parametrize("content,name", [
+    (b'{"name": "Jimmy", "type": "personal_chat", "id": 1, "messages": [{"id": 1, "type": "mess', "result.json"),
+    (b"\x00\x01\x02binary\x00" * 100, "renamed.csv"),
+    (b"", "empty.csv"),
+])
+def test_bad_files_get_clear_errors_and_no_change(ws, case_id, tmp_path: Path, content: bytes, name: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(content)
+    before = _snapshot(ws)
+    fmt = "telegram_json" if name == "result.json" else "auto"
+    with pytest.raises(BadInput) as exc:
+        run_import(ws, case_id, p, fmt=fmt)
+    assert name in str(exc.value)
+    assert _snapshot(ws) == before
+
+
+def test_preview_writes_nothing(ws, case_id, shared_data: Path) -> None:
+    before = _snapshot(ws)
+    pv = preview(shared_data / "chat/messenger/facebook_chat.json", limit=3)
+    assert pv.format == "messenger_json" and len(pv.records) == 3
+    assert _snapshot(ws) == before
+
+
+def test_cli_import_json_contract(tmp_path: Path, passphrase_file: Path, shared_data: Path, capsys) -> None:
+    base = ["--db", str(tmp_path / "c.db"), "--passphrase-file", str(passphrase_file)]
+    assert main([*base, "init"]) == 0
+    assert main([*base, "case", "add", "C-1", "chat case"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--json", "import", "C-1", str(shared_data / "chat/telegram/result.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"source", "format", "events", "entities", "skipped", "errors"} <= set(out)
+    assert (out["format"], out["events"], out["skipped"], out["errors"]) == ("telegram_json", 4, 0, [])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Description,Amount\n2024-01-01,x,abc\n")
+    assert main([*base, "import", "C-1", str(bad)]) == 4
+    assert "bad.csv" in capsys.readouterr().err

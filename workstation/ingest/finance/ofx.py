@@ -1,0 +1,826 @@
+"""OFX / QFX statements: OFX 1.x (SGML, unclosed tags) and OFX 2.x (XML).
+
+Our own reader. Both versions become one small element tree:
+
+* OFX 2.x (an ``<?xml`` declaration) is parsed with defusedxml; a DTD or entity in it
+  is refused (ParseError). When a producer wrote "XML" that is not well formed (which
+  happens), the tolerant SGML reader below takes over.
+* OFX 1.x SGML: ``KEY:VALUE`` header lines (blank lines before them allowed), then tags
+  whose leaf elements are usually not closed. A tag followed by text is a leaf; a
+  closing tag closes the nearest open element of that name; a known leaf tag left empty
+  and unclosed is closed by the next tag. CDATA and the five XML entities are decoded.
+
+What it yields (see :func:`read_ofx` for the document-level view):
+
+* a ``ParsedEntity`` per statement account (``ref="statement N"``): a card account
+  (credit-card statement) is ``Party(kind="card", value=<number>, role="payment_card")``,
+  a bank account ``Party(kind="account", value=<ACCTID>, platform="bank:<BANKID>",
+  role="account")``; properties hold account type, routing/branch, currency, ledger and
+  available balances with their dates, statement period, the institution and warnings.
+* a ``ParsedEntity`` per account of an account-information listing (``ACCTINFO``).
+* a ``ParsedEvent(kind="transaction")`` per ``STMTTRN`` (``ref="transaction N, line
+  L"``): ``occurred_at`` from DTPOSTED (aware when the file gives ``[-5:EST]``, else
+  naive: banks write local time), ``title`` NAME or PAYEE name (else MEMO), properties
+  amount (Decimal), currency (the transaction's CURRENCY, else the statement's CURDEF),
+  fitid, type, memo, check_number, reference, mcc (from SIC) and mcc_description,
+  user_date, and parties: the account/card and the counterparty (``organisation``; role
+  ``merchant`` on card statements, ``payee`` for bank debits, ``payer`` for bank credits).
+
+Errors: with ``options.strict`` (default) a server error status (sign-on or statement),
+a transaction with a missing/invalid date or amount, or an invalid balance raises
+ParseError naming file, place and field; lenient mode yields one RowError per bad
+transaction or failed statement, and drops bad balances with a warning. A file with
+neither statements nor an account list raises ParseError saying so.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.finance.mcc import mcc_description, normalise_mcc
+from workstation.ingest.records import (
+    ImportOptions,
+    ParsedEntity,
+    ParsedEvent,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+
+MAX_OFX_BYTES = 256 << 20  # statements are kilobytes; a bigger file is not a statement
+
+# Leaf elements that may appear empty and unclosed (``<NAME><MEMO>x``) in SGML files.
+_KNOWN_LEAVES = frozenset("""
+CODE SEVERITY MESSAGE DTSERVER LANGUAGE DTPROFUP DTACCTUP ORG FID SESSCOOKIE ACCESSKEY
+TRNUID CLTCOOKIE CURDEF BANKID BRANCHID ACCTID ACCTTYPE ACCTKEY DTSTART DTEND TRNTYPE
+DTPOSTED DTUSER DTAVAIL TRNAMT FITID CORRECTFITID CORRECTACTION SRVRTID CHECKNUM REFNUM
+SIC PAYEEID NAME EXTDNAME MEMO INV401KSOURCE CURRATE CURSYM BALAMT DTASOF DESC SUPTXDL
+XFERSRC XFERDEST SVCSTATUS MKTGINFO ADDR1 ADDR2 ADDR3 CITY STATE POSTALCODE COUNTRY PHONE
+BROKERID UNIQUEID UNIQUEIDTYPE UNITS UNITPRICE TOTAL MEMO2 CATEGORY VALUEDATE
+TRANSACTIONSPLIT ACCTBAL DTEXPIRE
+""".split())
+
+
+@dataclass
+class Node:
+    """One element: upper-case tag, its text (leaves) and children (aggregates)."""
+
+    tag: str
+    text: str | None = None
+    children: list[Node] = field(default_factory=list)
+    line: int = 0
+
+    def find(self, *path: str) -> Node | None:
+        """The first child following ``path`` of tags (direct children at each step)."""
+        node: Node | None = self
+        for tag in path:
+            if node is None:
+                return None
+            node = next((c for c in node.children if c.tag == tag), None)
+        return node
+
+    def findall(self, tag: str) -> list[Node]:
+        return [c for c in self.children if c.tag == tag]
+
+    def descendants(self, tag: str) -> Iterator[Node]:
+        """Every descendant called ``tag``, in document order (not inside a match)."""
+        for child in self.children:
+            if child.tag == tag:
+                yield child
+            else:
+                yield from child.descendants(tag)
+
+    def first(self, tag: str) -> Node | None:
+        """The first descendant called ``tag`` (tolerates misnested SGML)."""
+        return next(self.descendants(tag), None)
+
+    def value(self, tag: str) -> str | None:
+        """Stripped text of the first descendant leaf ``tag``; '' when present but empty."""
+        node = self.find(tag) or self.first(tag)
+        if node is None:
+            return None
+        return (node.text or "").strip()
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the file
+# ---------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"<!\[CDATA\[(?P<cdata>.*?)\]\]>"
+    r"|<!--.*?-->"
+    r"|<[?!][^>]*>"
+    r"|<(?P<close>/)?(?P<tag>[A-Za-z][A-Za-z0-9_.:\-]*)(?:\s[^<>]*?)?\s*(?P<selfclose>/)?>",
+    re.DOTALL,
+)
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\u00a0"}
+
+
+def _unescape(text: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name.startswith("#"):
+            try:
+                code = int(name[2:], 16) if name[1:2] in ("x", "X") else int(name[1:])
+                return chr(code)
+            except (ValueError, OverflowError):
+                return m.group(0)
+        return _ENTITIES.get(name.lower(), m.group(0))
+
+    return re.sub(r"&(#?[A-Za-z0-9]+);", sub, text) if "&" in text else text
+
+
+def parse_sgml(text: str, start_line: int = 1) -> Node:
+    """The tolerant tree builder for OFX 1.x (also used for malformed 2.x)."""
+    root = Node("#root")
+    stack: list[Node] = [root]
+    buffers: list[list[str]] = [[]]
+    line = start_line
+    pos = 0
+
+    def close_top() -> None:
+        node = stack.pop()
+        buf = buffers.pop()
+        if not node.children:
+            node.text = "".join(buf).strip()
+
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            chunk = text[pos:m.start()]
+            buffers[-1].append(_unescape(chunk))
+        line += text.count("\n", pos, m.start())
+        pos = m.end()
+        if m.group("cdata") is not None:
+            buffers[-1].append(m.group("cdata"))
+            line += m.group(0).count("\n")
+            continue
+        tag = m.group("tag")
+        if tag is None:
+            line += m.group(0).count("\n")
+            continue
+        tag = tag.upper()
+        if m.group("close"):
+            for depth in range(len(stack) - 1, 0, -1):
+                if stack[depth].tag == tag:
+                    while len(stack) > depth:
+                        close_top()
+                    break
+            # A closing tag for an element already closed implicitly is normal SGML.
+            continue
+        top = stack[-1]
+        if top is not root and not top.children:
+            if "".join(buffers[-1]).strip() or top.tag in _KNOWN_LEAVES or "." in top.tag:
+                close_top()  # a leaf: text (or nothing) up to the next tag
+        node = Node(tag, line=line)
+        stack[-1].children.append(node)
+        if m.group("selfclose"):
+            node.text = ""
+            continue
+        stack.append(node)
+        buffers.append([])
+    if pos < len(text):
+        buffers[-1].append(_unescape(text[pos:]))
+    while len(stack) > 1:
+        close_top()
+    return root
+
+
+def _xml_well_formed(body: str, path: Path) -> bool:
+    """Check the XML with defusedxml: False when not well formed; ParseError when it
+    declares a DTD or entities (refused outright, never expanded)."""
+    import xml.etree.ElementTree as ET
+
+    import defusedxml
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        fromstring(body.encode("utf-8"), forbid_dtd=True)
+    except (defusedxml.DTDForbidden, defusedxml.EntitiesForbidden,
+            defusedxml.ExternalReferenceForbidden) as exc:
+        raise ParseError(f"refused: the XML declares a DTD or entities ({exc})",
+                         file=path) from None
+    except ET.ParseError:
+        return False
+    return True
+
+
+_HEADER_LINE = re.compile(r"^\s*([A-Z][A-Z0-9]*)\s*:\s*(.*?)\s*$")
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, dict[str, str]]:
+    """Decode by BOM, XML declaration or SGML header; return text and SGML header."""
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(enc, errors="replace"), {}
+    head = raw[:4096].decode("latin-1")
+    m = re.search(r"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_\-]+)[\"']", head)
+    if m:
+        try:
+            return raw.decode(codecs.lookup(m.group(1)).name, errors="replace"), {}
+        except LookupError:
+            pass
+    header: dict[str, str] = {}
+    for line in head.splitlines():
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("<"):
+            break
+        hm = _HEADER_LINE.match(line)
+        if hm:
+            header[hm.group(1)] = hm.group(2)
+    encoding = "utf-8"
+    charset = header.get("CHARSET", "").upper()
+    if header.get("ENCODING", "").upper().replace("-", "") == "UTF8":
+        encoding = "utf-8"
+    elif charset in ("1252", "WINDOWS-1252", "CP1252"):
+        encoding = "cp1252"
+    elif charset in ("ISO-8859-1", "8859-1", "LATIN1", "ISO8859-1"):
+        encoding = "latin-1"
+    elif charset.isdigit():
+        encoding = f"cp{charset}"
+    try:
+        return raw.decode(encoding), header
+    except (UnicodeDecodeError, LookupError):
+        try:
+            return raw.decode("utf-8"), header
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace"), header
+
+
+def load_tree(path: str | Path) -> tuple[Node, dict[str, str], str]:
+    """Read an OFX file into a tree. Returns (root, SGML header, "xml"|"sgml").
+
+    Raises ParseError for an unreadable, oversized, binary or OFX-less file, or an XML
+    file that declares a DTD or entities.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_OFX_BYTES:
+            raise ParseError(f"file too large for an OFX statement ({size} bytes)", file=p)
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
+    if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ParseError("binary data, not an OFX file", file=p)
+    text, header = _decode(raw, p)
+    match = re.search(r"<OFX[\s>]", text, re.IGNORECASE)
+    if not match:
+        raise ParseError("no <OFX> element: not an OFX/QFX statement (or truncated)", file=p)
+    start_line = text.count("\n", 0, match.start()) + 1
+    body = text[match.start():]
+    kind = "sgml"
+    prolog = text[: match.start()]
+    if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
+        raise ParseError("refused: the file declares a DTD or XML entities", file=p)
+    if re.search(r"<\?xml", prolog, re.IGNORECASE) and _xml_well_formed(body, p):
+        # Well-formed XML: every element is closed, so the tolerant builder below reads
+        # it exactly (and keeps line numbers, which ElementTree does not).
+        kind = "xml"
+    root = parse_sgml(body, start_line)
+    return root, header, kind
+
+
+# ---------------------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------------------
+
+_OFX_DATE = re.compile(
+    r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?)?"
+    r"\s*(?:\[\s*([+\-]?\d{1,2}(?:[.:]\d{1,2})?)\s*(?::\s*([A-Za-z0-9+\-_/]*))?\s*\])?$")
+
+
+def parse_ofx_datetime(text: str | None) -> datetime:
+    """``YYYYMMDD[HHMMSS[.XXX]][[offset[:TZ]]]`` → datetime; aware when an offset is
+    given (``[-5:EST]``, ``[+5.30:IST]``), naive otherwise. Raises ValueError."""
+    if text is None or not text.strip():
+        raise ValueError("empty date")
+    s = text.strip()
+    m = _OFX_DATE.match(s)
+    if not m:
+        raise ValueError(f"not an OFX date: {s!r}")
+    year, month, day, hh, mi, ss, frac, offset, _name = m.groups()
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mi or 0),
+                      int(ss or 0), int((frac or "0").ljust(6, "0")[:6]))
+    except ValueError:
+        raise ValueError(f"not a valid date: {s!r}") from None
+    if offset is not None:
+        sign = -1 if offset.startswith("-") else 1
+        body = offset.lstrip("+-")
+        if "." in body:
+            # "+5.30" and "+5.45" are written for half/three-quarter-hour zones; other
+            # fractions are decimal hours ("-3.5").
+            h, frac_h = body.split(".", 1)
+            minutes = int(frac_h) if frac_h in ("30", "45", "15") else round(
+                float("0." + frac_h) * 60)
+        elif ":" in body:
+            h, mm = body.split(":", 1)
+            minutes = int(mm)
+        else:
+            h, minutes = body, 0
+        delta = timedelta(hours=int(h), minutes=minutes)
+        if delta >= timedelta(hours=15):
+            raise ValueError(f"bad time-zone offset in {s!r}")
+        dt = dt.replace(tzinfo=timezone(sign * delta))
+    return dt
+
+
+def parse_ofx_amount(text: str | None) -> Decimal:
+    """An OFX amount (``-6.60``, ``+12``, ``12,34``). Raises ValueError."""
+    if text is None or not text.strip():
+        raise ValueError("empty amount")
+    s = text.strip().replace(" ", "")
+    if re.fullmatch(r"[+\-]?\d+,\d+", s):
+        s = s.replace(",", ".")  # a few European banks write a decimal comma
+    if not re.fullmatch(r"[+\-]?(\d+\.?\d*|\.\d+)", s):
+        raise ValueError(f"not an amount: {text.strip()!r}")
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text.strip()!r}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# The document
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class OfxStatus:
+    code: int | None
+    severity: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return (self.code in (0, None) or self.severity.upper() == "INFO") and \
+            self.severity.upper() != "ERROR"
+
+
+@dataclass
+class OfxTransaction:
+    index: int
+    line: int
+    fields: dict[str, str]
+    payee: dict[str, str]
+    posted: datetime | None = None
+    amount: Decimal | None = None
+    error: tuple[str, str] | None = None  # (field, message)
+
+
+@dataclass
+class OfxStatement:
+    index: int
+    line: int
+    kind: str                 # "bank" or "card"
+    status: OfxStatus | None
+    account_id: str | None = None
+    bank_id: str | None = None
+    branch_id: str | None = None
+    account_type: str | None = None
+    currency: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    ledger_balance: Decimal | None = None
+    ledger_as_of: datetime | None = None
+    available_balance: Decimal | None = None
+    available_as_of: datetime | None = None
+    transactions: list[OfxTransaction] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)   # balance problems
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OfxTransfer:
+    """An intra-bank transfer response (INTRARS): money moved between two accounts."""
+
+    index: int
+    line: int
+    status: OfxStatus | None
+    currency: str | None
+    server_id: str | None
+    from_account: tuple[str, str | None] | None   # (ACCTID, BANKID)
+    to_account: tuple[str, str | None] | None
+    amount: Decimal | None = None
+    posted: datetime | None = None
+    error: tuple[str, str] | None = None
+
+
+@dataclass
+class OfxAccountInfo:
+    index: int
+    line: int
+    kind: str                 # "bank", "card" or "investment"
+    account_id: str
+    description: str | None
+    bank_id: str | None
+    account_type: str | None
+    status: str | None
+
+
+@dataclass
+class OfxDocument:
+    """Everything read from one OFX file, before turning it into records."""
+
+    header: dict[str, str]
+    syntax: str                          # "sgml" or "xml"
+    signon: OfxStatus | None
+    org: str | None
+    fid: str | None
+    statements: list[OfxStatement]
+    accounts: list[OfxAccountInfo]
+    warnings: list[str]
+    transfers: list[OfxTransfer] = field(default_factory=list)
+
+
+def _status(node: Node | None) -> OfxStatus | None:
+    if node is None:
+        return None
+    code_text = node.value("CODE") or ""
+    try:
+        code: int | None = int(code_text)
+    except ValueError:
+        code = None
+    return OfxStatus(code, (node.value("SEVERITY") or "").upper(), node.value("MESSAGE") or "")
+
+
+def _read_balance(stmt: OfxStatement, node: Node | None, name: str) -> tuple[Decimal | None,
+                                                                           datetime | None]:
+    if node is None:
+        return None, None
+    amount: Decimal | None = None
+    as_of: datetime | None = None
+    try:
+        amount = parse_ofx_amount(node.value("BALAMT"))
+    except ValueError as exc:
+        stmt.errors.append((f"{name}.BALAMT", str(exc)))
+    asof_text = node.value("DTASOF")
+    if asof_text:
+        try:
+            as_of = parse_ofx_datetime(asof_text)
+        except ValueError as exc:
+            stmt.warnings.append(f"{name} date ignored: {exc}")
+    return amount, as_of
+
+
+def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None) -> OfxStatement:
+    stmt = OfxStatement(index=index, line=node.line, kind=kind, status=status)
+    acct = node.find("CCACCTFROM") or node.find("BANKACCTFROM") or node.first(
+        "CCACCTFROM") or node.first("BANKACCTFROM")
+    if acct is not None:
+        stmt.account_id = acct.value("ACCTID")
+        stmt.bank_id = acct.value("BANKID")
+        stmt.branch_id = acct.value("BRANCHID")
+        stmt.account_type = acct.value("ACCTTYPE")
+        if acct.tag == "CCACCTFROM":
+            stmt.kind = "card"
+    curdef = node.find("CURDEF")
+    if curdef is not None and (curdef.text or "").strip():
+        stmt.currency = (curdef.text or "").strip().upper()
+    else:
+        stmt.warnings.append(
+            f"Currency definition was empty for <{node.tag.lower()}><curdef></curdef>; "
+            "the statement's currency is unknown")
+    tranlist = node.find("BANKTRANLIST") or node.first("BANKTRANLIST")
+    if tranlist is not None:
+        for label, attr in (("DTSTART", "start"), ("DTEND", "end")):
+            text = tranlist.value(label)
+            if text:
+                try:
+                    setattr(stmt, attr, parse_ofx_datetime(text))
+                except ValueError as exc:
+                    stmt.warnings.append(f"statement {label} ignored: {exc}")
+        for trn in tranlist.descendants("STMTTRN"):
+            stmt.transactions.append(_read_transaction(trn))
+    stmt.ledger_balance, stmt.ledger_as_of = _read_balance(stmt, node.find("LEDGERBAL"),
+                                                           "LEDGERBAL")
+    stmt.available_balance, stmt.available_as_of = _read_balance(stmt, node.find("AVAILBAL"),
+                                                                 "AVAILBAL")
+    return stmt
+
+
+def _read_transaction(node: Node) -> OfxTransaction:
+    fields_: dict[str, str] = {}
+    payee: dict[str, str] = {}
+    for child in node.children:
+        if child.tag == "PAYEE":
+            for leaf in child.children:
+                payee[leaf.tag] = (leaf.text or "").strip()
+        elif child.tag in ("CURRENCY", "ORIGCURRENCY"):
+            fields_[f"{child.tag}.CURSYM"] = child.value("CURSYM") or ""
+            fields_[f"{child.tag}.CURRATE"] = child.value("CURRATE") or ""
+        elif not child.children:
+            fields_.setdefault(child.tag, (child.text or "").strip())
+    trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee=payee)
+    problems: list[tuple[str, str]] = []
+    try:
+        trn.posted = parse_ofx_datetime(fields_.get("DTPOSTED"))
+    except ValueError as exc:
+        problems.append(("DTPOSTED", "missing date" if "DTPOSTED" not in fields_ else str(exc)))
+    try:
+        trn.amount = parse_ofx_amount(fields_.get("TRNAMT"))
+    except ValueError as exc:
+        problems.append(("TRNAMT", "missing amount" if "TRNAMT" not in fields_ else str(exc)))
+    if len(problems) == 1:
+        trn.error = problems[0]
+    elif problems:
+        trn.error = (problems[0][0], "; ".join(f"{f}: {m}" for f, m in problems))
+    return trn
+
+
+def read_ofx(path: str | Path) -> OfxDocument:
+    """Read an OFX file into an :class:`OfxDocument` without judging its errors.
+
+    Raises ParseError only when the file cannot be read as OFX at all.
+    """
+    root, header, syntax = load_tree(path)
+    ofx = root.first("OFX")
+    if ofx is None:
+        raise ParseError("no <OFX> element: not an OFX/QFX statement", file=path)
+    sonrs = ofx.first("SONRS")
+    signon = _status(sonrs.find("STATUS")) if sonrs is not None else None
+    fi = sonrs.find("FI") if sonrs is not None else None
+    org = fi.value("ORG") if fi is not None else None
+    fid = fi.value("FID") if fi is not None else None
+    statements: list[OfxStatement] = []
+    warnings: list[str] = []
+    counter = 0
+    transaction_counter = 0
+    for wrapper_tag, stmt_tag, kind in (("STMTTRNRS", "STMTRS", "bank"),
+                                        ("CCSTMTTRNRS", "CCSTMTRS", "card")):
+        seen: set[int] = set()
+        for wrapper in ofx.descendants(wrapper_tag):
+            status = _status(wrapper.find("STATUS"))
+            stmt_nodes = list(wrapper.descendants(stmt_tag))
+            for node in stmt_nodes:
+                seen.add(id(node))
+            if not stmt_nodes:
+                counter += 1
+                statements.append(OfxStatement(index=counter, line=wrapper.line, kind=kind,
+                                               status=status))
+            for node in stmt_nodes:
+                counter += 1
+                statements.append(_read_statement(counter, node, kind, status))
+        for node in ofx.descendants(stmt_tag):  # a statement without its wrapper
+            if id(node) not in seen:
+                counter += 1
+                statements.append(_read_statement(counter, node, kind, None))
+    statements.sort(key=lambda s: s.line)
+    for i, stmt in enumerate(statements, start=1):
+        stmt.index = i
+        for trn in stmt.transactions:
+            transaction_counter += 1
+            trn.index = transaction_counter
+        warnings.extend(f"statement {i}: {w}" for w in stmt.warnings)
+    accounts: list[OfxAccountInfo] = []
+    for n, info in enumerate(ofx.descendants("ACCTINFO"), start=1):
+        desc = info.value("DESC")
+        for agg, kind in (("CCACCTFROM", "card"), ("BANKACCTFROM", "bank"),
+                          ("INVACCTFROM", "investment")):
+            acct = info.first(agg)
+            if acct is None:
+                continue
+            acct_id = acct.value("ACCTID")
+            if not acct_id:
+                warnings.append(f"account listing entry {n} has no account number")
+                continue
+            holder = info.first(agg.replace("FROM", "INFO"))
+            accounts.append(OfxAccountInfo(
+                index=n, line=info.line, kind=kind, account_id=acct_id, description=desc,
+                bank_id=acct.value("BANKID") or acct.value("BROKERID"),
+                account_type=acct.value("ACCTTYPE"),
+                status=holder.value("SVCSTATUS") if holder is not None else None))
+            break
+    transfers: list[OfxTransfer] = []
+    for wrapper in ofx.descendants("INTRATRNRS"):
+        status = _status(wrapper.find("STATUS"))
+        for node in wrapper.descendants("INTRARS"):
+            transfers.append(_read_transfer(len(transfers) + 1, node, status))
+    return OfxDocument(header=header, syntax=syntax, signon=signon, org=org, fid=fid,
+                       statements=statements, accounts=accounts, warnings=warnings,
+                       transfers=transfers)
+
+
+def _read_transfer(index: int, node: Node, status: OfxStatus | None) -> OfxTransfer:
+    def acct(tag: str) -> tuple[str, str | None] | None:
+        a = node.first(tag)
+        if a is None or not a.value("ACCTID"):
+            return None
+        return a.value("ACCTID") or "", a.value("BANKID") or None
+
+    xfer = OfxTransfer(index=index, line=node.line, status=status,
+                       currency=(node.value("CURDEF") or "").upper() or None,
+                       server_id=node.value("SRVRTID") or None,
+                       from_account=acct("BANKACCTFROM"),
+                       to_account=acct("BANKACCTTO") or acct("CCACCTTO"))
+    problems: list[tuple[str, str]] = []
+    date_text = node.value("DTPOSTED") or node.value("DTXFERPRJ")
+    try:
+        xfer.posted = parse_ofx_datetime(date_text)
+    except ValueError as exc:
+        problems.append(("DTPOSTED", str(exc)))
+    try:
+        xfer.amount = parse_ofx_amount(node.value("TRNAMT"))
+    except ValueError as exc:
+        problems.append(("TRNAMT", str(exc)))
+    if problems:
+        xfer.error = (problems[0][0], "; ".join(m for _f, m in problems))
+    return xfer
+
+
+# ---------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------
+
+
+def _account_party(kind: str, account_id: str, bank_id: str | None, *, role: str,
+                   label: str | None = None, properties: dict[str, Any] | None = None) -> Party:
+    if kind == "card":
+        return Party(kind="card", value=account_id, role="payment_card", label=label,
+                     properties=properties or {})
+    platform = f"bank:{bank_id}" if bank_id else "bank"
+    return Party(kind="account", value=account_id, role=role, platform=platform, label=label,
+                 properties=properties or {})
+
+
+def _status_text(status: OfxStatus) -> str:
+    code = f"code {status.code}" if status.code is not None else "no code"
+    return f"{status.message or 'no message'} ({code}, {status.severity or 'no severity'})"
+
+
+def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[Record]:
+    """Turn a read document into records (see the module docstring)."""
+    if doc.signon is not None and not doc.signon.ok:
+        message = f"sign-on failed: {_status_text(doc.signon)}"
+        if strict or not (doc.statements or doc.accounts):
+            raise ParseError(message, file=path, ref="SONRS")
+        yield RowError(ref="sign-on", field="STATUS", message=message)
+    if not doc.statements and not doc.accounts and not doc.transfers:
+        extra = ""
+        if doc.signon is not None:
+            extra = f" (a sign-on response only: {_status_text(doc.signon)})"
+        raise ParseError(f"no statement or account list in this OFX file{extra}", file=path)
+    for stmt in doc.statements:
+        ref = f"statement {stmt.index}"
+        if stmt.status is not None and not stmt.status.ok:
+            message = f"the server reported an error: {_status_text(stmt.status)}"
+            if strict:
+                raise ParseError(message, file=path, ref=ref)
+            yield RowError(ref=ref, field="STATUS", message=message)
+            continue
+        if stmt.account_id is None and not stmt.transactions:
+            continue
+        if stmt.errors:
+            if strict:
+                fld, msg = stmt.errors[0]
+                raise ParseError(f"bad balance: {msg}", file=path, ref=ref, field=fld)
+            for fld, msg in stmt.errors:
+                stmt.warnings.append(f"{fld} ignored: {msg}")
+        props: dict[str, Any] = {"currency": stmt.currency, "statement_kind": stmt.kind}
+        for key, value in (("account_type", stmt.account_type), ("routing", stmt.bank_id),
+                           ("branch", stmt.branch_id), ("institution", doc.org),
+                           ("institution_id", doc.fid)):
+            if value:
+                props[key] = value
+        for key, value in (("ledger_balance", stmt.ledger_balance),
+                           ("available_balance", stmt.available_balance)):
+            if value is not None:
+                props[key] = value
+        for key, dt in (("ledger_balance_as_of", stmt.ledger_as_of),
+                        ("available_balance_as_of", stmt.available_as_of),
+                        ("statement_start", stmt.start), ("statement_end", stmt.end)):
+            if dt is not None:
+                props[key] = dt.isoformat()
+        if stmt.warnings:
+            props["warnings"] = list(stmt.warnings)
+        account: Party | None = None
+        if stmt.account_id:
+            account = _account_party(stmt.kind, stmt.account_id, stmt.bank_id, role="account",
+                                     properties=props)
+            yield ParsedEntity(party=account, ref=ref)
+        for trn in stmt.transactions:
+            tref = f"transaction {trn.index}, line {trn.line}"
+            if trn.error is not None:
+                fld, msg = trn.error
+                if strict:
+                    raise ParseError(msg, file=path, ref=tref, field=fld)
+                yield RowError(ref=tref, field=fld, message=msg)
+                continue
+            yield _transaction_event(stmt, trn, tref, account)
+    for xfer in doc.transfers:
+        xref = f"transfer {xfer.index}, line {xfer.line}"
+        if xfer.status is not None and not xfer.status.ok:
+            message = f"the server reported an error: {_status_text(xfer.status)}"
+            if strict:
+                raise ParseError(message, file=path, ref=xref)
+            yield RowError(ref=xref, field="STATUS", message=message)
+            continue
+        if xfer.error is not None:
+            if strict:
+                raise ParseError(xfer.error[1], file=path, ref=xref, field=xfer.error[0])
+            yield RowError(ref=xref, field=xfer.error[0], message=xfer.error[1])
+            continue
+        assert xfer.amount is not None
+        xparties: list[Party] = []
+        xprops: dict[str, Any] = {"amount": xfer.amount, "currency": xfer.currency,
+                                  "type": "TRANSFER"}
+        if xfer.server_id:
+            xprops["fitid"] = xfer.server_id
+        for end, role in ((xfer.from_account, "from_account"), (xfer.to_account, "to_account")):
+            if end is not None:
+                xparties.append(_account_party("bank", end[0], end[1], role=role))
+                xprops[role] = end[0]
+        yield ParsedEvent(kind="transaction", occurred_at=xfer.posted, ref=xref,
+                          title="Transfer", parties=tuple(xparties), properties=xprops)
+    for info in doc.accounts:
+        props = {"account_type": info.account_type, "description": info.description,
+                 "status": info.status, "institution": doc.org, "listing": True}
+        party = _account_party(info.kind, info.account_id, info.bank_id, role="account",
+                               label=info.description,
+                               properties={k: v for k, v in props.items() if v})
+        yield ParsedEntity(party=party, ref=f"account listing {info.index}, line {info.line}")
+
+
+def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
+                       account: Party | None) -> ParsedEvent:
+    f = trn.fields
+    assert trn.amount is not None and trn.posted is not None
+    currency = (f.get("CURRENCY.CURSYM") or "").upper() or stmt.currency
+    props: dict[str, Any] = {"amount": trn.amount, "currency": currency,
+                             "statement": stmt.index}
+    for key, tag in (("fitid", "FITID"), ("type", "TRNTYPE"), ("memo", "MEMO"),
+                     ("check_number", "CHECKNUM"), ("reference", "REFNUM"),
+                     ("server_id", "SRVRTID"), ("payee_id", "PAYEEID"),
+                     ("category", "CATEGORY")):
+        value = f.get(tag)
+        if value:
+            props[key] = value.upper() if key == "type" else value
+    if f.get("ORIGCURRENCY.CURSYM"):
+        props["original_currency"] = f["ORIGCURRENCY.CURSYM"].upper()
+        if f.get("ORIGCURRENCY.CURRATE"):
+            props["exchange_rate"] = f["ORIGCURRENCY.CURRATE"]
+    for key, tag in (("user_date", "DTUSER"), ("available_date", "DTAVAIL")):
+        if f.get(tag):
+            try:
+                props[key] = parse_ofx_datetime(f[tag]).isoformat()
+            except ValueError:
+                props[key] = f[tag]
+    sic = f.get("SIC")
+    if sic:
+        code = normalise_mcc(sic)
+        props["mcc"] = code or sic
+        desc = mcc_description(code) if code else None
+        if desc:
+            props["mcc_description"] = desc
+    name = f.get("NAME") or trn.payee.get("NAME") or ""
+    parties: list[Party] = []
+    if account is not None:
+        parties.append(Party(kind=account.kind, value=account.value, role=account.role,
+                             platform=account.platform))
+    if name:
+        if stmt.kind == "card":
+            role = "merchant"
+        else:
+            role = "payee" if trn.amount < 0 else "payer"
+        address = {k.lower(): v for k, v in trn.payee.items() if k != "NAME" and v}
+        parties.append(Party(kind="organisation", value=name, role=role, properties=address))
+    return ParsedEvent(kind="transaction", occurred_at=trn.posted, ref=ref,
+                       title=name or f.get("MEMO", ""), parties=tuple(parties),
+                       properties=props)
+
+
+def sniff_ofx(head: bytes) -> float:
+    """0.95 for an OFX header or ``<?OFX`` instruction, 0.8 for a bare ``<OFX>`` root."""
+    text = head[:8192].decode("latin-1").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+    if re.match(r"(OFXHEADER|DATA)\s*:\s*(\d|OFXSGML)", text) or re.search(
+            r"<\?OFX\s", text[:2048]):
+        return 0.95
+    if re.match(r"(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<OFX>", text, re.DOTALL | re.IGNORECASE):
+        return 0.8
+    return 0.0
+
+
+class OfxParser:
+    """OFX 1.x/2.x and QFX statements (Parser protocol)."""
+
+    name = "ofx"
+    label = "OFX / QFX bank or card statement"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        """High for an OFX header, an ``<?OFX ?>`` instruction or an ``<OFX>`` root."""
+        return sniff_ofx(head)
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        """Stream the statement's records; strictness from ``options.strict``."""
+        p = Path(path)
+        yield from ofx_records(read_ofx(p), p, strict=options.strict)

@@ -1,0 +1,302 @@
+"""QIF (Quicken Interchange Format) statements.
+
+A QIF file is a list of records, one field per line (first character = field code),
+each record ended by ``^``; ``!Type:Bank`` (``CCard``, ``Cash``, ``Oth A``, ``Oth L``,
+``Invst``...) headers set the kind of the records that follow, and ``!Account`` blocks
+name the account the next ``!Type`` section belongs to. Category, class, memorised and
+price lists are skipped.
+
+Fields read: D date, T/U amount, P payee, M memo, N check number (investment: action),
+L category (``[Account]`` = transfer), C cleared, A address lines, splits (S category,
+E memo, $ amount, % percent) and the investment fields Y security, I price, Q quantity,
+O commission.
+
+Dates: ``M/D'YY`` (Quicken: apostrophe = 20xx), ``M/D/YYYY``, ``D/M/YYYY``,
+``D.M.YYYY``, ``YYYY-MM-DD``. Whether a file is day-first is decided per file by a
+first pass that looks for a value above 12 (else the import's region decides); the same
+pass decides a decimal comma.
+
+Each record → ``ParsedEvent(kind="transaction", ref="line N")`` with properties amount
+(Decimal, as signed in the file: QIF already writes debits negative), account and
+account_type, memo, check_number, category / transfer_account, cleared, address,
+splits (list of dicts: category, memo, amount, percent) and, for investments, action,
+security, price, quantity, commission. The payee is an ``organisation`` party (role
+``merchant`` in a credit-card section, else ``payee`` for a debit and ``payer`` for a
+credit). QIF has no currency: ``currency`` is None unless the options' profile sets one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.records import (
+    ImportOptions,
+    ParsedEvent,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+from workstation.ingest.tabular import (
+    DateReader,
+    date_order_hint,
+    infer_decimal_comma,
+    parse_amount,
+    region_dayfirst,
+)
+from workstation.ingest.textio import open_text
+
+_SKIPPED_TYPES = {"cat", "class", "memorized", "prices", "security", "invitem", "template"}
+_HEADER = re.compile(r"^!(type|account|option|clear)\b", re.IGNORECASE)
+
+
+@dataclass
+class _Record:
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+    address: list[str] = field(default_factory=list)
+    splits: list[dict[str, str]] = field(default_factory=list)
+
+
+def _lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str]]:
+    fh = open_text(path, encoding)
+    number = 0
+    try:
+        while True:
+            try:
+                line = fh.readline()
+            except UnicodeDecodeError as exc:
+                raise ParseError(f"cannot decode the text: {exc.reason}", file=path,
+                                 ref=f"line {number + 1}") from None
+            if not line:
+                break
+            number += 1
+            if "\x00" in line:
+                raise ParseError("binary data, not a QIF file", file=path, ref=f"line {number}")
+            yield number, line.rstrip("\r\n")
+    finally:
+        fh.close()
+
+
+@dataclass
+class _Section:
+    type: str = "bank"            # lower-case QIF type word
+    account: str | None = None
+    account_type: str | None = None
+
+
+def _records(path: Path, encoding: str | None) -> Iterator[tuple[_Section, _Record]]:
+    """Transaction records with the section they belong to (skipped lists left out)."""
+    section = _Section()
+    pending_account: dict[str, str] = {}
+    in_account_block = False
+    skipping = False
+    current: _Record | None = None
+    saw_header = False
+    for number, line in _lines(path, encoding):
+        if not line.strip():
+            continue
+        if line.startswith("!"):
+            m = _HEADER.match(line)
+            if not m:
+                raise ParseError(f"unknown QIF header {line.strip()!r}", file=path,
+                                 ref=f"line {number}")
+            saw_header = True
+            word = m.group(1).lower()
+            current = None
+            if word == "account":
+                in_account_block, skipping = True, False
+                pending_account = {}
+            elif word == "type":
+                kind = line.split(":", 1)[1].strip().lower() if ":" in line else ""
+                in_account_block = False
+                skipping = kind in _SKIPPED_TYPES
+                section = _Section(type=kind or "bank",
+                                   account=pending_account.get("N", section.account),
+                                   account_type=pending_account.get("T", kind))
+            continue
+        if not saw_header and number == 1:
+            raise ParseError("not a QIF file: no !Type or !Account header", file=path,
+                             ref="line 1")
+        code, value = line[0], line[1:].strip()
+        if in_account_block:
+            if code == "^":
+                continue
+            pending_account[code] = value
+            continue
+        if skipping:
+            continue
+        if code == "^":
+            if current is not None and (current.fields or current.splits):
+                yield section, current
+            current = None
+            continue
+        if current is None:
+            current = _Record(line=number)
+        if code == "A":
+            current.address.append(value)
+        elif code == "S":
+            current.splits.append({"category": value})
+        elif code in ("E", "$", "%") and current.splits:
+            current.splits[-1].setdefault({"E": "memo", "$": "amount", "%": "percent"}[code],
+                                          value)
+        else:
+            current.fields.setdefault(code, value)
+    if current is not None and (current.fields or current.splits):
+        yield section, current  # a last record without its "^" (truncated or sloppy writer)
+
+
+def _decide(path: Path, options: ImportOptions) -> tuple[bool, bool | None]:
+    dayfirst: bool | None = None
+    decimal_comma: bool | None = None
+    for _section, rec in _records(path, options.encoding):
+        if dayfirst is None:
+            dayfirst = date_order_hint(rec.fields.get("D"))
+        if decimal_comma is None:
+            for code in ("T", "U"):
+                if code in rec.fields:
+                    decimal_comma = infer_decimal_comma(rec.fields[code])
+                    break
+        if dayfirst is not None and decimal_comma is not None:
+            break
+    if dayfirst is None:
+        dayfirst = region_dayfirst(options.default_region)
+    return dayfirst, decimal_comma
+
+
+def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator[Record]:
+    """Stream the transactions of a QIF file (see the module docstring).
+
+    Raises ParseError for a file that is not QIF; yields RowError for a record with a
+    missing or unreadable date or amount.
+    """
+    p = Path(path)
+    options = options or ImportOptions()
+    currency = None
+    if options.profile and isinstance(options.profile, dict) and options.profile.get("currency"):
+        currency = str(options.profile["currency"]).upper()
+    dayfirst, decimal_comma = _decide(p, options)
+    dates = DateReader("auto", dayfirst)
+    for section, rec in _records(p, options.encoding):
+        ref = f"line {rec.line}"
+        f = rec.fields
+        invest = section.type.startswith("inv")
+        try:
+            if "D" not in f:
+                raise _Bad("D", "missing date")
+            try:
+                when = dates.parse(_clean_date(f["D"]))
+            except ValueError as exc:
+                raise _Bad("D", str(exc)) from None
+            amount: Decimal | None = None
+            text = f.get("T") or f.get("U")
+            if text:
+                amount = _amount(text, decimal_comma, "T" if "T" in f else "U")
+            elif not invest:
+                raise _Bad("T", "missing amount")
+        except _Bad as exc:
+            yield RowError(ref=ref, field=exc.field, message=exc.message)
+            continue
+        props: dict[str, Any] = {"amount": amount, "currency": currency}
+        if section.account:
+            props["account"] = section.account
+        if section.account_type:
+            props["account_type"] = section.account_type
+        for key, code in (("memo", "M"), ("cleared", "C")):
+            if f.get(code):
+                props[key] = f[code]
+        if f.get("N"):
+            props["action" if invest else "check_number"] = f["N"]
+        category = f.get("L")
+        if category:
+            m = re.fullmatch(r"\[(.*)\](?:/(.*))?", category)
+            if m:
+                props["transfer_account"] = m.group(1)
+                if m.group(2):
+                    props["class"] = m.group(2)
+            else:
+                cat, _, cls = category.partition("/")
+                props["category"] = cat
+                if cls:
+                    props["class"] = cls
+        if rec.address:
+            props["address"] = ", ".join(a for a in rec.address if a)
+        if invest:
+            for key, code in (("security", "Y"), ("price", "I"), ("quantity", "Q"),
+                              ("commission", "O")):
+                if f.get(code):
+                    props[key] = f[code]
+        if rec.splits:
+            splits = []
+            for split in rec.splits:
+                item: dict[str, Any] = {"category": split.get("category", "")}
+                if split.get("memo"):
+                    item["memo"] = split["memo"]
+                if split.get("amount"):
+                    try:
+                        item["amount"] = parse_amount(split["amount"],
+                                                      decimal_comma=decimal_comma).value
+                    except ValueError:
+                        item["amount_text"] = split["amount"]
+                if split.get("percent"):
+                    item["percent"] = split["percent"]
+                splits.append(item)
+            props["splits"] = splits
+        payee = f.get("P")
+        parties: list[Party] = []
+        if payee:
+            if section.type == "ccard":
+                role = "merchant"
+            else:
+                role = "payee" if amount is not None and amount < 0 else "payer"
+            parties.append(Party(kind="organisation", value=payee, role=role))
+        title = payee or f.get("M") or (f"{f.get('N', '')} {f.get('Y', '')}".strip())
+        yield ParsedEvent(kind="transaction", occurred_at=when, ref=ref, title=title,
+                          parties=tuple(parties), properties=props)
+
+
+class _Bad(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _clean_date(text: str) -> str:
+    # Quicken pads with spaces ("6/ 1'15", "12/ 5/98").
+    return re.sub(r"\s+", "", text) if re.fullmatch(r"[\d\s/.'\-]+", text) else text
+
+
+def _amount(text: str, decimal_comma: bool | None, code: str) -> Decimal:
+    try:
+        return parse_amount(text, decimal_comma=decimal_comma).value
+    except ValueError as exc:
+        raise _Bad(code, str(exc)) from None
+
+
+def sniff_qif(head: bytes) -> float:
+    """0.95 when the first non-blank line is a QIF header (``!Type:``, ``!Account``...)."""
+    text = head[:4096].decode("latin-1").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+    if re.match(r"!(Type:|Account\b|Option:|Clear:)", text, re.IGNORECASE):
+        return 0.95
+    return 0.0
+
+
+class QifParser:
+    """QIF statements (Parser protocol)."""
+
+    name = "qif"
+    label = "QIF (Quicken) statement"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        """High when the file starts with a QIF header line."""
+        return sniff_qif(head)
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        """Stream the file's transactions (see :func:`read_qif`)."""
+        yield from read_qif(path, options)

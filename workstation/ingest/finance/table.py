@@ -1,0 +1,369 @@
+"""Transactions from tabular exports (CSV or XLSX): bank, card and payment statements.
+
+Each data row becomes one ``ParsedEvent(kind="transaction")``:
+
+* ``occurred_at``: the date (with the time column when there is one); naive unless the
+  file states a zone (a ``(UTC)`` header, a time-zone column, the profile's zone).
+* ``title``: the merchant (or the profile's default merchant), else the description.
+* ``properties``: ``amount`` (Decimal, a debit negative), ``currency`` (ISO, upper
+  case, when known), ``description``, ``reference``, ``type``, ``category``, ``mcc`` and
+  ``mcc_description``, ``posted_at`` (ISO), ``fee``, ``balance``, ``status``,
+  ``card_last4``, ``account``, and ``columns`` (the row's other non-empty cells, as text).
+* ``parties``: the card (``kind="card"``, the full number or ``"last4:1234"`` when only
+  the last four digits are known; role ``payment_card``), the merchant
+  (``organisation``/``merchant``), the cardholder (``person``/``cardholder``, with a
+  ``holder_of`` link to the card), the customer of a payment processor
+  (``person``/``payer``), the ship-to name of an order (``person``/``recipient``), an
+  account number (``account``/``account``, only when it looks like a number — a name such
+  as "Checking" stays a property), and IP (``source_ip``), e-mail and phone parties
+  (linked with ``uses`` from the customer or cardholder when there is one).
+
+Rows that are not transactions by the profile's rules (a pending or cancelled order, a
+repeated header, a blank row) are skipped and counted in :class:`ReadStats`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.finance.mcc import mcc_description, normalise_mcc
+from workstation.ingest.records import (
+    ImportOptions,
+    ParsedEvent,
+    ParsedLink,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+from workstation.ingest.tabular import (
+    DateReader,
+    choose_profile,
+    sniff_table,
+    MappedRow,
+    MappingProfile,
+    ReadStats,
+    decide_file_conventions,
+    iter_mapped_rows,
+    parse_amount,
+    resolve_zone,
+    strip_accents,
+    zone_for_profile,
+)
+
+_BRANDS = (
+    ("american express", "American Express"), ("amex", "American Express"),
+    ("mastercard", "Mastercard"), ("master card", "Mastercard"), ("visa", "Visa"),
+    ("discover", "Discover"), ("diners", "Diners Club"), ("jcb", "JCB"),
+    ("unionpay", "UnionPay"), ("maestro", "Maestro"),
+)
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """What a row says about the card used."""
+
+    number: str | None = None
+    last4: str | None = None
+    brand: str | None = None
+
+    @property
+    def party_value(self) -> str | None:
+        if self.number:
+            return self.number
+        if self.last4:
+            return f"last4:{self.last4}"
+        return None
+
+
+def card_from_text(number_text: Any = None, last4_text: Any = None) -> CardRef:
+    """Read a card from a number column and/or a "last 4" column.
+
+    A full number is 12-19 digits (spaces and dashes allowed). Masked numbers
+    (``**** 1234``, ``XXXX-XXXX-XXXX-1234``) and texts such as ``Visa ending in 1234``
+    give the last four digits; a brand named in the text is kept.
+    """
+    number: str | None = None
+    last4: str | None = None
+    brand: str | None = None
+    for raw in (number_text, last4_text):
+        if raw is None:
+            continue
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        text = str(raw).strip()
+        if not text:
+            continue
+        low = text.lower()
+        for word, name in _BRANDS:
+            if word in low:
+                brand = brand or name
+                break
+        compact = re.sub(r"[\s\-]", "", text)
+        if compact.isdigit() and 12 <= len(compact) <= 19 and raw is number_text:
+            number = compact
+            last4 = compact[-4:]
+            continue
+        m = (re.search(r"(?i)ending\s+(?:in\s+)?(?:with\s+)?[:#]?\s*(\d{4})\b", text)
+             or re.search(r"[*xX•·.]{2,}[\s\-]*(\d{4})\b", text)
+             or re.search(r"(?i)(?:visa|mastercard|amex|card|discover)\s*[-–:#]\s*(\d{4})\b",
+                          text))
+        if m:
+            last4 = last4 or m.group(1)
+        elif compact.isdigit() and 4 <= len(compact) <= 19:
+            last4 = last4 or compact[-4:]
+    return CardRef(number, last4, brand)
+
+
+def _looks_like_account_number(text: str) -> bool:
+    return sum(c.isdigit() for c in text) >= 4
+
+
+class _RowConverter:
+    """Turns mapped rows of one file into transactions, with the file's conventions."""
+
+    def __init__(self, profile: MappingProfile, dates: DateReader,
+                 decimal_comma: bool | None) -> None:
+        self.p = profile
+        self.dates = dates
+        self.decimal_comma = decimal_comma
+        self.debit_words = {strip_accents(w.lower()) for w in profile.debit_words}
+        self.credit_words = {strip_accents(w.lower()) for w in profile.credit_words}
+
+    def _amount(self, fld: str, value: Any) -> tuple[Decimal, str | None, str | None]:
+        try:
+            a = parse_amount(value, decimal_comma=self.decimal_comma,
+                             thousands=self.p.thousands)
+        except ValueError as exc:
+            raise _FieldError(fld, str(exc)) from None
+        return a.value, a.currency, a.marker
+
+    def signed_amount(self, v: Mapping[str, Any]) -> tuple[Decimal, str | None]:
+        sign = self.p.sign
+        if sign == "debit_credit_columns" or ("amount" not in v and ("debit" in v or "credit" in v)):
+            total = Decimal(0)
+            currency = None
+            if "debit" not in v and "credit" not in v:
+                raise _FieldError("amount", "neither a debit nor a credit amount")
+            if "debit" in v:
+                value, currency, _ = self._amount("debit", v["debit"])
+                total -= abs(value)
+            if "credit" in v:
+                value, cur2, _ = self._amount("credit", v["credit"])
+                total += abs(value)
+                currency = currency or cur2
+            return total, currency
+        if "amount" not in v:
+            raise _FieldError("amount", "empty amount")
+        value, currency, marker = self._amount("amount", v["amount"])
+        if marker == "DR":
+            return -abs(value), currency
+        if marker == "CR":
+            return abs(value), currency
+        if sign == "positive_is_debit":
+            return -value, currency
+        if sign == "type_column":
+            word = strip_accents(str(v.get("type", "")).strip().lower())
+            if word in self.debit_words:
+                return -abs(value), currency
+            if word in self.credit_words:
+                return abs(value), currency
+            if not word:
+                raise _FieldError("type", "empty debit/credit type")
+            raise _FieldError("type", f"unknown debit/credit type {v.get('type')!r}")
+        return value, currency
+
+    def occurred_at(self, v: Mapping[str, Any]) -> datetime:
+        if "date" not in v:
+            raise _FieldError("date", "empty date")
+        try:
+            dt = self.dates.parse(v["date"], v.get("time"))
+        except ValueError as exc:
+            fld = "time" if str(exc).startswith("not a time") else "date"
+            raise _FieldError(fld, str(exc)) from None
+        if "timezone" in v and dt.tzinfo is None:
+            try:
+                zone: tzinfo = resolve_zone(str(v["timezone"]))
+            except ValueError as exc:
+                raise _FieldError("timezone", str(exc)) from None
+            dt = dt.replace(tzinfo=zone)
+        return dt
+
+    def convert(self, row: MappedRow) -> ParsedEvent:
+        v = row.values
+        when = self.occurred_at(v)
+        amount, written_currency = self.signed_amount(v)
+        currency = None
+        if "currency" in v:
+            currency = str(v["currency"]).strip().upper() or None
+        currency = currency or written_currency or self.p.currency
+        props: dict[str, Any] = {"amount": amount, "currency": currency}
+        if "posted_date" in v:
+            try:
+                posted = self.dates.parse(v["posted_date"])
+            except ValueError as exc:
+                raise _FieldError("posted_date", str(exc)) from None
+            props["posted_at"] = posted.isoformat()
+        for key in ("description", "reference", "type", "category", "status", "memo"):
+            if key in v:
+                props[key] = str(v[key])
+        for key in ("fee", "balance"):
+            if key in v:
+                try:
+                    props[key] = parse_amount(v[key], decimal_comma=self.decimal_comma,
+                                              thousands=self.p.thousands).value
+                except ValueError:
+                    props[key] = str(v[key])
+        if "mcc" in v:
+            code = normalise_mcc(v["mcc"])
+            props["mcc"] = code or str(v["mcc"])
+            desc = mcc_description(code) if code else None
+            if desc:
+                props["mcc_description"] = desc
+        if row.extra:
+            props["columns"] = {k: _as_text(x) for k, x in row.extra.items()}
+
+        parties: list[Party] = []
+        links: list[ParsedLink] = []
+        card = card_from_text(v.get("card_number"), v.get("card_last4"))
+        card_party: Party | None = None
+        if card.party_value:
+            cprops: dict[str, Any] = {}
+            if card.last4:
+                cprops["last4"] = card.last4
+                props["card_last4"] = card.last4
+            brand = str(v["card_brand"]) if "card_brand" in v else card.brand
+            if brand:
+                cprops["brand"] = brand
+            if "card_fingerprint" in v:
+                cprops["fingerprint"] = str(v["card_fingerprint"])
+            card_party = Party(kind="card", value=card.party_value, role="payment_card",
+                               properties=cprops)
+            parties.append(card_party)
+        merchant = str(v["merchant"]) if "merchant" in v else self.p.default_merchant
+        if merchant:
+            parties.append(Party(kind="organisation", value=merchant, role="merchant"))
+        person: Party | None = None
+        if "cardholder" in v:
+            holder = Party(kind="person", value=str(v["cardholder"]), role="cardholder")
+            parties.append(holder)
+            person = holder
+            if card_party is not None:
+                links.append(ParsedLink("holder_of", holder, card_party))
+        if "customer" in v:
+            customer = Party(kind="person", value=str(v["customer"]), role="payer")
+            parties.append(customer)
+            person = customer
+        if "ship_to" in v:
+            parties.append(Party(kind="person", value=str(v["ship_to"]), role="recipient"))
+        if "account" in v:
+            acct = str(v["account"])
+            props["account"] = acct
+            if _looks_like_account_number(acct):
+                parties.append(Party(kind="account", value=acct, role="account"))
+        for key, kind, role in (("ip", "ip", "source_ip"), ("email", "email", "email"),
+                                ("phone", "phone", "phone")):
+            if key in v:
+                ident = Party(kind=kind, value=str(v[key]), role=role)
+                parties.append(ident)
+                if person is not None and kind != "ip":
+                    links.append(ParsedLink("uses", person, ident))
+        title = merchant or str(v.get("description") or v.get("customer") or "")
+        return ParsedEvent(kind="transaction", occurred_at=when, ref=row.ref, title=title,
+                           parties=tuple(parties), links=tuple(links), properties=props)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _date_header(stats: ReadStats) -> str | None:
+    idx = stats.column_index.get("date")
+    if stats.header is None or idx is None or idx >= len(stats.header):
+        return None
+    return stats.header[idx]
+
+
+def read_transactions(path: str | Path, profile: MappingProfile | None = None,
+                      options: ImportOptions | None = None,
+                      stats: ReadStats | None = None) -> Iterator[Record]:
+    """Stream the transactions of a CSV/XLSX statement (see the module docstring).
+
+    ``profile`` None: the options' profile, else the one recognised by header. ``stats``
+    receives counts of rows read and skipped (with reasons). Raises ParseError when the
+    file cannot be read or no layout applies; yields RowError for a bad row.
+    """
+    p = Path(path)
+    options = options or ImportOptions()
+    stats = stats if stats is not None else ReadStats()
+    if profile is None:
+        profile = choose_profile(p, options, "transaction")
+    elif profile.target != "transaction":
+        raise ParseError(f"mapping profile {profile.name!r} is not for transactions", file=p)
+    dayfirst, decimal_comma = decide_file_conventions(
+        p, profile, date_fields=("date", "posted_date"),
+        amount_fields=("amount", "debit", "credit"), encoding=options.encoding,
+        default_region=options.default_region)
+    dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
+    converter = _RowConverter(profile, dates, decimal_comma)
+    zone_known = False
+    skip_values = {k: {s.lower() for s in vals} for k, vals in profile.skip_values.items()}
+    for row in iter_mapped_rows(p, profile, encoding=options.encoding, stats=stats):
+        if not zone_known:
+            # The header is read with the first row: "Created (UTC)" says the zone.
+            dates.zone = zone_for_profile(profile, _date_header(stats))
+            zone_known = True
+        if isinstance(row, RowError):
+            yield row
+            continue
+        reason = None
+        for fld, vals in skip_values.items():
+            value = row.values.get(fld)
+            if value is not None and str(value).strip().lower() in vals:
+                reason = f"{fld} is {str(value).strip().lower()!r}"
+                break
+        if reason is None:
+            for fld in profile.skip_if_blank:
+                if fld not in row.values:
+                    reason = f"no {fld}"
+                    break
+        if reason is not None:
+            stats.skipped[reason] += 1
+            continue
+        try:
+            yield converter.convert(row)
+        except _FieldError as exc:
+            yield RowError(ref=row.ref, field=exc.field, message=exc.message)
+
+
+class TransactionTableParser:
+    """Parser for CSV/XLSX statements (Parser protocol)."""
+
+    name = "transactions_table"
+    label = "Bank, card or payment statement (CSV or Excel)"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        """Confidence 0..1 from the header row (see :func:`sniff_table`)."""
+        try:
+            return sniff_table(Path(path), head, "transaction")
+        except (ParseError, OSError, UnicodeError):
+            return 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        """Stream the file's transactions (see :func:`read_transactions`)."""
+        return read_transactions(path, None, options)

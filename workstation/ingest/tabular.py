@@ -1,0 +1,1386 @@
+"""Shared reading of tabular exports (CSV and XLSX) and column-mapping profiles.
+
+Bank statements, card exports, payment-processor reports and jail booking lists arrive
+as spreadsheets whose columns differ by producer and language. A :class:`MappingProfile`
+says which source column holds which of our fields and how to read dates and amounts;
+built-in profiles cover known layouts, :func:`auto_profile` recognises them by header
+(falling back to a multilingual guesser), and an investigator can save their own profile
+(``to_dict``/``from_dict`` are JSON-safe and versioned; the lead's pipeline stores them).
+
+Reading is streaming: CSV rows come from :mod:`csv` over :func:`textio.open_text` (any
+line ending, BOM, UTF-16, cp1252) and XLSX rows from openpyxl in read-only mode, after a
+zip-bomb check. Nothing here loads a whole file into memory; where a file-wide decision
+is needed (day-first dates, decimal comma) a bounded pre-scan pass decides it first.
+
+Errors: a file that cannot be read raises :class:`ParseError` naming the file; a row that
+cannot be read becomes a :class:`RowError` (``ref="row N"``, N being the spreadsheet row
+number, header = row 1) and reading goes on. Blank rows and repeated header lines are
+skipped and counted in :class:`ReadStats`, not reported as errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Union
+
+from workstation.ingest.records import ImportOptions, ParseError, RowError
+from workstation.ingest.textio import open_text
+
+PROFILE_VERSION = 1
+
+TRANSACTION_FIELDS: tuple[str, ...] = (
+    "date", "time", "posted_date", "amount", "debit", "credit", "currency", "merchant",
+    "description", "mcc", "card_number", "card_last4", "cardholder", "account", "ip",
+    "email", "phone", "reference", "type", "category",
+    # Beyond the common core: payment-processor and order-history exports.
+    "timezone", "card_brand", "card_fingerprint", "customer", "ship_to", "status", "fee",
+    "balance", "memo",
+)
+
+BOOKING_FIELDS: tuple[str, ...] = (
+    "booking_number", "last_name", "first_name", "middle_name", "full_name", "dob", "sex",
+    "race", "charges", "arrest_time", "arrest_date", "booking_time", "booking_date",
+    "release_time", "release_date", "agency", "arresting_officer", "address", "city",
+    "state", "postal_code", "phone", "email", "timezone",
+)
+
+_CHARGE_N = re.compile(r"^charge_(\d{1,3})$")
+
+SIGN_CONVENTIONS = ("negative_is_debit", "positive_is_debit", "debit_credit_columns",
+                    "type_column")
+
+DEFAULT_DEBIT_WORDS: tuple[str, ...] = (
+    "debit", "dr", "d", "db", "withdrawal", "withdrawl", "payment", "purchase", "sale",
+    "af", "soll", "s", "lastschrift", "débit", "debito", "débito", "cargo", "out", "sent",
+)
+DEFAULT_CREDIT_WORDS: tuple[str, ...] = (
+    "credit", "cr", "c", "deposit", "refund", "bij", "haben", "h", "gutschrift", "crédit",
+    "credito", "crédito", "abono", "in", "received",
+)
+
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+# XLSX guard: checked on the zip's central directory before openpyxl touches the file.
+XLSX_MAX_MEMBERS = 10_000
+XLSX_MAX_TOTAL_UNCOMPRESSED = 1 << 30          # 1 GiB of XML is far beyond any real export
+XLSX_MAX_MEMBER_UNCOMPRESSED = 512 << 20
+XLSX_MAX_RATIO = 200                            # real sheet XML compresses 5-50x
+XLSX_RATIO_MIN_SIZE = 1 << 20                   # small members may compress absurdly well
+
+ColumnRef = Union[str, int, tuple[str, ...]]
+
+
+class ProfileError(ValueError):
+    """A mapping profile is malformed (unknown field, bad sign convention, newer version)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Profiles
+# ---------------------------------------------------------------------------------------
+
+
+def normalise_header(text: Any) -> str:
+    """A header cell as compared with profile column names: case, spacing and ``_`` folded."""
+    s = "" if text is None else str(text)
+    s = s.replace("\ufeff", "").strip().lower()
+    return re.sub(r"[\s_]+", " ", s)
+
+
+@dataclass(frozen=True)
+class MappingProfile:
+    """How to read one tabular layout.
+
+    ``columns`` maps our field names (:data:`TRANSACTION_FIELDS` or
+    :data:`BOOKING_FIELDS`, plus ``charge_1``, ``charge_2``... for bookings) to a source
+    column: a header text (compared case-insensitively, ``_`` = space), a 0-based column
+    index (for files without a header), or a tuple of alternative header texts (the first
+    one present is used).
+
+    ``date_formats`` is ``"auto"`` (ISO, numeric D/M/Y in any order, month names in
+    several languages, then dateutil) or a tuple of :func:`datetime.strptime` formats
+    tried in order. ``dayfirst`` None means decide per file from the values (a day above
+    12 settles it), falling back to the import's region. ``decimal_comma`` None means
+    decide per file likewise. ``skip_values`` maps a field to values (case-insensitive)
+    that mark a row as "not a transaction" (a pending order), and ``skip_if_blank`` names
+    fields whose emptiness does (a cancelled order without a total): such rows are
+    skipped and counted in :class:`ReadStats`, not reported as errors.
+    """
+
+    name: str
+    target: str = "transaction"
+    columns: Mapping[str, ColumnRef] = field(default_factory=dict)
+    label: str = ""
+    date_formats: Union[str, tuple[str, ...]] = "auto"
+    dayfirst: bool | None = None
+    decimal_comma: bool | None = None
+    thousands: str | None = None
+    sign: str = "negative_is_debit"
+    debit_words: tuple[str, ...] = DEFAULT_DEBIT_WORDS
+    credit_words: tuple[str, ...] = DEFAULT_CREDIT_WORDS
+    currency: str | None = None
+    skip_rows: int = 0
+    has_header: bool = True
+    delimiter: str | None = None
+    timezone: str | None = None
+    sheet: str | None = None
+    skip_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    skip_if_blank: tuple[str, ...] = ()
+    default_merchant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.target not in ("transaction", "booking"):
+            raise ProfileError(f"profile {self.name!r}: unknown target {self.target!r}")
+        allowed = TRANSACTION_FIELDS if self.target == "transaction" else BOOKING_FIELDS
+        for key, ref in self.columns.items():
+            if key not in allowed and not (self.target == "booking" and _CHARGE_N.match(key)):
+                raise ProfileError(f"profile {self.name!r}: unknown {self.target} field {key!r}")
+            if not isinstance(ref, (str, int, tuple)) or isinstance(ref, bool):
+                raise ProfileError(f"profile {self.name!r}: bad column for {key!r}: {ref!r}")
+        if self.sign not in SIGN_CONVENTIONS:
+            raise ProfileError(f"profile {self.name!r}: unknown sign convention {self.sign!r}")
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in "\"\r\n"):
+            raise ProfileError(f"profile {self.name!r}: bad delimiter {self.delimiter!r}")
+        if self.skip_rows < 0:
+            raise ProfileError(f"profile {self.name!r}: skip_rows must be >= 0")
+        if not isinstance(self.date_formats, str):
+            object.__setattr__(self, "date_formats", tuple(self.date_formats))
+        elif self.date_formats != "auto":
+            object.__setattr__(self, "date_formats", (self.date_formats,))
+        if self.currency:
+            object.__setattr__(self, "currency", self.currency.strip().upper())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (lists, not tuples) carrying ``version``."""
+        out: dict[str, Any] = {"version": PROFILE_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "columns":
+                value = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+            elif f.name == "skip_values":
+                value = {k: list(v) for k, v in value.items()}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MappingProfile:
+        """Rebuild a profile saved with :meth:`to_dict`. Raises ProfileError when invalid.
+
+        A dict with only ``name`` naming a built-in profile returns that profile.
+        """
+        if not isinstance(data, Mapping):
+            raise ProfileError("a mapping profile must be a JSON object")
+        version = data.get("version", PROFILE_VERSION)
+        if not isinstance(version, int) or version > PROFILE_VERSION:
+            raise ProfileError(f"mapping profile version {version!r} is newer than this program")
+        if set(data) <= {"name", "version"} and data.get("name") in BUILTIN_PROFILES:
+            return BUILTIN_PROFILES[data["name"]]
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue  # written by a newer minor version; harmless to ignore
+            if key == "columns":
+                if not isinstance(value, Mapping):
+                    raise ProfileError("profile 'columns' must be an object")
+                value = {str(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+            elif key == "skip_values":
+                value = {str(k): tuple(str(x) for x in v) for k, v in (value or {}).items()}
+            elif key in ("debit_words", "credit_words", "skip_if_blank"):
+                value = tuple(str(x) for x in value)
+            elif key == "date_formats" and isinstance(value, list):
+                value = tuple(value)
+            kwargs[key] = value
+        if "name" not in kwargs:
+            raise ProfileError("a mapping profile needs a name")
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ProfileError(f"bad mapping profile: {exc}") from None
+
+
+def _p(name: str, label: str, columns: Mapping[str, ColumnRef], **kw: Any) -> MappingProfile:
+    return MappingProfile(name=name, label=label, columns=dict(columns), **kw)
+
+
+BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
+    _p("capitalone", "Capital One card export",
+       {"date": "Transaction Date", "posted_date": "Posted Date", "card_last4": "Card No.",
+        "description": "Description", "category": "Category", "debit": "Debit",
+        "credit": "Credit"},
+       sign="debit_credit_columns", currency="USD"),
+    _p("pcmastercard", "PC Financial Mastercard export",
+       {"merchant": "Merchant Name", "card_last4": "Card Used For Transaction", "date": "Date",
+        "time": "Time", "amount": "Amount"},
+       sign="positive_is_debit", currency="CAD", dayfirst=False),
+    _p("stripe_all", "Stripe payments export (all columns)",
+       {"reference": "id", "description": "description", "date": ("created (utc)", "created"),
+        "amount": "amount", "currency": "currency", "fee": "fee", "status": "status",
+        "customer": "customer_description", "email": "customer_email",
+        "card_last4": "card_last4", "card_brand": "card_brand", "cardholder": "card_name",
+        "card_fingerprint": "card_fingerprint"}),
+    _p("stripe_default", "Stripe payments export (default columns)",
+       {"reference": "id", "description": "description", "date": ("created (utc)", "created"),
+        "amount": "amount", "currency": "currency", "fee": "fee", "status": "status",
+        "customer": "customer_description", "email": "customer_email"}),
+    _p("mint", "Mint transactions export",
+       {"date": "Date", "merchant": "Description", "description": "Original Description",
+        "amount": "Amount", "type": "Transaction Type", "category": "Category",
+        "account": "Account Name", "memo": "Notes"},
+       sign="type_column", dayfirst=False),
+    _p("mint_headerless", "Mint transactions export without a header line",
+       {"date": 0, "merchant": 1, "description": 2, "amount": 3, "type": 4, "category": 5,
+        "account": 6},
+       sign="type_column", dayfirst=False, has_header=False),
+    _p("amazon_orders", "Amazon order history report (one row per order)",
+       {"reference": "order id", "description": "items", "ship_to": "to", "date": "date",
+        "amount": "total", "card_last4": "payments"},
+       sign="positive_is_debit", currency="USD", default_merchant="Amazon",
+       skip_values={"date": ("pending",)}, skip_if_blank=("amount",)),
+    _p("amazon_retail", "Amazon 'Retail.OrderHistory' data-request export",
+       {"reference": "Order ID", "date": "Order Date", "amount": "Total Owed",
+        "currency": "Currency", "description": "Product Name", "ship_to": "Shipping Address",
+        "card_last4": "Payment Instrument Type", "status": "Order Status"},
+       sign="positive_is_debit", default_merchant="Amazon",
+       skip_values={"status": ("cancelled", "canceled")}),
+    _p("paypal_activity", "PayPal activity download",
+       {"date": "Date", "time": "Time", "timezone": ("TimeZone", "Time Zone"),
+        "merchant": "Name", "type": "Type", "status": "Status", "currency": "Currency",
+        "amount": ("Gross", "Amount"), "fee": "Fee", "email": "From Email Address",
+        "reference": "Transaction ID", "balance": "Balance"}),
+)}
+
+# Built-ins that are only chosen explicitly (no header to recognise them by).
+_EXPLICIT_ONLY = {"mint_headerless"}
+
+
+def builtin_profile(name: str) -> MappingProfile:
+    """The built-in profile called ``name``. Raises ProfileError when there is none."""
+    try:
+        return BUILTIN_PROFILES[name]
+    except KeyError:
+        raise ProfileError(f"no built-in mapping profile {name!r}") from None
+
+
+def _ref_names(ref: ColumnRef) -> tuple[str, ...]:
+    if isinstance(ref, int):
+        return ()
+    if isinstance(ref, str):
+        return (normalise_header(ref),)
+    return tuple(normalise_header(r) for r in ref)
+
+
+def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
+    """How many of the profile's columns are present; 0 if any mapped column is absent."""
+    if not profile.has_header:
+        return 0
+    hits = 0
+    for ref in profile.columns.values():
+        names = _ref_names(ref)
+        if not names or not any(n in headers for n in names):
+            return 0
+        hits += 1
+    return hits
+
+
+# Header synonyms of the generic guesser, per field, in English, French, German, Spanish,
+# Dutch (and the odd Italian/Portuguese word). Order matters: earlier is preferred.
+_TX_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "date": ("transaction date", "trans date", "trans. date", "transaction time", "date",
+             "datum", "buchungstag", "buchungsdatum", "transaktionsdatum", "fecha",
+             "fecha operación", "fecha operacion", "fecha de operación", "date opération",
+             "date operation", "date de l'opération", "date de transaction", "transactiedatum",
+             "boekdatum", "data", "data operazione", "timestamp", "datetime", "created",
+             "created (utc)", "date (utc)", "order date", "purchase date"),
+    "time": ("time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
+    "posted_date": ("posted date", "post date", "posting date", "posted", "valuta",
+                    "valutadatum", "wertstellung", "date de valeur", "fecha valor",
+                    "rentedatum", "data valuta", "settlement date"),
+    "amount": ("amount", "transaction amount", "amount (usd)", "betrag", "umsatz", "montant",
+               "importe", "bedrag", "bedrag (eur)", "importo", "valor", "total", "gross",
+               "net amount", "value"),
+    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out",
+              "paid out", "soll", "ausgang", "débit", "debit (eur)", "cargo", "cargos",
+              "debe", "uitgaven", "af"),
+    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in",
+               "paid in", "haben", "eingang", "crédit", "abono", "abonos", "haber",
+               "inkomsten", "bij"),
+    "currency": ("currency", "ccy", "currency code", "währung", "waehrung", "devise",
+                 "monnaie", "moneda", "divisa", "munteenheid", "valuta code"),
+    "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam",
+                 "name / description", "naam / omschrijving", "empfänger",
+                 "zahlungsempfänger", "beguenstigter/zahlungspflichtiger",
+                 "bénéficiaire", "beneficiaire", "comercio", "beneficiario", "counterparty",
+                 "tegenpartij", "store", "vendor"),
+    "description": ("description", "transaction description", "details", "narrative",
+                    "particulars", "memo", "omschrijving", "mededelingen",
+                    "beschreibung", "verwendungszweck", "buchungstext", "libellé",
+                    "libelle", "libellé de l'opération", "descripción", "descripcion",
+                    "concepto", "descrizione", "descrição", "reference text"),
+    "mcc": ("mcc", "merchant category code", "category code", "sic", "mcc code"),
+    "card_number": ("card number", "card no", "card no.", "card", "pan", "kartennummer",
+                    "numéro de carte", "numero de carte", "número de tarjeta",
+                    "numero de tarjeta", "kaartnummer"),
+    "card_last4": ("card last 4", "card last4", "last 4", "last4", "last four",
+                   "card ending", "card used for transaction"),
+    "cardholder": ("cardholder", "card holder", "cardholder name", "card member",
+                   "card name", "name on card", "karteninhaber", "titulaire",
+                   "titular", "kaarthouder"),
+    "account": ("account", "account number", "account no", "account name", "iban",
+                "konto", "kontonummer", "auftragskonto", "compte", "numéro de compte",
+                "cuenta", "número de cuenta", "rekening", "rekeningnummer", "tegenrekening"),
+    "ip": ("ip", "ip address", "ip addr", "client ip", "ip adresse", "adresse ip",
+           "dirección ip", "ip-adres"),
+    "email": ("email", "e-mail", "email address", "e-mail address", "customer email",
+              "courriel", "correo", "correo electrónico"),
+    "phone": ("phone", "phone number", "telephone", "telefon", "téléphone", "teléfono",
+              "telefoon", "mobile"),
+    "reference": ("reference", "ref", "reference number", "transaction id", "id",
+                  "referenz", "référence", "referencia", "referentie", "kenmerk",
+                  "fitid", "order id"),
+    "type": ("type", "transaction type", "trans type", "debit/credit", "dr/cr", "cr/dr",
+             "af bij", "af/bij", "buchungsart", "soll/haben", "type d'opération",
+             "tipo", "mutatiesoort", "indicator"),
+    "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria"),
+    "balance": ("balance", "running balance", "saldo", "solde", "kontostand"),
+    "status": ("status", "state", "statut", "estado"),
+}
+
+_BOOKING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "booking_number": ("booking number", "booking no", "booking no.", "booking #",
+                       "booking id", "booking num", "bookingnumber", "book number",
+                       "book no", "booking", "jail id", "inmate number", "inmate id"),
+    "last_name": ("last name", "lastname", "surname", "family name", "last"),
+    "first_name": ("first name", "firstname", "given name", "first"),
+    "middle_name": ("middle name", "middlename", "middle"),
+    "full_name": ("name", "full name", "inmate name", "arrestee", "arrestee name",
+                  "defendant", "person name", "inmate"),
+    "dob": ("dob", "date of birth", "birth date", "birthdate", "d.o.b."),
+    "sex": ("sex", "gender"),
+    "race": ("race", "ethnicity"),
+    "charges": ("charges", "charge", "charge description", "offense", "offenses",
+                "offence", "offences", "charge(s)", "statute description"),
+    "arrest_time": ("arrest date/time", "arrest datetime", "arrest date time",
+                    "arrest timestamp", "arrested at"),
+    "arrest_date": ("arrest date", "date arrested", "arrested", "date of arrest"),
+    "booking_time": ("booking date/time", "booking datetime", "booking date time",
+                     "booked at", "book date/time", "booking timestamp"),
+    "booking_date": ("booking date", "book date", "date booked", "booked", "booked date"),
+    "release_time": ("release date/time", "release datetime", "released at"),
+    "release_date": ("release date", "date released", "released"),
+    "agency": ("agency", "arresting agency", "arrest agency", "agency name", "ori"),
+    "arresting_officer": ("arresting officer", "officer", "officer name", "arrest officer"),
+    "address": ("address", "street", "street address", "residence", "home address"),
+    "city": ("city", "town"),
+    "state": ("state", "province", "region"),
+    "postal_code": ("zip", "zip code", "zipcode", "postal code", "postcode"),
+    "phone": ("phone", "phone number", "telephone"),
+    "email": ("email", "e-mail", "email address"),
+}
+# Booking time columns that hold only the time of day, joined to the matching date column.
+_BOOKING_TIME_OF_DAY: dict[str, tuple[str, ...]] = {
+    "arrest_time": ("arrest time", "time arrested"),
+    "booking_time": ("booking time", "book time", "time booked"),
+    "release_time": ("release time", "time released"),
+}
+
+
+def guess_profile(headers: Sequence[Any], target: str = "transaction") -> MappingProfile | None:
+    """A profile built from common header names, or None when the essentials are missing.
+
+    Transactions need a date and an amount (or debit/credit columns); bookings need a
+    booking number or a name plus a date or charges.
+    """
+    norm = [normalise_header(h) for h in headers]
+    taken: set[int] = set()
+    columns: dict[str, ColumnRef] = {}
+    synonyms = _TX_SYNONYMS if target == "transaction" else _BOOKING_SYNONYMS
+    for fld, names in synonyms.items():
+        if target == "transaction" and fld not in TRANSACTION_FIELDS:
+            continue
+        for name in names:
+            if name in norm and norm.index(name) not in taken:
+                idx = norm.index(name)
+                columns[fld] = str(headers[idx]).replace("\ufeff", "").strip()
+                taken.add(idx)
+                break
+    if target == "booking":
+        for fld, names in _BOOKING_TIME_OF_DAY.items():
+            for name in names:
+                if name in norm and norm.index(name) not in taken:
+                    date_field = fld.replace("_time", "_date")
+                    if date_field not in columns:
+                        continue
+                    # "Booking Date" + "Booking Time": keep them apart, joined when read.
+                    columns[fld] = str(headers[norm.index(name)]).strip()
+                    taken.add(norm.index(name))
+                    break
+        for idx, h in enumerate(norm):
+            m = re.fullmatch(r"(?:charge|offense|offence)\s*#?\s*(\d{1,2})", h)
+            if m and idx not in taken:
+                columns[f"charge_{int(m.group(1))}"] = str(headers[idx]).strip()
+                taken.add(idx)
+        has_id = "booking_number" in columns
+        has_name = "full_name" in columns or "last_name" in columns
+        has_fact = any(k.startswith(("charge", "arrest", "booking_")) for k in columns)
+        if not (has_name and (has_id or has_fact)):
+            return None
+        return MappingProfile(name="guessed", label="Guessed from header names",
+                              target="booking", columns=columns)
+    if "date" not in columns:
+        return None
+    sign = "negative_is_debit"
+    if "amount" not in columns:
+        if "debit" in columns or "credit" in columns:
+            sign = "debit_credit_columns"
+        else:
+            return None
+    elif "type" in columns and normalise_header(columns["type"]) in (
+            "debit/credit", "dr/cr", "cr/dr", "af bij", "af/bij", "soll/haben", "indicator"):
+        # A column that only says which way the money went: amounts are unsigned.
+        sign = "type_column"
+    return MappingProfile(name="guessed", label="Guessed from header names",
+                          columns=columns, sign=sign)
+
+
+def auto_profile(headers: Sequence[Any], target: str = "transaction") -> MappingProfile | None:
+    """The built-in profile whose columns all appear in ``headers`` (most specific wins),
+    else the generic guess, else None."""
+    present = {normalise_header(h) for h in headers}
+    best: tuple[int, MappingProfile] | None = None
+    for profile in BUILTIN_PROFILES.values():
+        if profile.target != target or profile.name in _EXPLICIT_ONLY:
+            continue
+        score = _profile_matches(profile, present)
+        if score and (best is None or score > best[0]):
+            best = (score, profile)
+    if best is not None:
+        return best[1]
+    return guess_profile(headers, target)
+
+
+# ---------------------------------------------------------------------------------------
+# Amounts
+# ---------------------------------------------------------------------------------------
+
+_SYMBOLS: tuple[tuple[str, str | None], ...] = (
+    ("US$", "USD"), ("CA$", "CAD"), ("C$", "CAD"), ("AU$", "AUD"), ("A$", "AUD"),
+    ("NZ$", "NZD"), ("HK$", "HKD"), ("S$", "SGD"), ("R$", "BRL"), ("MX$", "MXN"),
+    ("$", None), ("€", "EUR"), ("£", "GBP"), ("¥", None), ("₹", "INR"), ("₽", "RUB"),
+    ("₩", "KRW"), ("₺", "TRY"), ("₪", "ILS"), ("₫", "VND"), ("₴", "UAH"), ("₦", "NGN"),
+    ("₱", "PHP"), ("฿", "THB"), ("zł", "PLN"), ("kr.", None), ("kr", None), ("Fr.", "CHF"),
+    ("Kč", "CZK"), ("Ft", "HUF"), ("lei", "RON"), ("R", "ZAR"),
+)
+_MINUS = "-\u2212\u2012\u2013"
+_SPACES = "\u00a0\u202f\u2009\u2007 "
+
+
+@dataclass(frozen=True)
+class ParsedAmount:
+    """An amount as written: signed value, currency stated beside it, CR/DR marker."""
+
+    value: Decimal
+    currency: str | None = None
+    marker: str | None = None  # "CR" or "DR" when the text carried one
+
+
+def _strip_amount_decorations(s: str) -> tuple[str, bool, str | None, str | None]:
+    negative = False
+    currency: str | None = None
+    marker: str | None = None
+    for _ in range(8):
+        before = s
+        s = s.strip(_SPACES)
+        if len(s) >= 2 and s[0] == "(" and s[-1] == ")":
+            negative = not negative
+            s = s[1:-1]
+            continue
+        if s and s[0] in _MINUS:
+            negative = not negative
+            s = s[1:]
+            continue
+        if s and s[-1] in _MINUS:
+            negative = not negative
+            s = s[:-1]
+            continue
+        if s.startswith("+"):
+            s = s[1:]
+            continue
+        if s.endswith("+"):
+            s = s[:-1]
+            continue
+        m = re.search(r"(?i)(?:^|(?<=[\d\s.)]))(CR|DR)\.?$", s)
+        if m:
+            marker = m.group(1).upper()
+            s = s[: m.start()]
+            continue
+        m = re.match(r"(?i)^(CR|DR)\.?(?=[\s\d(])", s)
+        if m:
+            marker = m.group(1).upper()
+            s = s[m.end():]
+            continue
+        m = re.match(r"^([A-Za-z]{3})(?=[\s\d(+\-$€£¥\u2212])", s) or re.search(
+            r"(?<=[\s\d)])([A-Za-z]{3})$", s)
+        if m:
+            currency = m.group(1).upper()
+            s = s[: m.start()] + s[m.end():]
+            continue
+        for sym, code in _SYMBOLS:
+            if s.startswith(sym) and (len(sym) > 1 or not sym.isalpha()):
+                s = s[len(sym):]
+                currency = currency or code
+                break
+            if s.endswith(sym) and not (sym == "R" and not s[:-1].rstrip(_SPACES)):
+                s = s[: -len(sym)]
+                currency = currency or code
+                break
+        if s == before:
+            break
+    return s.strip(_SPACES), negative, currency, marker
+
+
+def infer_decimal_comma(text: str) -> bool | None:
+    """What one written amount says about the file's decimal separator (None: nothing)."""
+    body, *_ = _strip_amount_decorations(text)
+    body = body.replace("'", "").replace("’", "")
+    for ch in _SPACES:
+        body = body.replace(ch, "")
+    if not re.fullmatch(r"[\d.,]*\d[\d.,]*", body):
+        return None
+    has_c, has_d = "," in body, "." in body
+    if has_c and has_d:
+        return body.rfind(",") > body.rfind(".")
+    if has_c:
+        tail = body.rsplit(",", 1)[1]
+        if body.count(",") > 1:
+            return False
+        return None if len(tail) == 3 else True
+    if has_d:
+        tail = body.rsplit(".", 1)[1]
+        if body.count(".") > 1:
+            return True
+        return None if len(tail) == 3 else False
+    return None
+
+
+def parse_amount(text: Any, *, decimal_comma: bool | None = None,
+                 thousands: str | None = None) -> ParsedAmount:
+    """Read a written amount exactly, as :class:`Decimal`.
+
+    Handles ``1,000.00``, ``1.000,00`` and ``1 000,00`` (``decimal_comma`` True; None
+    decides from the text itself, a lone group of 3 digits after the separator being read
+    as thousands), ``1'000.00``, negatives as ``-12.50``, ``(12.50)``, ``12.50-`` and
+    ``−12.50``, currency symbols and ISO codes on either side (``$``, ``€``, ``CAD``...),
+    and ``CR``/``DR`` markers (returned in ``marker``; the sign is left as written).
+    Raises ValueError for anything else, including an empty cell.
+    """
+    if isinstance(text, Decimal):
+        return ParsedAmount(text)
+    if isinstance(text, bool):
+        raise ValueError(f"not an amount: {text!r}")
+    if isinstance(text, int):
+        return ParsedAmount(Decimal(text))
+    if isinstance(text, float):
+        if text != text or text in (float("inf"), float("-inf")):
+            raise ValueError(f"not an amount: {text!r}")
+        return ParsedAmount(Decimal(repr(text)))
+    raw = "" if text is None else str(text)
+    if not raw.strip(_SPACES):
+        raise ValueError("empty amount")
+    body, negative, currency, marker = _strip_amount_decorations(raw)
+    body = body.replace("'", "").replace("’", "")
+    if thousands:
+        body = body.replace(thousands, "")
+    for ch in _SPACES:
+        body = body.replace(ch, "")
+    if not re.fullmatch(r"[\d.,]*\d[\d.,]*", body):
+        raise ValueError(f"not an amount: {raw.strip()!r}")
+    dc = decimal_comma
+    if dc is None:
+        dc = bool(infer_decimal_comma(body))
+    integer = body.rsplit("," if dc else ".", 1)[0] if (("," if dc else ".") in body) else body
+    groups = re.split(r"[.,]", integer)
+    # Thousands groups are 3 digits (Indian lakh grouping also has 2-digit ones, but the
+    # last is always 3): "12.34.56" is not an amount, "1,23,456" is.
+    if len(groups) > 1 and (len(groups[-1]) != 3 or any(len(g) not in (2, 3)
+                                                        for g in groups[1:])):
+        raise ValueError(f"not an amount: {raw.strip()!r}")
+    if dc:
+        body = body.replace(".", "").replace(",", ".")
+    else:
+        body = body.replace(",", "")
+    if body.count(".") > 1:
+        raise ValueError(f"not an amount: {raw.strip()!r}")
+    try:
+        value = Decimal(body)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {raw.strip()!r}") from None
+    return ParsedAmount(-value if negative else value, currency, marker)
+
+
+# ---------------------------------------------------------------------------------------
+# Dates and times
+# ---------------------------------------------------------------------------------------
+
+_MONTHS: dict[str, int] = {}
+for _num, _names in enumerate((
+        ("jan", "january", "janv", "janvier", "januar", "jän", "jänner", "ene", "enero",
+         "januari", "gen", "gennaio", "janeiro"),
+        ("feb", "february", "févr", "fevr", "février", "fevrier", "februar", "febrero",
+         "februari", "febbraio", "fev", "fevereiro"),
+        ("mar", "march", "mars", "märz", "maerz", "mär", "marzo", "maart", "mrt", "março",
+         "marco"),
+        ("apr", "april", "avr", "avril", "abr", "abril", "aprile"),
+        ("may", "mai", "mayo", "mei", "mag", "maggio", "maio"),
+        ("jun", "june", "juin", "juni", "junio", "giu", "giugno", "junho"),
+        ("jul", "july", "juil", "juillet", "juli", "julio", "lug", "luglio", "julho"),
+        ("aug", "august", "août", "aout", "ago", "agosto", "augustus"),
+        ("sep", "sept", "september", "septembre", "septiembre", "set", "settembre",
+         "setembro"),
+        ("oct", "october", "octobre", "okt", "oktober", "octubre", "ott", "ottobre", "out",
+         "outubro"),
+        ("nov", "november", "novembre", "noviembre", "novembro"),
+        ("dec", "december", "déc", "décembre", "decembre", "dez", "dezember", "dic",
+         "diciembre", "dicembre", "dezembro"),
+), start=1):
+    for _n in _names:
+        _MONTHS[_n] = _num
+
+_NUMERIC_DATE = re.compile(
+    r"^(\d{1,4})\s*([./\-])\s*(\d{1,2})\s*([./\-']|'\s*)\s*(\d{1,4})\.?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TIME = re.compile(
+    r"^(\d{1,2})[:.h](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6})\d*)?)?\s*"
+    r"(?:([AaPp])\.?\s*[Mm]\.?)?\s*(Z|UTC|GMT|[+\-]\d{2}:?\d{2})?$")
+_WEEKDAY = re.compile(
+    r"^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
+
+
+def _two_digit_year(yy: int, apostrophe: bool) -> int:
+    if apostrophe:
+        return 2000 + yy
+    this_year = date.today().year
+    return 2000 + yy if 2000 + yy <= this_year + 1 else 1900 + yy
+
+
+def parse_time_of_day(text: str) -> tuple[time, tzinfo | None]:
+    """``13:12``, ``13:12:05.250``, ``06:50 PM``, ``6.50pm``, ``10h30``, with optional
+    ``Z``/``+02:00``. Raises ValueError."""
+    m = _TIME.match(text.strip())
+    if not m:
+        raise ValueError(f"not a time: {text.strip()!r}")
+    hour, minute = int(m.group(1)), int(m.group(2))
+    second = int(m.group(3) or 0)
+    micro = int((m.group(4) or "0").ljust(6, "0")[:6])
+    ampm = m.group(5)
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"not a time: {text.strip()!r}")
+        hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+    tz = _parse_offset(m.group(6)) if m.group(6) else None
+    return time(hour, minute, second, micro), tz
+
+
+def _parse_offset(text: str) -> tzinfo:
+    t = text.strip().upper()
+    if t in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    m = re.fullmatch(r"([+\-])(\d{2}):?(\d{2})", t)
+    if not m:
+        raise ValueError(f"not a UTC offset: {text!r}")
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    return timezone(-delta if m.group(1) == "-" else delta)
+
+
+def resolve_zone(text: str) -> tzinfo:
+    """An IANA zone name, ``UTC``/``GMT``, an offset like ``+02:00``, or a common
+    abbreviation (PST, PDT, EST, CET...). Raises ValueError."""
+    t = text.strip()
+    abbrev = {"PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5,
+              "EDT": -4, "AKST": -9, "AKDT": -8, "HST": -10, "CET": 1, "CEST": 2,
+              "BST": 1, "WET": 0, "WEST": 1, "EET": 2, "EEST": 3, "AEST": 10, "AEDT": 11}
+    if t.upper() in abbrev:
+        return timezone(timedelta(hours=abbrev[t.upper()]), t.upper())
+    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+\-])(\d{1,2})(?::?(\d{2}))?", t, re.IGNORECASE)
+    if m:
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        return timezone(-delta if m.group(1) == "-" else delta)
+    if t.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(t)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {t!r}") from None
+
+
+def _split_date_time(s: str) -> tuple[str, str | None]:
+    m = re.match(r"^(.*?\d)(?:\s*[T ,]\s*|\s+)(\d{1,2}[:.h]\d{2}.*)$", s)
+    if m and re.search(r"\d", m.group(1)):
+        return m.group(1).strip(), m.group(2).strip()
+    return s, None
+
+
+def date_order_hint(text: Any) -> bool | None:
+    """True if a written date is certainly day-first, False if certainly month-first."""
+    if not isinstance(text, str):
+        return None
+    s, _ = _split_date_time(text.strip())
+    m = _NUMERIC_DATE.match(s)
+    if not m or len(m.group(1)) == 4:
+        return None
+    a, b = int(m.group(1)), int(m.group(3))
+    if a > 12 and b <= 12:
+        return True
+    if b > 12 and a <= 12:
+        return False
+    return None
+
+
+class DateReader:
+    """Reads the dates of one file with one decided convention.
+
+    ``formats`` "auto" or strptime formats; ``dayfirst`` decides D/M/Y vs M/D/Y for
+    all-numeric dates (None: month first). ``zone`` is attached to naive results when the
+    file states its zone (a "(UTC)" header, a profile timezone).
+    """
+
+    def __init__(self, formats: Union[str, tuple[str, ...]] = "auto", dayfirst: bool | None = None,
+                 zone: tzinfo | None = None) -> None:
+        self.formats = formats
+        self.dayfirst = bool(dayfirst)
+        self.zone = zone
+
+    def parse(self, value: Any, time_value: Any = None) -> datetime:
+        """A datetime from a cell (and an optional separate time cell). Raises ValueError."""
+        dt = self._parse_date(value)
+        if time_value is not None and not (isinstance(time_value, str) and not time_value.strip()):
+            if isinstance(time_value, time):
+                t, tz = time_value, time_value.tzinfo
+            elif isinstance(time_value, datetime):
+                t, tz = time_value.time(), time_value.tzinfo
+            else:
+                t, tz = parse_time_of_day(str(time_value))
+            dt = datetime.combine(dt.date(), t.replace(tzinfo=None), tzinfo=tz or dt.tzinfo)
+        if dt.tzinfo is None and self.zone is not None:
+            dt = dt.replace(tzinfo=self.zone)
+        return dt
+
+    def _parse_date(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        if value is None:
+            raise ValueError("empty date")
+        s = str(value).strip().strip(_SPACES)
+        if not s:
+            raise ValueError("empty date")
+        if self.formats != "auto":
+            for fmt in self.formats:
+                try:
+                    return datetime.strptime(s, fmt)
+                except ValueError:
+                    continue
+            raise ValueError(f"date {s!r} does not match {', '.join(self.formats)}")
+        return self._auto(s)
+
+    def _auto(self, s: str) -> datetime:
+        original = s
+        iso = s[:-1] + "+00:00" if s.endswith("Z") else s
+        try:
+            if re.match(r"^\d{4}-\d{2}-\d{2}", iso):
+                return datetime.fromisoformat(iso)
+        except ValueError:
+            pass
+        s = _WEEKDAY.sub("", s)
+        date_part, time_part = _split_date_time(s)
+        d = self._date_only(date_part)
+        if d is None:
+            return self._dateutil(original)
+        if time_part is None:
+            return datetime(d.year, d.month, d.day)
+        try:
+            t, tz = parse_time_of_day(time_part)
+        except ValueError:
+            return self._dateutil(original)
+        return datetime.combine(d, t, tzinfo=tz)
+
+    def _date_only(self, s: str) -> date | None:
+        m = _COMPACT_DATE.match(s)
+        if m:
+            return _mkdate(int(m.group(1)), int(m.group(2)), int(m.group(3)), s)
+        m = _NUMERIC_DATE.match(s)
+        if m:
+            a, sep1, b, sep2, c = m.groups()
+            apostrophe = "'" in sep2
+            if len(a) == 4:
+                return _mkdate(int(a), int(b), int(c), s)
+            if len(a) > 2:
+                raise ValueError(f"not a date: {s!r}")
+            if len(c) == 4:
+                year = int(c)
+            elif apostrophe and len(c) <= 2:
+                year = 2000 + int(c)  # Quicken's 6/12'15 (and 1/5' 2) mean 20xx
+            elif len(c) == 2:
+                year = _two_digit_year(int(c), False)
+            else:
+                raise ValueError(f"not a date: {s!r}")
+            x, y = int(a), int(b)
+            if x > 12 and y <= 12:
+                day, month = x, y
+            elif y > 12 and x <= 12:
+                month, day = x, y
+            elif self.dayfirst:
+                day, month = x, y
+            else:
+                month, day = x, y
+            return _mkdate(year, month, day, s)
+        # Month written as a word, in any of several languages.
+        tokens = re.findall(r"[^\W\d_]+\.?|\d+", s.lower())
+        words = [t.rstrip(".") for t in tokens if not t[0].isdigit()]
+        nums = [t for t in tokens if t[0].isdigit()]
+        month_words = [w for w in words if w in _MONTHS]
+        if len(month_words) == 1 and len(nums) == 2 and len(words) <= 3:
+            month = _MONTHS[month_words[0]]
+            first, second = nums
+            if len(first) == 4:
+                year, day = int(first), int(second)
+            else:
+                day = int(first)
+                year = int(second) if len(second) == 4 else _two_digit_year(int(second), False)
+            return _mkdate(year, month, day, s)
+        return None
+
+    def _dateutil(self, s: str) -> datetime:
+        from dateutil import parser as du
+
+        if not re.search(r"\d", s) or _TIME.match(s):
+            raise ValueError(f"not a date: {s!r}")  # dateutil would invent today's date
+        try:
+            return du.parse(s, dayfirst=self.dayfirst)
+        except (ValueError, OverflowError, TypeError):
+            raise ValueError(f"not a date: {s!r}") from None
+
+
+def _mkdate(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"not a valid date: {text!r}") from None
+
+
+def region_dayfirst(region: str | None) -> bool:
+    """Whether dates written in ``region`` are day-first when a file does not say."""
+    return (region or "US").upper() not in {"US", "PH", "FM", "MH", "PW", "GU", "AS", "PR",
+                                            "VI", "MP", "UM", "BZ", "CA"}
+
+
+# ---------------------------------------------------------------------------------------
+# Reading raw rows
+# ---------------------------------------------------------------------------------------
+
+
+def is_xlsx(path: Path, head: bytes | None = None) -> bool:
+    """Whether the file is a zip container (XLSX/XLSM) by its magic, not its name."""
+    if head is None:
+        with Path(path).open("rb") as fh:
+            head = fh.read(4)
+    return head[:4] == b"PK\x03\x04"
+
+
+def check_zip_safe(path: Path) -> None:
+    """Refuse a zip whose directory promises too much: too many members, too many bytes
+    once inflated, or an absurd compression ratio (a zip bomb). Reads only the central
+    directory; raises ParseError naming the file."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ParseError(f"not a readable XLSX (zip) file: {exc}", file=path) from None
+    if len(infos) > XLSX_MAX_MEMBERS:
+        raise ParseError(f"refused: the workbook has {len(infos)} parts (limit "
+                         f"{XLSX_MAX_MEMBERS}); possible zip bomb", file=path)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > XLSX_MAX_MEMBER_UNCOMPRESSED:
+            raise ParseError(f"refused: part {info.filename!r} inflates to {info.file_size} "
+                             "bytes; possible zip bomb", file=path)
+        if info.file_size > XLSX_RATIO_MIN_SIZE:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > XLSX_MAX_RATIO:
+                raise ParseError(f"refused: part {info.filename!r} has compression ratio "
+                                 f"{ratio:.0f}:1 (limit {XLSX_MAX_RATIO}:1); possible zip bomb",
+                                 file=path)
+    if total > XLSX_MAX_TOTAL_UNCOMPRESSED:
+        raise ParseError(f"refused: the workbook inflates to {total} bytes; possible zip bomb",
+                         file=path)
+
+
+def _iter_xlsx(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    check_zip_safe(path)
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except ParseError:
+        raise
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise ParseError(f"not a readable XLSX workbook: {exc}", file=path) from None
+    try:
+        if sheet is not None:
+            if sheet not in wb.sheetnames:
+                raise ParseError(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
+                                 file=path)
+            ws = wb[sheet]
+        else:
+            ws = wb.worksheets[0] if wb.worksheets else None
+            if ws is None:
+                raise ParseError("the workbook has no worksheet", file=path)
+        try:
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield number, list(row)
+        except ParseError:
+            raise
+        except Exception as exc:
+            raise ParseError(f"broken worksheet data: {exc}", file=path) from None
+    finally:
+        wb.close()
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample: csv.Sniffer restricted to , ; TAB |, checked by how
+    consistently it splits the first lines; falls back to the most consistent of those."""
+    lines = [ln for ln in re.split(r"\r\n|\r|\n", sample) if ln.strip()][:30]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may cut the last line
+    if not lines:
+        return ","
+
+    def score(delim: str) -> tuple[int, int]:
+        counts = Counter(len(r) for r in csv.reader(lines, delimiter=delim))
+        width, freq = counts.most_common(1)[0]
+        return (freq if width > 1 else 0, width)
+
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(CSV_DELIMITERS))
+        if sniffed.delimiter in CSV_DELIMITERS and score(sniffed.delimiter)[0] >= max(
+                1, len(lines) // 2):
+            return sniffed.delimiter
+    except csv.Error:
+        pass
+    best = max(CSV_DELIMITERS, key=lambda d: score(d))
+    return best if score(best)[0] else ","
+
+
+def _iter_csv(path: Path, encoding: str | None, delimiter: str | None) -> Iterator[tuple[int, list[Any]]]:
+    if delimiter is None:
+        try:
+            with open_text(path, encoding) as fh:
+                sample = fh.read(64 * 1024)
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"cannot decode the text: {exc.reason}", file=path) from None
+        if "\x00" in sample:
+            raise ParseError("binary data, not a CSV file", file=path)
+        delimiter = sniff_delimiter(sample)
+    fh = open_text(path, encoding, newline="")
+    number = 0
+    try:
+        reader = csv.reader(fh, delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise ParseError(f"cannot decode the text: {exc.reason}", file=path,
+                                 ref=f"row {number + 1}") from None
+            except csv.Error as exc:
+                msg = str(exc)
+                if "NUL" in msg:
+                    msg = "binary data (NUL byte), not a CSV file"
+                raise ParseError(msg, file=path, ref=f"row {number + 1}") from None
+            number += 1
+            yield number, row
+    finally:
+        fh.close()
+
+
+def iter_raw_rows(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
+                  sheet: str | None = None) -> Iterator[tuple[int, list[Any]]]:
+    """Stream ``(row number, cells)`` from a CSV or XLSX file (decided by content).
+
+    Row numbers are as a spreadsheet shows them (first record = 1; a quoted field spanning
+    lines is still one row). CSV cells are strings; XLSX cells are Python values.
+    Raises ParseError for a file that cannot be read at all.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ParseError("old binary Excel (.xls) is not supported; save it as .xlsx or CSV",
+                         file=p)
+    if is_xlsx(p, head):
+        yield from _iter_xlsx(p, sheet)
+    else:
+        yield from _iter_csv(p, encoding, delimiter)
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def read_header(path: str | Path, *, encoding: str | None = None, max_rows: int = 20,
+                sheet: str | None = None) -> list[Any] | None:
+    """The first non-blank row of the file (the header, when it has one), or None."""
+    for number, row in iter_raw_rows(path, encoding=encoding, sheet=sheet):
+        if number > max_rows:
+            break
+        if not all(_blank(c) for c in row):
+            return row
+    return None
+
+
+@dataclass
+class ReadStats:
+    """What a read did besides yielding records: rows seen and rows skipped, by reason."""
+
+    rows: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    missing_columns: list[str] = field(default_factory=list)
+    profile: MappingProfile | None = None
+    header: list[str] | None = None
+    column_index: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MappedRow:
+    """One data row with its cells keyed by our field names (absent/blank cells omitted)."""
+
+    number: int
+    values: Mapping[str, Any]
+    extra: Mapping[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"row {self.number}"
+
+
+def _cell_text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()
+
+
+def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str | None = None,
+                     stats: ReadStats | None = None) -> Iterator[MappedRow | RowError]:
+    """Stream the rows of ``path`` mapped through ``profile``.
+
+    Skips ``profile.skip_rows`` rows, then blank rows, takes the header (when the profile
+    has one), and yields a :class:`MappedRow` per data row or a :class:`RowError` for a row
+    with the wrong number of columns. Repeated header lines and blank rows are skipped
+    and counted in ``stats``. Raises ParseError when a required column is missing.
+    """
+    p = Path(path)
+    stats = stats if stats is not None else ReadStats()
+    stats.profile = profile
+    header: list[str] | None = None
+    header_norm: list[str] | None = None
+    index: dict[str, int] | None = None
+    width: int | None = None
+    skipped_leading = 0
+    for number, row in iter_raw_rows(p, encoding=encoding, delimiter=profile.delimiter,
+                                     sheet=profile.sheet):
+        if skipped_leading < profile.skip_rows:
+            skipped_leading += 1
+            continue
+        # Exporters pad rows with trailing empty cells; they carry nothing.
+        while row and _blank(row[-1]) and (width is None or len(row) > width):
+            row.pop()
+        if not row or all(_blank(c) for c in row):
+            stats.skipped["blank row"] += 1
+            continue
+        if index is None:
+            if profile.has_header:
+                header = [_cell_text(c) for c in row]
+                header_norm = [normalise_header(h) for h in header]
+                index = _resolve_columns(p, profile, header_norm, stats)
+                stats.header, stats.column_index = header, dict(index)
+                width = len(header)
+                continue
+            index = _resolve_columns(p, profile, None, stats)
+            stats.column_index = dict(index)
+            width = len(row)
+        if header_norm is not None and [normalise_header(c) for c in row] == header_norm:
+            stats.skipped["repeated header line"] += 1
+            continue
+        stats.rows += 1
+        assert width is not None
+        if len(row) != width:
+            yield RowError(ref=f"row {number}", field=None,
+                           message=f"expected {width} columns, found {len(row)}")
+            continue
+        values: dict[str, Any] = {}
+        for fld, idx in index.items():
+            cell = row[idx] if idx < len(row) else None
+            if isinstance(cell, str):
+                cell = cell.strip()
+            if not _blank(cell):
+                values[fld] = cell
+        used = set(index.values())
+        extra: dict[str, Any] = {}
+        if header is not None:
+            for i, cell in enumerate(row):
+                if i not in used and not _blank(cell) and i < len(header) and header[i]:
+                    extra[header[i]] = cell.strip() if isinstance(cell, str) else cell
+        yield MappedRow(number, values, extra)
+    if index is None and profile.has_header:
+        raise ParseError("the file has no header row (it is empty)", file=p)
+
+
+_REQUIRED = {
+    "transaction": (("date",), ("amount", "debit", "credit")),
+    "booking": (("booking_number", "full_name", "last_name"),),
+}
+
+
+def _resolve_columns(path: Path, profile: MappingProfile, header_norm: list[str] | None,
+                     stats: ReadStats) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for fld, ref in profile.columns.items():
+        if isinstance(ref, int):
+            index[fld] = ref
+            continue
+        if header_norm is None:
+            raise ParseError(f"profile {profile.name!r} names column {ref!r} for {fld!r} but "
+                             "the file has no header", file=path)
+        for name in _ref_names(ref):
+            if name in header_norm:
+                index[fld] = header_norm.index(name)
+                break
+        else:
+            stats.missing_columns.append(fld)
+    for group in _REQUIRED[profile.target]:
+        if not any(f in index for f in group):
+            wanted = " or ".join(repr(str(profile.columns.get(f, f))) for f in group)
+            raise ParseError(f"column {wanted} not found in the header (profile "
+                             f"{profile.name!r})", file=path, field=group[0])
+    return index
+
+
+def decide_file_conventions(path: str | Path, profile: MappingProfile, *,
+                            date_fields: Iterable[str], amount_fields: Iterable[str],
+                            encoding: str | None = None, default_region: str | None = None,
+                            max_rows: int = 100_000) -> tuple[bool, bool | None]:
+    """Decide (dayfirst, decimal_comma) for a file whose profile leaves them open.
+
+    Scans rows (streaming) until both are settled by an unambiguous value or
+    ``max_rows`` rows were seen. Undecided dates fall back to the region's custom;
+    undecided decimals stay None (each value then decides for itself).
+    """
+    dayfirst = profile.dayfirst
+    decimal_comma = profile.decimal_comma
+    need_dates = dayfirst is None and profile.date_formats == "auto"
+    need_amounts = decimal_comma is None
+    date_fields = tuple(date_fields)
+    amount_fields = tuple(amount_fields)
+    if need_dates or need_amounts:
+        stats = ReadStats()
+        try:
+            for i, row in enumerate(iter_mapped_rows(path, profile, encoding=encoding,
+                                                     stats=stats)):
+                if i >= max_rows or not (need_dates or need_amounts):
+                    break
+                if isinstance(row, RowError):
+                    continue
+                if need_dates:
+                    for f in date_fields:
+                        hint = date_order_hint(row.values.get(f))
+                        if hint is not None:
+                            dayfirst, need_dates = hint, False
+                            break
+                if need_amounts:
+                    for f in amount_fields:
+                        v = row.values.get(f)
+                        if isinstance(v, str):
+                            hint = infer_decimal_comma(v)
+                            if hint is not None:
+                                decimal_comma, need_amounts = hint, False
+                                break
+        except ParseError:
+            pass  # the real pass reports it, with the row
+    if dayfirst is None:
+        dayfirst = region_dayfirst(default_region)
+    return dayfirst, decimal_comma
+
+
+def zone_for_profile(profile: MappingProfile, header_of_date: str | None) -> tzinfo | None:
+    """The zone a file's naive times are in, when the file says: the profile's timezone,
+    or "UTC" written in the date column's header (``Created (UTC)``)."""
+    if profile.timezone:
+        return resolve_zone(profile.timezone)
+    if header_of_date and re.search(r"\butc\b", normalise_header(header_of_date)):
+        return timezone.utc
+    return None
+
+
+def profile_with(profile: MappingProfile, **changes: Any) -> MappingProfile:
+    """A copy of ``profile`` with fields changed (validated again)."""
+    return replace(profile, **changes)
+
+
+def text_sample_rows(head: bytes, max_rows: int = 5) -> list[list[str]]:
+    """The first non-blank CSV rows of a file head (for sniffing), or [] if not CSV-like."""
+    from workstation.ingest.textio import detect_encoding
+
+    try:
+        enc = detect_encoding(head[:65536])
+    except ParseError:
+        return []
+    text = head.decode(enc, errors="ignore")
+    if "\x00" in text:
+        return []
+    delim = sniff_delimiter(text[:16384])
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+            if row and any(c.strip() for c in row):
+                rows.append(row)
+                if len(rows) >= max_rows:
+                    break
+    except csv.Error:
+        return rows
+    return rows
+
+
+def strip_accents(text: str) -> str:
+    """Text without combining accents (for loose word comparisons)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+# ---------------------------------------------------------------------------------------
+# Choosing a profile; sniffing
+# ---------------------------------------------------------------------------------------
+
+
+def profile_from_options(options: ImportOptions, target: str) -> MappingProfile | None:
+    """The profile the import options carry, checked against ``target``."""
+    if options.profile is None:
+        return None
+    try:
+        profile = MappingProfile.from_dict(options.profile)
+    except ProfileError as exc:
+        raise ParseError(f"bad mapping profile: {exc}") from None
+    if profile.target != target:
+        raise ParseError(f"mapping profile {profile.name!r} is for {profile.target} records, "
+                         f"not {target} records")
+    return profile
+
+
+def choose_profile(path: Path, options: ImportOptions, target: str) -> MappingProfile:
+    """The options' profile, else the one recognised from the header. Raises ParseError."""
+    try:
+        profile = profile_from_options(options, target)
+    except ParseError as exc:
+        raise ParseError(exc.message, file=path) from None
+    if profile is not None:
+        return profile
+    first: list[Any] | None = None
+    rows: list[tuple[int, list[Any]]] = []
+    for number, row in iter_raw_rows(path, encoding=options.encoding):
+        if number > HEADER_SEARCH_ROWS:
+            break
+        if not all(_blank(c) for c in row):
+            first = first if first is not None else row
+            rows.append((number, row))
+    if first is None:
+        raise ParseError("the file is empty", file=path)
+    found = find_header(rows, target)
+    if found is None:
+        shown = ", ".join(repr(str(h)) for h in first[:12] if h is not None)
+        raise ParseError(f"no known {target} column layout in the header ({shown}); choose "
+                         "a mapping profile", file=path)
+    return found[1]
+
+
+HEADER_SEARCH_ROWS = 30
+
+
+def find_header(rows: Sequence[tuple[int, Sequence[Any]]], target: str
+                ) -> tuple[int, MappingProfile] | None:
+    """The first row (by number) that a built-in profile recognises as its header, else
+    the first the guesser does; the profile skips the rows above it (bank exports often
+    put the account name and period above the header)."""
+    guessed: tuple[int, MappingProfile] | None = None
+    last_text_row = 0  # blank rows after it are skipped anyway (and counted as blank)
+    for number, row in rows:
+        if all(_blank(c) for c in row):
+            continue
+        if sum(1 for c in row if not _blank(c)) < 2:
+            last_text_row = number
+            continue
+        profile = auto_profile(list(row), target)
+        if profile is None:
+            last_text_row = number
+            continue
+        if last_text_row:
+            profile = replace(profile, skip_rows=profile.skip_rows + last_text_row)
+        if profile.name != "guessed":
+            return number, profile
+        guessed = guessed or (number, profile)
+    return guessed
+
+
+_TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ""}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def sniff_table(path: Path, head: bytes, target: str) -> float:
+    """Confidence that ``path`` is a tabular export of ``target`` records.
+
+    Recognised built-in layouts score 0.9, guessed ones 0.6 (lower for unusual
+    suffixes). A workbook that fails the zip-bomb check scores 0.3 for transactions so
+    the import reports why it was refused.
+    """
+    suffix = path.suffix.lower()
+    if is_xlsx(path, head):
+        if suffix not in _XLSX_SUFFIXES:
+            return 0.0
+        try:
+            check_zip_safe(path)
+            rows: list[tuple[int, list[Any]]] = []
+            for number, row in iter_raw_rows(path):
+                if number > HEADER_SEARCH_ROWS:
+                    break
+                rows.append((number, row))
+        except ParseError:
+            return 0.3 if target == "transaction" else 0.0
+    else:
+        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if first in (b"{", b"[", b"<"):
+            return 0.0  # JSON, XML and HTML are other parsers' business
+        rows = list(enumerate(text_sample_rows(head, max_rows=HEADER_SEARCH_ROWS), start=1))
+    found = find_header(rows, target)
+    if found is None:
+        return 0.0
+    number, profile = found
+    score = 0.6 if profile.name == "guessed" else 0.9
+    if number > 1:
+        score -= 0.1  # a header below other lines is less certain
+    if suffix not in _TEXT_SUFFIXES and suffix not in _XLSX_SUFFIXES:
+        score *= 0.5
+    return score
