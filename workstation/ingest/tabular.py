@@ -574,6 +574,9 @@ def infer_decimal_comma(text: str) -> bool | None:
     return None
 
 
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,6})?")
+
+
 def parse_amount(text: Any, *, decimal_comma: bool | None = None,
                  thousands: str | None = None) -> ParsedAmount:
     """Read a written amount exactly, as :class:`Decimal`.
@@ -596,6 +599,9 @@ def parse_amount(text: Any, *, decimal_comma: bool | None = None,
             raise ValueError(f"not an amount: {text!r}")
         return ParsedAmount(Decimal(repr(text)))
     raw = "" if text is None else str(text)
+    if decimal_comma is not True and _PLAIN_AMOUNT.fullmatch(raw):
+        # The common case (``-12.50``) without the general machinery below.
+        return ParsedAmount(Decimal(raw))
     if not raw.strip(_SPACES):
         raise ValueError("empty amount")
     body, negative, currency, marker = _strip_amount_decorations(raw)
@@ -1125,7 +1131,10 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             index = _resolve_columns(p, profile, None, stats)
             stats.column_index = dict(index)
             width = len(row)
-        if header_norm is not None and [normalise_header(c) for c in row] == header_norm:
+        # Cheap first-cell test before normalising the whole row (this runs for every row).
+        if (header_norm is not None and len(row) == len(header_norm)
+                and normalise_header(row[0]) == header_norm[0]
+                and [normalise_header(c) for c in row] == header_norm):
             stats.skipped["repeated header line"] += 1
             continue
         stats.rows += 1

@@ -1,0 +1,370 @@
+"""WhatsApp text exports: the shared corpus files plus generated locale variants."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import tracemalloc
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from workstation.ingest.chat.whatsapp import WhatsAppParser
+from workstation.ingest.records import ImportOptions, ParsedEvent, ParseError, RowError
+
+P = WhatsAppParser()
+NNBSP = "\u202f"
+LRM = "\u200e"
+
+
+def parse(path: Path, **opts: object) -> list:
+    return list(P.parse(path, ImportOptions(**opts)))  # type: ignore[arg-type]
+
+
+def events(records: list) -> list[ParsedEvent]:
+    return [r for r in records if isinstance(r, ParsedEvent)]
+
+
+def sender(ev: ParsedEvent) -> str:
+    return next(p.value for p in ev.parties if p.role == "sender")
+
+
+def write(tmp_path: Path, text: str, name: str = "chat.txt", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# --------------------------------------------------------------------- shared corpus
+
+def test_ios_export_counts_times_and_authors(shared_data: Path) -> None:
+    evs = events(parse(shared_data / "chat/whatsapp/whatsapp_ios_chat.txt"))
+    messages = [e for e in evs if e.kind == "message"]
+    texts = [e for e in messages if e.body]
+    placeholders = [e for e in messages if e.attachments]
+    systems = [e for e in evs if e.kind == "system"]
+    assert (len(texts), len(placeholders), len(systems)) == (8, 3, 1)
+    assert "end-to-end encrypted" in (systems[0].body or "")
+    assert systems[0].ref == "line 1"
+    assert all(not e.body for e in placeholders)
+    assert [a.name for e in placeholders for a in e.attachments] == ["image omitted"] * 3
+    assert all(e.properties["media_kind"] == "image" for e in placeholders)
+    assert texts[0].occurred_at == datetime(2023, 8, 15, 9, 12, 43)
+    assert texts[-1].occurred_at == datetime(2023, 8, 15, 21, 25, 16)  # 9:25:16 PM
+    assert texts[0].occurred_at.tzinfo is None  # the pipeline applies the zone
+    assert "I spotted a rare Hyacinth Macaw yesterday in the Amazon Rainforest. Such a " \
+           "magnificent creature!" in (texts[0].body or "")
+    by_author: dict[str, int] = {}
+    for e in texts:
+        by_author[sender(e)] = by_author.get(sender(e), 0) + 1
+    assert by_author == {"Dr. Feather": 4, "Jungle Jane": 4}
+    # A two-person chat: the other person is the recipient.
+    first = texts[0]
+    assert [(p.value, p.role, p.platform) for p in first.parties] == [
+        ("Dr. Feather", "sender", "whatsapp"), ("Jungle Jane", "recipient", "whatsapp")]
+    assert first.properties["date_order"] == "mdy"
+
+
+def test_mixed_formats_file_reads_eight_text_messages_in_order(shared_data: Path) -> None:
+    evs = events(parse(shared_data / "chat/whatsapp/whatsapp_mixed_formats_chat.txt"))
+    texts = [(e.properties.get("push_name"), sender(e), e.body) for e in evs
+             if e.kind == "message" and e.body]
+    assert [(s, b) for _, s, b in texts] == [
+        ("James", "Hi here"),
+        ("User name", "Message 123"),
+        ("User 2", "Bye!"),
+        ("User 1", "And let me know if anything changes"),
+        ("~ User name 2", "Of course!"),
+        ("~ User 2", "See you!"),
+        ("User 1", "Hello"),
+        ("User 2", "Goodbye"),
+    ]
+    by_ref = {e.ref: e for e in evs}
+    # The malformed "3:22_AM" header is read (03:22) but flagged, naming the line.
+    odd = by_ref["line 4"]
+    assert odd.occurred_at == datetime(2023, 1, 23, 3, 22)
+    assert odd.properties["malformed_header"] == "1/23/23, 3:22_AM"
+    assert "malformed_header" not in by_ref["line 3"].properties
+    # "~ " marks a push name: the label is the bare name, the value keeps the mark.
+    push = by_ref["line 5"].parties[0]
+    assert (push.value, push.label, push.properties.get("push_name")) == (
+        "~ User name 2", "User name 2", True)
+    # Each date shape decided on its own: dotted is day-first, slashed month-first
+    # (1/23/23 decides), year-first is unambiguous.
+    assert by_ref["line 1"].occurred_at == datetime(2023, 5, 5, 15, 48, 11)
+    assert by_ref["line 2"].occurred_at == datetime(2021, 11, 8, 9, 41, 32)
+    assert by_ref["line 6"].occurred_at == datetime(2023, 5, 4, 16, 13, 23)
+    assert by_ref["line 7"].occurred_at == datetime(2022, 7, 19, 23, 32)  # 11:32 PM
+    assert by_ref["line 8"].occurred_at == datetime(2022, 7, 20, 11, 32)  # 11:32 am
+    # The last two lines: media placeholder and deleted message, not text messages.
+    assert by_ref["line 9"].attachments[0].name == "<Media omitted>"
+    assert by_ref["line 9"].body is None
+    assert by_ref["line 10"].properties["deleted"] is True
+    assert by_ref["line 10"].body is None
+    # Seven distinct senders: a group, so the recipient is the conversation itself.
+    assert by_ref["line 1"].parties[1].kind == "group"
+
+
+# --------------------------------------------------------------------- locales
+
+ANDROID_DMY = """\
+14/08/2023, 21:05 - Messages and calls are end-to-end encrypted. Tap to learn more.
+14/08/2023, 21:05 - Alice: Are we still on for tomorrow?
+14/08/2023, 21:07 - Bob: Yes
+03/09/2023, 08:15 - Alice: Good morning
+"""
+
+ANDROID_MDY = f"""\
+8/14/23, 9:05{NNBSP}PM - Alice: Are we still on for tomorrow?
+8/14/23, 9:07{NNBSP}PM - Bob: Yes
+9/3/23, 8:15{NNBSP}AM - Alice: Good morning
+"""
+
+
+def test_android_day_first_locale(tmp_path: Path) -> None:
+    evs = events(parse(write(tmp_path, ANDROID_DMY)))
+    assert [e.kind for e in evs] == ["system", "message", "message", "message"]
+    assert evs[3].occurred_at == datetime(2023, 9, 3, 8, 15)  # 3 September, not 9 March
+    assert evs[3].properties["date_order"] == "dmy"
+    assert evs[3].properties["date_order_basis"] == "evidence"
+    assert evs[0].parties == ()
+
+
+def test_android_month_first_locale_with_narrow_nbsp(tmp_path: Path) -> None:
+    evs = events(parse(write(tmp_path, ANDROID_MDY)))
+    assert [e.occurred_at for e in evs] == [
+        datetime(2023, 8, 14, 21, 5), datetime(2023, 8, 14, 21, 7),
+        datetime(2023, 9, 3, 8, 15)]
+    assert {e.properties["date_order"] for e in evs} == {"mdy"}
+
+
+@pytest.mark.parametrize(("text", "order", "basis", "expected"), [
+    ("05/06/2023, 10:00 - A: x\n05/06/2023, 10:01 - B: y\n", "dmy", "fallback",
+     datetime(2023, 6, 5, 10, 0)),
+    ("05/06/23, 10:00 AM - A: x\n05/06/23, 10:01 AM - B: y\n", "mdy", "fallback",
+     datetime(2023, 5, 6, 10, 0)),
+    ("[05.06.23, 10:00:00] A: x\n", "dmy", "locale", datetime(2023, 6, 5, 10, 0)),
+    # German placeholder text: a day-first locale even though the dates are ambiguous.
+    (f"[05/06/23, 10:00:00] A: {LRM}Bild weggelassen\n[05/06/23, 10:00:05] B: ok\n",
+     "dmy", "locale", datetime(2023, 6, 5, 10, 0)),
+])
+def test_ambiguous_dates_fall_back_and_record_the_decision(
+        tmp_path: Path, text: str, order: str, basis: str, expected: datetime) -> None:
+    evs = events(parse(write(tmp_path, text)))
+    assert evs[0].occurred_at == expected
+    assert (evs[0].properties["date_order"], evs[0].properties["date_order_basis"]) == (
+        order, basis)
+
+
+def test_profile_can_force_the_date_order(tmp_path: Path) -> None:
+    path = write(tmp_path, "05/06/23, 10:00 AM - A: x\n")
+    evs = events(parse(path, profile={"date_order": "dmy"}))
+    assert evs[0].occurred_at == datetime(2023, 6, 5, 10, 0)
+    assert evs[0].properties["date_order_basis"] == "profile"
+
+
+@pytest.mark.parametrize(("line", "when", "name", "body"), [
+    ("[8/15/23, 9:12:33 AM] Ann: hi", datetime(2023, 8, 15, 9, 12, 33), "Ann", "hi"),
+    (f"[8/15/23, 9:12:33{NNBSP}PM] Ann: hi", datetime(2023, 8, 15, 21, 12, 33), "Ann", "hi"),
+    ("8/15/23, 9:12 pm - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("15/8/2023, 9:12 p.m. - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("15/8/2023, 9:12 p. m. - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("[15.08.23, 21:12:33] Ann: hi", datetime(2023, 8, 15, 21, 12, 33), "Ann", "hi"),
+    ("15.08.23, 21:12 - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("[2023/8/15, 21:12:33] Ann: hi", datetime(2023, 8, 15, 21, 12, 33), "Ann", "hi"),
+    ("2023-08-15 21:12 - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("2023. 8. 15. 오후 9:12 - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    ("2023/8/15 下午9:12 - Ann: hi", datetime(2023, 8, 15, 21, 12), "Ann", "hi"),
+    (f"{LRM}[8/15/23, 12:05:00 AM] {LRM}Ann: hi", datetime(2023, 8, 15, 0, 5), "Ann", "hi"),
+    ("[8/15/23, 9:12:33 AM] ~\u00a0Ann: hi", datetime(2023, 8, 15, 9, 12, 33), "~ Ann", "hi"),
+    ("8/15/23, 9:12 AM - \u202a+1 202-555-0143\u202c: hi", datetime(2023, 8, 15, 9, 12),
+     "+1 202-555-0143", "hi"),
+])
+def test_header_variants(tmp_path: Path, line: str, when: datetime, name: str,
+                         body: str) -> None:
+    # A second line with a day > 12 pins the order of ambiguous slashed dates.
+    evs = events(parse(write(tmp_path, line + "\n")))
+    assert len(evs) == 1
+    ev = evs[0]
+    assert (ev.kind, ev.occurred_at, sender(ev), ev.body) == ("message", when, name, body)
+
+
+def test_phone_number_sender_is_recognised(tmp_path: Path) -> None:
+    ev = events(parse(write(tmp_path, "8/15/23, 9:12 AM - \u202a+1 202-555-0143\u202c: hi\n")))[0]
+    assert ev.parties[0].properties["phone"] == "+12025550143"
+
+
+# --------------------------------------------------------------------- content
+
+def test_multiline_messages_and_garbage_line_are_continuations(tmp_path: Path) -> None:
+    text = (
+        "[8/15/23, 9:00:00 AM] Ann: first line\n"
+        "second line\n"
+        "\n"
+        "fourth line after a blank\n"
+        "[8/15/23, 9:01:00 AM] Bob: reply\n"
+        "\x01\x02%%% ### garbage ### \ufffd\n"
+        "[8/15/23, 9:02:00 AM] Ann: last\n"
+    )
+    records = parse(write(tmp_path, text))
+    assert not [r for r in records if isinstance(r, RowError)]
+    evs = events(records)
+    assert [e.ref for e in evs] == ["line 1", "line 5", "line 7"]
+    assert evs[0].body == "first line\nsecond line\n\nfourth line after a blank"
+    assert evs[1].body == "reply\n\x01\x02%%% ### garbage ### \ufffd"
+    assert evs[2].body == "last"
+
+
+def test_utf16_export_with_bom(tmp_path: Path) -> None:
+    text = f"[8/15/23, 9:12:33{NNBSP}AM] Zoë: Grüße 👋\r\nnoch eine Zeile\r\n" \
+           f"[8/15/23, 9:13:00{NNBSP}PM] Émile: ça va\r\n"
+    path = write(tmp_path, text, encoding="utf-16")
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    evs = events(parse(path))
+    assert [(sender(e), e.body) for e in evs] == [
+        ("Zoë", "Grüße 👋\nnoch eine Zeile"), ("Émile", "ça va")]
+    assert evs[1].occurred_at == datetime(2023, 8, 15, 21, 13)
+    assert P.sniff(path, path.read_bytes()[:65536]) >= 0.6
+
+
+def test_attachments_placeholders_and_edits(tmp_path: Path) -> None:
+    (tmp_path / "00000012-PHOTO-2023-08-15-09-12-48.jpg").write_bytes(b"\xff\xd8" + b"0" * 98)
+    text = (
+        f"[8/15/23, 9:12:48 AM] Ann: {LRM}<attached: 00000012-PHOTO-2023-08-15-09-12-48.jpg>\n"
+        "8/15/23, 9:13 AM - Bob: IMG-20230815-WA0001.jpg (file attached)\n"
+        "look at this\n"
+        f"[8/15/23, 9:14:00 AM] Ann: {LRM}audio omitted\n"
+        f"[8/15/23, 9:15:00 AM] Ann: {LRM}report.pdf • {LRM}3 pages {LRM}document omitted\n"
+        f"[8/15/23, 9:16:00 AM] Bob: fixed typo {LRM}<This message was edited>\n"
+        f"[8/15/23, 9:17:00 AM] Ann: {LRM}You deleted this message.\n"
+        "[8/15/23, 9:18:00 AM] Bob: where? https://maps.google.com/?q=51.5007,-0.1246\n"
+    )
+    evs = events(parse(write(tmp_path, text)))
+    assert all(e.kind == "message" for e in evs)
+    ios, android, audio, doc, edited, deleted, loc = evs
+    att = ios.attachments[0]
+    assert (att.name, att.mime, att.size, att.path) == (
+        "00000012-PHOTO-2023-08-15-09-12-48.jpg", "image/jpeg", 100,
+        "00000012-PHOTO-2023-08-15-09-12-48.jpg")
+    assert att.sha256 == hashlib.sha256(b"\xff\xd8" + b"0" * 98).hexdigest()
+    assert ios.body is None
+    assert android.attachments[0].name == "IMG-20230815-WA0001.jpg"
+    assert android.attachments[0].size is None  # not exported alongside
+    assert android.body == "look at this"  # the caption
+    assert audio.properties["media_kind"] == "audio" and audio.body is None
+    assert doc.properties["media_kind"] == "document"
+    assert doc.attachments[0].name.startswith("report.pdf")
+    assert (edited.body, edited.properties["edited"]) == ("fixed typo", True)
+    assert deleted.properties["deleted"] is True and deleted.body is None
+    assert loc.properties["location"] == {"latitude": 51.5007, "longitude": -0.1246}
+
+
+def test_group_chat_system_lines_and_conversation_party(tmp_path: Path) -> None:
+    text = (
+        "15/08/2023, 09:00 - Ann created group \"Trip: planning\"\n"
+        "15/08/2023, 09:00 - Ann added Bob\n"
+        "15/08/2023, 09:01 - Bob: hello all\n"
+        "15/08/2023, 09:02 - Bob left\n"
+        "15/08/2023, 09:03 - Ann: bye\n"
+    )
+    path = write(tmp_path, text, name="WhatsApp Chat with Trip planning.txt")
+    evs = events(parse(path))
+    assert [e.kind for e in evs] == ["system", "system", "message", "system", "message"]
+    assert evs[0].title == 'Ann created group "Trip: planning"'
+    msg = evs[2]
+    assert msg.properties["conversation"] == "Trip planning"
+    assert [(p.kind, p.value, p.role) for p in msg.parties] == [
+        ("account", "Bob", "sender"), ("group", "Trip planning", "recipient")]
+
+
+def test_impossible_date_is_a_row_error_naming_the_line(tmp_path: Path) -> None:
+    text = "[13/08/23, 09:00:00] Ann: a\n[31/02/23, 09:00:00] Ann: b\n[14/08/23, 09:00:00] Bob: c\n"
+    records = parse(write(tmp_path, text))
+    errors = [r for r in records if isinstance(r, RowError)]
+    assert [(e.ref, e.field) for e in errors] == [("line 2", "date")]
+    assert [e.body for e in events(records)] == ["a", "c"]
+
+
+def test_ios_export_zip_with_media(tmp_path: Path) -> None:
+    photo = random.Random(1).randbytes(5000)
+    chat = (f"[8/15/23, 9:12:33 AM] Ann: hi\n"
+            f"[8/15/23, 9:12:48 AM] Bob: {LRM}<attached: 00000002-PHOTO-2023-08-15.jpg>\n"
+            f"[8/15/23, 9:13:00 AM] Bob: {LRM}<attached: ../../outside.jpg>\n")
+    (tmp_path / "outside.jpg").write_bytes(b"must not be read")
+    path = tmp_path / "WhatsApp Chat - Ann.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("_chat.txt", chat.encode("utf-8"))
+        zf.writestr("00000002-PHOTO-2023-08-15.jpg", photo)
+    assert P.sniff(path, path.read_bytes()[:65536]) >= 0.9
+    evs = events(parse(path))
+    assert [e.body for e in evs] == ["hi", None, None]
+    att = evs[1].attachments[0]
+    assert (att.size, att.sha256) == (5000, hashlib.sha256(photo).hexdigest())
+    # A name climbing out of the export is neither read nor handed on as a path.
+    outside = evs[2].attachments[0]
+    assert (outside.name, outside.size, outside.sha256, outside.path) == (
+        "../../outside.jpg", None, None, None)
+    assert evs[0].properties["conversation"] == "Ann"
+    assert [(p.value, p.role) for p in evs[0].parties] == [("Ann", "sender"),
+                                                          ("Bob", "recipient")]
+
+
+def test_zip_without_chat_text_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "photos.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.jpg", b"x")
+    assert P.sniff(path, path.read_bytes()) == 0.0
+    with pytest.raises(ParseError, match="no WhatsApp chat text"):
+        parse(path)
+
+
+# --------------------------------------------------------------------- bad input
+
+def test_binary_file_is_a_parse_error(tmp_path: Path) -> None:
+    path = tmp_path / "photo.txt"
+    path.write_bytes(random.Random(7).randbytes(20000))
+    with pytest.raises(ParseError) as exc:
+        parse(path)
+    assert str(path) in str(exc.value)
+
+
+def test_text_without_any_header_is_a_parse_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "just some notes\nnothing to see\n")
+    with pytest.raises(ParseError, match="no WhatsApp message header"):
+        parse(path)
+
+
+def test_text_before_the_first_header_is_reported(tmp_path: Path) -> None:
+    records = parse(write(tmp_path, "exported by a tool\n[8/15/23, 9:00:00 AM] Ann: hi\n"))
+    assert isinstance(records[0], RowError) and records[0].ref == "line 1"
+    assert events(records)[0].body == "hi"
+
+
+def test_sniff_accepts_exports_and_rejects_csv(tmp_path: Path) -> None:
+    chat = write(tmp_path, ANDROID_DMY)
+    csv = write(tmp_path, "date,time,name,text\n15/08/2023,21:05,Alice,hi\n", name="x.csv")
+    assert P.sniff(chat, chat.read_bytes()) >= 0.9
+    assert P.sniff(csv, csv.read_bytes()) == 0.0
+
+
+def test_large_file_streams_with_flat_memory(tmp_path: Path) -> None:
+    # Long lines keep the allocation count (and tracemalloc's cost) low per megabyte.
+    path = tmp_path / "big.txt"
+    padding = "lorem ipsum dolor sit amet " * 14
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(6000):
+            fh.write(f"[8/{1 + i % 28}/23, 9:{i % 60:02d}:00 AM] Person {i % 7}: message "
+                     f"number {i} {padding}\n")
+    assert path.stat().st_size > 2_000_000
+    it = P.parse(path, ImportOptions())
+    tracemalloc.start()
+    try:
+        count = sum(1 for r in it if isinstance(r, ParsedEvent))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 6000
+    # The encoding sniffer reads a 256 KiB sample; everything else is one line at a time.
+    assert peak < 1_000_000, f"peak {peak} bytes: the parser holds the file in memory"

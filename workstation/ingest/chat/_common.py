@@ -1,0 +1,272 @@
+"""Helpers shared by the chat and mail parsers (JSON loading, parties, times, text).
+
+Nothing here touches the database; everything returns plain values or raises
+:class:`~workstation.ingest.records.ParseError` naming the file and position.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.records import ParseError, Party, Record, RowError
+from workstation.ingest.textio import detect_encoding, open_text
+
+#: Largest JSON export we load in one piece. json.load needs the whole document in
+#: memory (several times its size as Python objects), so beyond this we refuse clearly
+#: rather than let the machine swap.
+MAX_JSON_BYTES = 2 * 1024**3
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# Marks that chat exports put around names and placeholders (LRM/RLM, embeddings,
+# isolates, BOM) - invisible, never part of an identifier.
+BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+_BIDI_RE = re.compile(f"[{BIDI_MARKS}]")
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without bidirectional marks and surrounding whitespace."""
+    return _BIDI_RE.sub("", text).strip()
+
+
+def head_text(head: bytes) -> str:
+    """The sniffing head decoded leniently (BOM and UTF-16 aware); "" for binary data."""
+    try:
+        enc = detect_encoding(head)
+    except ParseError:
+        return ""
+    text = head.decode(enc, errors="ignore")
+    return text.lstrip("\ufeff")
+
+
+def json_keys_in_head(head: bytes) -> tuple[str, set[str]]:
+    """(first non-blank character, set of object keys seen) for a JSON head, else ("", {})."""
+    text = head_text(head).lstrip()
+    if not text or text[0] not in "{[":
+        return "", set()
+    keys = set(re.findall(r'"([A-Za-z_][A-Za-z0-9_]{0,40})"\s*:', text))
+    return text[0], keys
+
+
+def load_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES, encoding: str | None = None) -> Any:
+    """Load a whole JSON document, refusing files over ``max_bytes``.
+
+    Raises ParseError naming the file and the line/column of a syntax error (a truncated
+    export ends with "Expecting ... line N column M"), or the reason it cannot be read.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+    if size > max_bytes:
+        raise ParseError(
+            f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for JSON exports",
+            file=path)
+    with open_text(path, encoding=encoding) as fh:
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"invalid JSON: {exc.msg} (character {exc.pos})", file=path,
+                             ref=f"line {exc.lineno} column {exc.colno}") from None
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
+                             file=path) from None
+
+
+# What an oddly shaped record in an otherwise readable export can raise while we map it.
+ROW_EXCEPTIONS: tuple[type[Exception], ...] = (
+    TypeError, ValueError, AttributeError, KeyError, IndexError, LookupError, OverflowError)
+
+
+def guarded(ref: str, build: Callable[[], Record]) -> Record:
+    """``build()``, or a RowError naming ``ref`` when the record has an unexpected shape."""
+    try:
+        return build()
+    except ROW_EXCEPTIONS as exc:
+        return RowError(ref=ref, field=None,
+                        message=f"unreadable record ({type(exc).__name__}: {exc})")
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty list (exports with a field of odd type)."""
+    return value if isinstance(value, list) else []
+
+
+def safe_relpath(value: str | None) -> str | None:
+    """An attachment location as the export names it, or None when it is unsafe to resolve.
+
+    URLs pass through. Local paths must be relative and stay inside the export folder: an
+    absolute path or a ".." component in a suspect's export is not followed.
+    """
+    if not value:
+        return None
+    if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.I):
+        return value
+    norm = value.replace("\\", "/")
+    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm) or \
+            any(part == ".." for part in norm.split("/")) or "\x00" in norm:
+        return None
+    return value
+
+
+def utc_from_unix(value: Any) -> datetime | None:
+    """Aware UTC datetime from Unix seconds given as int, float or numeric string."""
+    if value is None or value == "":
+        return None
+    try:
+        text = str(value).strip()
+        if "." in text:
+            whole, frac = text.split(".", 1)
+            micros = int((frac + "000000")[:6]) if frac else 0
+            return _EPOCH + timedelta(seconds=int(whole), microseconds=micros)
+        return _EPOCH + timedelta(seconds=int(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def utc_from_ms(value: Any) -> datetime | None:
+    """Aware UTC datetime from Unix milliseconds (int or numeric string)."""
+    try:
+        return _EPOCH + timedelta(milliseconds=int(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """A datetime from an ISO 8601 string (aware when it carries an offset or Z)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def guess_mime(name: str | None) -> str | None:
+    """MIME type from a file name's extension, or None."""
+    if not name:
+        return None
+    mime, _ = mimetypes.guess_type(name, strict=False)
+    return mime
+
+
+def fix_mojibake(text: str) -> str:
+    """Undo UTF-8 bytes stored as Latin-1 code points (Facebook's exports), when it round-trips.
+
+    A correctly decoded string is returned unchanged: either it does not fit in Latin-1 or
+    its Latin-1 bytes are not valid UTF-8.
+    """
+    if not text or text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def fix_mojibake_deep(value: Any) -> Any:
+    """:func:`fix_mojibake` applied to every string (keys too) inside lists and dicts."""
+    if isinstance(value, str):
+        return fix_mojibake(value)
+    if isinstance(value, list):
+        return [fix_mojibake_deep(v) for v in value]
+    if isinstance(value, dict):
+        return {fix_mojibake_deep(k): fix_mojibake_deep(v) for k, v in value.items()}
+    return value
+
+
+def account(value: str, label: str | None, platform: str, role: str,
+            properties: Mapping[str, Any] | None = None) -> Party:
+    """An online-account party."""
+    return Party(kind="account", value=value, role=role, label=label or None,
+                 platform=platform, properties=dict(properties or {}))
+
+
+def group(value: str, label: str | None, platform: str, role: str = "recipient") -> Party:
+    """A group conversation (channel, group chat) as a party: the recipient of group messages."""
+    return Party(kind="group", value=value, role=role, label=label or None, platform=platform)
+
+
+def recipients_for(sender_value: str | None, members: Iterable[Party], role: str = "recipient",
+                   ) -> tuple[Party, ...]:
+    """The other members of a direct conversation, re-roled as recipients."""
+    out = []
+    for m in members:
+        if m.value != sender_value:
+            out.append(Party(kind=m.kind, value=m.value, role=role, label=m.label,
+                             platform=m.platform, properties=m.properties))
+    return tuple(out)
+
+
+def parse_size_text(text: str) -> int | None:
+    """Bytes from a human size such as "1.2 MB", "312 KB", "12 B" (approximate)."""
+    m = re.search(r"([\d.,]+)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB)\b", text, re.I)
+    if not m:
+        return None
+    try:
+        number = float(m.group(1).replace(",", "."))
+    except ValueError:
+        return None
+    unit = m.group(2).upper().replace("I", "")
+    factor = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}[unit]
+    return int(round(number * factor))
+
+
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML fragment with line breaks where blocks and <br> are."""
+
+    _BLOCKS = frozenset({"p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4",
+                         "h5", "h6", "blockquote", "pre", "section", "article", "header",
+                         "footer", "hr", "dt", "dd"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            # Source line breaks inside HTML are just spaces when rendered.
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML document or fragment (scripts and styles dropped)."""
+    ex = _TextExtractor()
+    ex.feed(html)
+    ex.close()
+    lines = [ln.strip().replace("\xa0", " ").strip() for ln in "".join(ex.parts).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def looks_binary(text_sample: str) -> bool:
+    """True when decoded text is mostly control characters (a binary file read as text)."""
+    if not text_sample:
+        return False
+    bad = sum(1 for ch in text_sample if (ord(ch) < 32 and ch not in "\t\r\n\f\v")
+              or ch == "\ufffd")
+    return "\x00" in text_sample or bad > max(8, len(text_sample) // 20)

@@ -1,0 +1,486 @@
+"""IRC client logs: irssi, WeeChat, HexChat/XChat, mIRC, ZNC and ISO-stamped loggers.
+
+Line shapes recognised (one parser, because users rename and concatenate logs freely):
+
+* irssi     ``12:00 <@nick> text``, ``12:00  * nick waves``, ``12:00 -!- nick [u@h] has
+  joined #chan``, ``--- Log opened Tue Jan 01 00:00:00 2019``, ``--- Day changed Wed Jan
+  02 2019``
+* WeeChat   ``2019-01-01 12:00:00<TAB>nick<TAB>text`` with ``-->``/``<--``/``--`` prefixes
+* HexChat   ``**** BEGIN LOGGING AT Tue Jan  1 12:00:00 2019`` then ``Jan 01 12:00:00
+  <nick><TAB>text``, ``-->``/``<--``/``---`` notices
+* mIRC      ``Session Start: Tue Jan 01 00:00:00 2019``, ``[12:00] <nick> text``,
+  ``[12:00] * nick action``, ``* Joins: nick (u@h)``
+* ZNC       ``[12:00:00] <nick> text``, ``[12:00:00] *** Joins: nick (u@h)``; the date is
+  in the file name (``2019-01-01.log``, ``#chan_20190101.log``)
+* ISO       ``[2019-01-01 12:00:00] <nick> text`` (Textual, many bots)
+
+Messages (including ``* nick action`` lines, ``properties["action"] = True``, and
+``-nick- notice`` lines) are kind "message"; joins, parts, quits, nick and mode changes,
+topics and kicks are kind "system". A nick change also carries a ``same_as`` link.
+Lines with no timestamp at all (logging without timestamps) are kept undated.
+Lines carrying only a time take their date from the latest log-opened/day-changed/session
+line, else from the file name, and roll over at midnight; with no date at all
+``occurred_at`` is None and the time is kept in ``properties["time"]``. Times are naive.
+
+Files are read line by line as bytes and each line decoded on its own (UTF-8, else
+cp1252), because IRC logs routinely mix encodings; memory stays flat.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.chat._common import account, group, head_text, looks_binary
+from workstation.ingest.records import (
+    ImportOptions,
+    ParsedEvent,
+    ParsedLink,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+from workstation.ingest.textio import detect_encoding
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+
+# Date-context lines (no event of their own).
+_CTX_RES = (
+    re.compile(r"^--- Log (?:opened|closed) (?P<dt>.+)$"),
+    re.compile(r"^--- Day changed (?P<dt>.+)$"),
+    re.compile(r"^Session (?:Start|Close): (?P<dt>.+)$"),
+    re.compile(r"^\*\*\*\* (?:BEGIN|ENDING) LOGGING AT (?P<dt>.+)$"),
+)
+_SESSION_IDENT = re.compile(r"^Session (?:Ident|Time): ?(?P<v>.*)$")
+_TEXT_DATE = re.compile(
+    rf"(?:[A-Z][a-z]{{2}},? +)?(?P<mon>{_MON})[a-z]* +(?P<day>\d{{1,2}})"
+    r"(?: +(?P<time>\d{1,2}:\d{2}(?::\d{2})?))? +(?P<year>\d{4})", re.I)
+_ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+_NAME_DATE = (re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)"),
+              re.compile(r"(?<!\d)(20\d{2}|19\d{2})(\d{2})(\d{2})(?!\d)"))
+
+# Timestamp prefixes, most specific first.
+_TS_WEECHAT = re.compile(
+    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2}) (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
+    r"\t(?P<prefix>[^\t]*)\t(?P<text>.*)$")
+_TS_ISO = re.compile(
+    r"^\[?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[ T](?P<h>\d{2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2}))?(?:[.,]\d+)?(?P<tz>Z|[+-]\d{2}:?\d{2})?\]?[ \t]+(?P<rest>.*)$")
+_TS_HEXCHAT = re.compile(
+    rf"^(?P<mon>{_MON}) +(?P<d>\d{{1,2}}) (?P<h>\d{{2}}):(?P<mi>\d{{2}}):(?P<s>\d{{2}})[ \t]"
+    r"(?P<rest>.*)$")
+_TS_BRACKET = re.compile(
+    r"^\[(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?: ?(?P<ap>[AaPp][Mm]))?\][ \t]?"
+    r"(?P<rest>.*)$")
+_TS_PLAIN = re.compile(r"^(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?[ \t](?P<rest>.*)$")
+
+_MSG = re.compile(r"^<[ ~&@%+!]?(?P<nick>[^\s<>]+)>[ \t]?(?P<text>.*)$")
+_NOTICE = re.compile(r"^-(?P<nick>[^\s()\-:][^\s():]*?)(?:\([^)]*\))?(?::(?P<target>\S+))?-"
+                     r"[ \t]?(?P<text>.*)$")
+_ACTION = re.compile(r"^ ?\*[ \t]+(?P<nick>\S+)[ \t](?P<text>.*)$")
+_SYSTEM_PREFIX = re.compile(r"^(?:-!-|\*\*\*|-->|<--|---?|=!=)(?:[ \t]|$)(?P<text>.*)$")
+_SYSTEM_ACTION = re.compile(
+    r"^(?:Joins|Parts|Quits|Now talking in|Topic is|Set by|Disconnected|Attempting to "
+    r"rejoin|Rejoined channel|Retrieving|Connecting to|Mode change|Your host|Notice|"
+    r"Logging|Topic for)\b|^\S+ (?:\([^)]*\) |\[[^\]]*\] )?(?:has joined|has left|has quit|"
+    r"is now known as|sets mode|changes topic|was kicked|has changed the topic|"
+    r"Quit|Part|Join)\b")
+_JOIN = re.compile(
+    r"^(?:Joins: )?(?P<nick>\S+) [\[(](?P<mask>[^\])]*)[\])](?: has joined (?P<chan>\S+))?")
+_PART = re.compile(
+    r"^(?:Parts: |Quits: )?(?P<nick>\S+) [\[(](?P<mask>[^\])]*)[\])](?: has (?:left|quit))?")
+_NICK = re.compile(r"^(?P<old>\S+) is now known as (?P<new>\S+)")
+
+
+@dataclass
+class _Stamp:
+    """What a timestamp prefix said."""
+
+    full: datetime | None  # the line carries its own date
+    month_day: tuple[int, int] | None  # HexChat: month and day without a year
+    clock: time
+    rest: str
+    weechat_prefix: str | None = None
+
+
+def _decode(raw: bytes, encoding: str | None) -> str:
+    if encoding:
+        return raw.decode(encoding, errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _clock(m: re.Match[str]) -> time | None:
+    h, mi = int(m["h"]), int(m["mi"])
+    s = int(m["s"]) if m["s"] else 0
+    ap = m.groupdict().get("ap")
+    if ap:
+        if h > 12:
+            return None
+        h = (h % 12) + (12 if ap.lower() == "pm" else 0)
+    if h > 23 or mi > 59 or s > 60:
+        return None
+    return time(h, mi, min(s, 59))
+
+
+def _stamp(line: str) -> _Stamp | None:
+    m = _TS_WEECHAT.match(line)
+    if m:
+        c = _clock(m)
+        if c is None:
+            return None
+        try:
+            d = date(int(m["y"]), int(m["mo"]), int(m["d"]))
+        except ValueError:
+            return None
+        return _Stamp(datetime.combine(d, c), None, c, m["text"], m["prefix"])
+    m = _TS_ISO.match(line)
+    if m:
+        c = _clock(m)
+        if c is None:
+            return None
+        try:
+            d = date(int(m["y"]), int(m["mo"]), int(m["d"]))
+        except ValueError:
+            return None
+        dt = datetime.combine(d, c)
+        if m["tz"]:
+            tz = m["tz"]
+            if tz == "Z":
+                dt = dt.replace(tzinfo=timezone.utc)
+            else:
+                sign = -1 if tz[0] == "-" else 1
+                hh, mm = int(tz[1:3]), int(tz[-2:])
+                dt = dt.replace(tzinfo=timezone(sign * timedelta(hours=hh, minutes=mm)))
+        return _Stamp(dt, None, c, m["rest"])
+    m = _TS_HEXCHAT.match(line)
+    if m:
+        c = _clock(m)
+        if c is None:
+            return None
+        return _Stamp(None, (_MONTHS[m["mon"].lower()[:3]], int(m["d"])), c, m["rest"])
+    for rx in (_TS_BRACKET, _TS_PLAIN):
+        m = rx.match(line)
+        if m:
+            c = _clock(m)
+            if c is None:
+                return None
+            return _Stamp(None, None, c, m["rest"])
+    return None
+
+
+def _context_date(text: str) -> date | None:
+    m = _TEXT_DATE.search(text)
+    if m:
+        try:
+            return date(int(m["year"]), _MONTHS[m["mon"].lower()[:3]], int(m["day"]))
+        except ValueError:
+            return None
+    m = _ISO_DATE.search(text)
+    if m:
+        try:
+            return date(int(m["y"]), int(m["m"]), int(m["d"]))
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass
+class _Body:
+    kind: str  # message | system | unknown
+    nick: str | None = None
+    text: str = ""
+    action: bool = False
+    notice: bool = False
+
+
+def _classify(rest: str, weechat_prefix: str | None) -> _Body:
+    if weechat_prefix is not None:
+        prefix = weechat_prefix.strip()
+        if prefix in ("-->", "<--", "--", "=!=", "---", ""):
+            return _Body("system", text=rest)
+        if prefix == "*":
+            m = re.match(r"^(?P<nick>\S+) (?P<text>.*)$", rest)
+            if m:
+                return _Body("message", m["nick"].lstrip("~&@%+"), m["text"], action=True)
+            return _Body("system", text=rest)
+        return _Body("message", prefix.lstrip("~&@%+!"), rest)
+    m = _MSG.match(rest)
+    if m:
+        return _Body("message", m["nick"], m["text"])
+    m = _SYSTEM_PREFIX.match(rest)
+    if m:
+        return _Body("system", text=m["text"].strip())
+    m = _ACTION.match(rest)
+    if m:
+        if _SYSTEM_ACTION.match(f"{m['nick']} {m['text']}"):
+            return _Body("system", text=f"{m['nick']} {m['text']}")
+        return _Body("message", m["nick"].lstrip("~&@%+"), m["text"], action=True)
+    m = _NOTICE.match(rest)
+    if m:
+        return _Body("message", m["nick"], m["text"], notice=True)
+    return _Body("unknown", text=rest)
+
+
+def _ip_party(mask: str) -> Party | None:
+    host = mask.rsplit("@", 1)[-1].strip()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return Party(kind="ip", value=host, role="participant")
+
+
+class IrcLogParser:
+    """IRC log file from irssi, WeeChat, HexChat/XChat, mIRC, ZNC or an ISO-stamped logger.
+
+    Streams the file line by line. Yields ParsedEvents ("message" or "system", ``ref``
+    "line N"); an unrecognised non-blank line yields a RowError for that line. Raises
+    ParseError for a binary file or one with no IRC line at all.
+    """
+
+    name = "irc_log"
+    label = "IRC log (irssi, WeeChat, HexChat, mIRC, ZNC)"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        text = head_text(head)
+        if not text:
+            return 0.0
+        lines = [ln for ln in text.splitlines()[:80] if ln.strip()]
+        if len(lines) > 1 and not text.endswith(("\n", "\r")):
+            lines = lines[:-1]
+        if not lines:
+            return 0.0
+        known = 0
+        chat = 0
+        ctx = 0
+        for ln in lines:
+            if any(rx.match(ln) for rx in _CTX_RES) or _SESSION_IDENT.match(ln):
+                known += 1
+                ctx += 1
+                continue
+            st = _stamp(ln)
+            if st is None:
+                continue
+            body = _classify(st.rest, st.weechat_prefix)
+            if body.kind != "unknown":
+                known += 1
+                chat += body.kind == "message" and (st.weechat_prefix is not None or
+                                                    _MSG.match(st.rest) is not None)
+        if chat == 0 or known / len(lines) < 0.6:
+            return 0.0
+        return 0.9 if ctx or chat >= 3 else 0.6
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        net, chan = self._names(path, options)
+        platform = f"irc:{net}" if net else "irc"
+        try:
+            with path.open("rb") as fh:
+                sample = fh.read(65536)
+        except OSError as exc:
+            raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+        encoding = options.encoding
+        try:
+            detected = detect_encoding(sample)
+        except ParseError:
+            raise ParseError("binary data, not an IRC log", file=path) from None
+        if encoding is None and detected.startswith(("utf-16", "utf-32")):
+            encoding = detected  # line splitting on bytes would cut UTF-16 apart
+        if looks_binary(sample.decode(encoding or "utf-8", errors="replace")[:4096]) and \
+                not (encoding or "").startswith("utf-16"):
+            raise ParseError("binary data, not an IRC log", file=path)
+        yield from self._lines(path, encoding, platform, chan)
+
+    @staticmethod
+    def _names(path: Path, options: ImportOptions) -> tuple[str | None, str | None]:
+        """(network, channel or query nick) from the options profile or the file's path."""
+        profile = options.profile or {}
+        net = profile.get("network")
+        chan = profile.get("channel")
+        stem = path.stem
+        m = re.match(r"^irc\.(?P<net>[^.]+)\.(?P<chan>.+)$", stem)  # WeeChat
+        if m:
+            net, chan = net or m["net"], chan or m["chan"]
+        m = re.match(r"^(?P<net>[^#]+?)[-_.](?P<chan>[#&].+?)(?:[-_.]\d{4}-?\d{2}-?\d{2})?$",
+                     stem)  # HexChat "libera-#chan", ZNC "libera_#chan_20190101"
+        if m:
+            net, chan = net or m["net"], chan or m["chan"]
+        if not chan:
+            m = re.match(r"^(?P<chan>[#&][^ ]+?)(?:[-_.]\d{4}-?\d{2}-?\d{2})?$", stem)
+            if m:
+                chan = m["chan"]
+            elif path.parent.name.startswith(("#", "&")):
+                chan = path.parent.name  # ZNC "#chan/2019-01-01.log"
+        if not net:
+            parts = [p.lower() for p in path.parts]
+            if "networks" in parts:  # ZNC moddata path users/<u>/networks/<net>/...
+                i = parts.index("networks")
+                if i + 1 < len(path.parts):
+                    net = path.parts[i + 1]
+        return (str(net) if net else None), (str(chan) if chan else None)
+
+    def _lines(self, path: Path, encoding: str | None, platform: str,
+               chan: str | None) -> Iterator[Record]:
+        current: date | None = None
+        for rx in _NAME_DATE:
+            m = rx.search(path.name)
+            if m:
+                try:
+                    current = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                except ValueError:
+                    current = None
+                break
+        year = current.year if current else None
+        last: datetime | None = None
+        conv: Party | None = None
+        if chan:
+            conv = group(chan, chan, platform) if chan[0] in "#&!+" else \
+                account(chan, chan, platform, "recipient")
+        base: dict[str, Any] = {"channel": "irc"}
+        if chan:
+            base["conversation"] = chan
+        if platform != "irc":
+            base["network"] = platform.split(":", 1)[1]
+        any_line = False
+        with path.open("rb") as fh:
+            if encoding:
+                stream: Any = io.TextIOWrapper(fh, encoding=encoding, errors="replace")
+            else:
+                stream = fh
+            for n, raw in enumerate(stream, 1):
+                line = (raw if isinstance(raw, str) else _decode(raw, None)).rstrip("\r\n")
+                line = line.lstrip("\ufeff") if n == 1 else line
+                if not line.strip():
+                    continue
+                ctx = self._context(line)
+                if ctx is not None:
+                    any_line = True
+                    kind, value = ctx
+                    if kind == "date" and isinstance(value, date):
+                        current, year, last = value, value.year, None
+                    elif kind == "ident" and value and not chan:
+                        chan = str(value)
+                        conv = group(chan, chan, platform) if chan[0] in "#&" else \
+                            account(chan, chan, platform, "recipient")
+                        base["conversation"] = chan
+                    continue
+                st = _stamp(line)
+                if st is None:
+                    # Clients can log without timestamps: keep recognisable lines, undated.
+                    bare = _classify(line, None)
+                    if bare.kind == "unknown":
+                        yield RowError(ref=f"line {n}", field=None,
+                                       message="not an IRC log line (no timestamp recognised)")
+                    else:
+                        any_line = True
+                        yield self._event(n, None, None, bare, platform, conv, base)
+                    continue
+                body = _classify(st.rest, st.weechat_prefix)
+                if body.kind == "unknown":
+                    yield RowError(ref=f"line {n}", field=None,
+                                   message=f"unrecognised IRC line: {st.rest[:80]!r}")
+                    continue
+                any_line = True
+                occurred: datetime | None
+                if st.full is not None:
+                    occurred = st.full
+                elif st.month_day is not None:
+                    if year is None:
+                        occurred = None
+                    else:
+                        month, day = st.month_day
+                        if last is not None and month < last.month:
+                            year += 1  # HexChat lines carry no year: Dec -> Jan
+                        try:
+                            occurred = datetime(year, month, day, st.clock.hour,
+                                                st.clock.minute, st.clock.second)
+                        except ValueError:
+                            occurred = None
+                elif current is not None:
+                    occurred = datetime.combine(current, st.clock)
+                    if last is not None and last.tzinfo is None and \
+                            occurred < last - timedelta(hours=12):
+                        # Midnight passed with no day-changed line (mIRC, ZNC).
+                        current = current + timedelta(days=1)
+                        occurred = datetime.combine(current, st.clock)
+                else:
+                    occurred = None
+                if occurred is not None:
+                    last = occurred
+                    if occurred.tzinfo is None:
+                        current = occurred.date()
+                yield self._event(n, occurred, st, body, platform, conv, base)
+        if not any_line:
+            raise ParseError("no IRC log line found", file=path)
+
+    @staticmethod
+    def _context(line: str) -> tuple[str, object] | None:
+        for rx in _CTX_RES:
+            m = rx.match(line)
+            if m:
+                return "date", _context_date(m["dt"])
+        m = _SESSION_IDENT.match(line)
+        if m:
+            return ("ident", m["v"].strip()) if line.startswith("Session Ident") else ("none", "")
+        return None
+
+    @staticmethod
+    def _event(n: int, occurred: datetime | None, st: _Stamp | None, body: _Body,
+               platform: str, conv: Party | None, base: dict[str, Any]) -> ParsedEvent:
+        ref = f"line {n}"
+        props: dict[str, Any] = dict(base)
+        if occurred is None and st is not None:
+            props["time"] = st.clock.isoformat()
+        if body.kind == "system":
+            text = body.text
+            parties: list[Party] = []
+            links: list[ParsedLink] = []
+            m = _NICK.search(text)
+            if m:
+                old = account(m["old"], m["old"], platform, "participant")
+                new = account(m["new"].rstrip("."), m["new"].rstrip("."), platform,
+                              "participant")
+                parties += [old, new]
+                links.append(ParsedLink("same_as", old, new))
+                props["event"] = "nick"
+            else:
+                jm = _JOIN.match(text) if ("joined" in text or text.startswith("Joins:")) \
+                    else None
+                pm = _PART.match(text) if jm is None and (
+                    "has left" in text or "has quit" in text or
+                    text.startswith(("Parts:", "Quits:"))) else None
+                hit = jm or pm
+                if hit:
+                    props["event"] = "join" if jm else ("quit" if "quit" in text.lower()[:60]
+                                                         else "part")
+                    parties.append(account(hit["nick"], hit["nick"], platform, "participant"))
+                    if hit["mask"]:
+                        props["hostmask"] = hit["mask"]
+                        ip = _ip_party(hit["mask"])
+                        if ip is not None:
+                            parties.append(ip)
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=text,
+                               body=text or None, parties=tuple(parties), links=tuple(links),
+                               properties=props)
+        assert body.nick is not None
+        parties = [account(body.nick, body.nick, platform, "sender")]
+        if conv is not None and conv.value != body.nick:
+            parties.append(conv)
+        if body.action:
+            props["action"] = True
+        if body.notice:
+            props["notice"] = True
+        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body.text,
+                           parties=tuple(parties), properties=props)

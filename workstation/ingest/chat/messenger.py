@@ -1,0 +1,215 @@
+"""Facebook Messenger (and Instagram DM) JSON from "Download Your Information".
+
+Two layouts:
+
+* classic ``message_1.json``: ``participants`` [{name}], ``messages`` newest first with
+  ``sender_name``, ``timestamp_ms``, ``content``, ``photos``/``videos``/``audio_files``/
+  ``files``/``gifs`` [{uri}], ``sticker`` {uri}, ``share`` {link}, ``reactions``, ``type``
+  ("Generic", "Share", "Call", "Subscribe", "Unsubscribe"...), ``is_unsent``. Strings are
+  "mojibake": UTF-8 bytes written as Latin-1 code points; we repair them when the repair
+  round-trips.
+* end-to-end-encrypted chats (2024+): ``participants`` [names], ``threadName``,
+  ``messages`` with ``senderName``, ``timestamp`` (ms), ``text``, ``media`` [{uri}],
+  ``isUnsent``.
+
+Messages are yielded oldest first. ``ref`` is the message's position in the file
+(``messages[i]``): the export has no message ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.chat._common import (
+    MAX_JSON_BYTES,
+    account,
+    as_list,
+    fix_mojibake_deep,
+    group,
+    guarded,
+    guess_mime,
+    json_keys_in_head,
+    load_json,
+    recipients_for,
+    safe_relpath,
+    utc_from_ms,
+)
+from workstation.ingest.records import (
+    Attachment,
+    ImportOptions,
+    ParsedEntity,
+    ParsedEvent,
+    ParsedLink,
+    ParseError,
+    Party,
+    Record,
+)
+
+_SYSTEM_TYPES = frozenset({"subscribe", "unsubscribe", "call", "plan", "groupinvite",
+                           "admintext", "system"})
+_MEDIA_KEYS = ("photos", "videos", "audio_files", "files", "gifs", "media")
+# Messenger writes group and call notices as ordinary "Generic" messages in the sender's
+# name ("X named the group ...", "You added Y to the group.").
+_NOTICE_RE = re.compile(
+    r"^(?:named the group|added .{1,80} to the group|removed .{1,80} from the group|"
+    r"left the group|created the group|changed the group photo|changed the chat theme|"
+    r"changed the theme|set the emoji to|set the quick reaction|set (?:the|your|his|her|"
+    r"their|its) nickname|set .{1,80}'s nickname|cleared the nickname|started a (?:video |"
+    r"audio )?(?:call|chat)|joined the (?:video |audio )?(?:call|chat)|missed a (?:video |"
+    r"audio )?call|pinned a message|unpinned a message|turned on disappearing|turned off "
+    r"disappearing)", re.I)
+
+
+class MessengerJsonParser:
+    """Facebook Messenger / Instagram DM JSON thread (``message_N.json``).
+
+    Yields ParsedEvents oldest first: "message" for messages, "system" for calls,
+    joins/leaves and group notices; and, for group threads, one ParsedEntity per
+    participant linked ``member_of`` the group. Times are aware UTC from milliseconds.
+    Raises ParseError for invalid JSON (line and column), a missing ``messages`` list or
+    a file over ``max_bytes``.
+    """
+
+    name = "messenger_json"
+    label = "Facebook Messenger / Instagram messages (Download Your Information JSON)"
+
+    def __init__(self, max_bytes: int = MAX_JSON_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        first, keys = json_keys_in_head(head)
+        if first != "{" or "messages" not in keys and "participants" not in keys:
+            return 0.0
+        if keys & {"from_id", "date_unixtime", "guild"}:
+            return 0.0
+        if keys & {"sender_name", "timestamp_ms", "thread_path"}:
+            return 0.95
+        if "participants" in keys and keys & {"senderName", "threadName"}:
+            return 0.9
+        return 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        data = load_json(path, max_bytes=self.max_bytes, encoding=options.encoding)
+        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+            raise ParseError("not a Messenger export: no 'messages' list", file=path)
+        data = fix_mojibake_deep(data)
+        platform = "instagram" if any("instagram" in part.lower() for part in path.parts) \
+            else "messenger"
+        names: list[str] = []
+        for p in as_list(data.get("participants")):
+            name = p.get("name") if isinstance(p, dict) else p
+            if isinstance(name, str) and name and name not in names:
+                names.append(name)
+        messages = [m for m in data["messages"] if isinstance(m, dict)]
+        if not names:  # older exports can lack the participant list
+            for m in messages:
+                s = m.get("sender_name", m.get("senderName"))
+                if isinstance(s, str) and s and s not in names:
+                    names.append(s)
+        title = data.get("title") or data.get("threadName")
+        thread = data.get("thread_path") or title
+        base: dict[str, Any] = {"channel": platform}
+        if title:
+            base["conversation"] = title
+        if data.get("thread_path"):
+            base["conversation_id"] = data["thread_path"]
+        members = [self._party(n, "participant", platform) for n in names]
+        conv: Party | None = None
+        if len(names) > 2 or str(data.get("thread_type", "")).lower() == "regulargroup":
+            conv = group(str(thread or path.parent.name), title, platform)
+            for i, member in enumerate(members):
+                yield ParsedEntity(party=member, ref=f"participants[{i}]",
+                                   links=(ParsedLink("member_of", member, conv),))
+
+        def ts(item: tuple[int, dict[str, Any]]) -> int:
+            raw = item[1].get("timestamp_ms", item[1].get("timestamp"))
+            return raw if isinstance(raw, int) else 0
+
+        order = list(enumerate(messages))
+        if len(order) > 1 and ts(order[0]) > ts(order[-1]):
+            order.reverse()  # newest first in the file; ties keep their relative order
+        order.sort(key=ts)
+        for index, msg in order:
+            yield guarded(f"messages[{index}]",
+                          lambda: self._event(msg, index, base, members, conv, platform))
+
+    @staticmethod
+    def _party(name: str, role: str, platform: str) -> Party:
+        return account(name, name, platform, role, {"identified_by": "display name"})
+
+    def _event(self, msg: dict[str, Any], index: int, base: dict[str, Any],
+               members: list[Party], conv: Party | None, platform: str) -> ParsedEvent:
+        ref = f"messages[{index}]"
+        sender_name = msg.get("sender_name", msg.get("senderName"))
+        raw_ts = msg.get("timestamp_ms", msg.get("timestamp"))
+        occurred = utc_from_ms(raw_ts)
+        text = msg.get("content", msg.get("text"))
+        body = text if isinstance(text, str) and text else None
+        mtype = str(msg.get("type") or "")
+        props: dict[str, Any] = dict(base)
+        if mtype:
+            props["message_type"] = mtype
+        sender = self._party(sender_name, "sender", platform) \
+            if isinstance(sender_name, str) and sender_name else None
+        system = mtype.lower() in _SYSTEM_TYPES or (
+            body is not None and isinstance(sender_name, str) and sender_name
+            and mtype.lower() in ("", "generic")
+            and self._is_notice(body, sender_name))
+        if system:
+            if msg.get("call_duration") is not None:
+                props["call_duration"] = msg["call_duration"]
+            if msg.get("missed") is not None:
+                props["missed"] = msg["missed"]
+            parties: list[Party] = []
+            if sender is not None:
+                parties.append(self._party(sender.value, "participant", platform))
+            for u in as_list(msg.get("users")):
+                if isinstance(u, dict) and u.get("name"):
+                    parties.append(self._party(u["name"], "participant", platform))
+            title = body or f"{sender_name or 'someone'}: {mtype or 'notice'}"
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=title,
+                               body=body, parties=tuple(parties), properties=props)
+        parties = [sender] if sender else []
+        if conv is not None:
+            parties.append(conv)
+        else:
+            parties.extend(recipients_for(sender.value if sender else None, members))
+        attachments: list[Attachment] = []
+        for key in _MEDIA_KEYS:
+            for item in as_list(msg.get(key)):
+                if isinstance(item, dict) and item.get("uri"):
+                    attachments.append(self._attachment(str(item["uri"])))
+        sticker = msg.get("sticker")
+        if isinstance(sticker, dict) and sticker.get("uri"):
+            attachments.append(self._attachment(str(sticker["uri"])))
+            props["sticker"] = True
+        share = msg.get("share")
+        if isinstance(share, dict) and share.get("link"):
+            props["urls"] = [share["link"]]
+            if share.get("share_text"):
+                props["share_text"] = share["share_text"]
+        if msg.get("is_unsent") or msg.get("isUnsent"):
+            props["deleted"] = True
+        reactions = [{"reaction": r.get("reaction"), "actor": r.get("actor")}
+                     for r in as_list(msg.get("reactions")) if isinstance(r, dict)]
+        if reactions:
+            props["reactions"] = reactions
+        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body,
+                           parties=tuple(parties), attachments=tuple(attachments),
+                           properties=props)
+
+    @staticmethod
+    def _is_notice(body: str, sender_name: str) -> bool:
+        for who in (sender_name, "You"):
+            if body.startswith(who + " ") and _NOTICE_RE.match(body[len(who) + 1:]):
+                return True
+        return False
+
+    @staticmethod
+    def _attachment(uri: str) -> Attachment:
+        name = Path(uri).name or uri
+        return Attachment(name=name, mime=guess_mime(name), path=safe_relpath(uri))

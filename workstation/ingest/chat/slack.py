@@ -1,0 +1,303 @@
+"""Slack workspace export (.zip): ``channels.json``, ``users.json`` and one folder per
+conversation holding a JSON list of messages per day (``general/2023-04-13.json``).
+
+Private channels (``groups.json``), direct messages (``dms.json``, folders named by the
+DM id) and group DMs (``mpims.json``) appear in exports that include them. A message
+carries ``user`` and usually an embedded ``user_profile``, the profile at the time of the
+message; it wins over ``users.json``, which only lists current members. Subtypes such as
+``channel_join`` are system events.
+
+The zip is read in place through :class:`~workstation.ingest.chat.safezip.SafeZip`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.chat._common import (
+    account,
+    as_list,
+    group,
+    guarded,
+    guess_mime,
+    utc_from_unix,
+)
+from workstation.ingest.chat.safezip import MAX_TOTAL_BYTES, SafeZip
+from workstation.ingest.records import (
+    Attachment,
+    ImportOptions,
+    ParsedEntity,
+    ParsedEvent,
+    ParsedLink,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+
+PLATFORM = "slack"
+_DAY_FILE = re.compile(r"^(?P<folder>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_SYSTEM_SUBTYPES = frozenset({
+    "channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
+    "channel_archive", "channel_unarchive", "channel_convert_to_private",
+    "channel_convert_to_public", "group_join", "group_leave", "group_topic",
+    "group_purpose", "group_name", "group_archive", "group_unarchive", "pinned_item",
+    "unpinned_item", "bot_add", "bot_remove", "bot_enable", "bot_disable",
+    "app_conversation_join", "app_conversation_leave", "reminder_add", "sh_room_created",
+    "huddle_thread", "tombstone", "joiner_notification", "slackbot_response",
+    "channel_posting_permissions", "team_join",
+})
+
+
+def _layout(names: list[str]) -> tuple[str, set[str], list[tuple[str, str, str]]]:
+    """(prefix, root file names, sorted (folder, day, member) day files) of an export.
+
+    Exports zipped from their folder put everything under one top directory; the prefix
+    is that directory ("" when the files are at the top).
+    """
+    prefix = ""
+    listings = ("channels.json", "users.json", "dms.json", "mpims.json", "groups.json")
+    tops = sorted((n.count("/"), n) for n in names if n.rsplit("/", 1)[-1] in listings
+                  and n.count("/") <= 1)
+    if tops:
+        prefix = tops[0][1].rsplit("/", 1)[0] + "/" if "/" in tops[0][1] else ""
+    roots: set[str] = set()
+    days: list[tuple[str, str, str]] = []
+    for n in names:
+        if not n.startswith(prefix):
+            continue
+        rel = n[len(prefix):]
+        if "/" not in rel:
+            roots.add(rel)
+        elif (m := _DAY_FILE.match(rel)):
+            days.append((m.group("folder"), m.group("day"), n))
+    return prefix, roots, sorted(days)
+
+
+def _json(zf: SafeZip, name: str) -> Any:
+    data = zf.read(name)
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg}", file=zf.path,
+                         ref=f"member {name!r} line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"undecodable bytes ({exc.reason})", file=zf.path,
+                         ref=f"member {name!r}") from None
+
+
+class SlackZipParser:
+    """Slack workspace export zip.
+
+    Yields ParsedEntity records for the users in ``users.json`` (with their e-mail and
+    phone linked ``uses``) and for channel membership (``member_of``), then one
+    ParsedEvent per message object: "message", or "system" for joins, topic changes and
+    other notices. ``ref`` is "<folder>/<day>.json message <ts>". A day file that is not
+    valid JSON yields a RowError and the rest is read. Raises ParseError for a file that
+    is not a zip, an unsafe archive (path traversal, symlink, zip bomb, over
+    ``max_total`` bytes) or a zip with no Slack layout.
+    """
+
+    name = "slack_zip"
+    label = "Slack workspace export (.zip)"
+
+    def __init__(self, max_total: int = MAX_TOTAL_BYTES) -> None:
+        self.max_total = max_total
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        if not head.startswith(b"PK\x03\x04"):
+            return 0.0
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = [n.replace("\\", "/") for n in zf.namelist()]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return 0.0
+        prefix, roots, days = _layout(names)
+        dated = bool(days)
+        if dated and roots & {"channels.json", "users.json"}:
+            return 0.95
+        if dated and roots & {"dms.json", "mpims.json", "groups.json", "integration_logs.json"}:
+            return 0.9
+        return 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        with SafeZip(path, max_total=self.max_total) as zf:
+            prefix, roots, day_files = _layout(zf.names())
+            if not day_files and not roots & {"channels.json", "users.json"}:
+                raise ParseError("not a Slack export: no channels.json, users.json or "
+                                 "<channel>/<YYYY-MM-DD>.json files", file=path)
+            users: dict[str, dict[str, Any]] = {}
+            if "users.json" in roots:
+                for u in as_list(_json(zf, prefix + "users.json")):
+                    if isinstance(u, dict) and u.get("id"):
+                        users[str(u["id"])] = u
+            convs: dict[str, dict[str, Any]] = {}
+            for listing, kind in (("channels.json", "channel"), ("groups.json", "private"),
+                                  ("mpims.json", "mpim"), ("dms.json", "dm")):
+                if listing not in roots:
+                    continue
+                for c in as_list(_json(zf, prefix + listing)):
+                    if not isinstance(c, dict):
+                        continue
+                    folder = str(c.get("id") if kind == "dm" else c.get("name") or c.get("id"))
+                    convs[folder] = {**c, "_kind": kind}
+            yield from self._user_entities(users)
+            yield from self._memberships(convs, users)
+            for folder, day, name in day_files:
+                yield from self._day(zf, folder, day, name, convs.get(folder), users)
+
+    # ------------------------------------------------------------------ entities
+
+    def _user_party(self, uid: str, users: dict[str, dict[str, Any]], role: str,
+                    profile: dict[str, Any] | None = None) -> Party:
+        u = users.get(uid, {})
+        up = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+        prof = profile if isinstance(profile, dict) else {}
+        label = (prof.get("real_name") or prof.get("display_name") or up.get("real_name")
+                 or u.get("real_name") or up.get("display_name") or prof.get("name")
+                 or u.get("name"))
+        props: dict[str, Any] = {}
+        username = prof.get("name") or u.get("name")
+        if username:
+            props["username"] = username
+        display = prof.get("display_name") or up.get("display_name")
+        if display:
+            props["display_name"] = display
+        if u.get("is_bot") or up.get("bot_id"):
+            props["bot"] = True
+        team = prof.get("team") or u.get("team_id")
+        if team:
+            props["team"] = team
+        return account(uid, label, PLATFORM, role, props)
+
+    def _user_entities(self, users: dict[str, dict[str, Any]]) -> Iterator[Record]:
+        for uid, u in users.items():
+            party = self._user_party(uid, users, "account_holder")
+            up = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+            links = []
+            if up.get("email"):
+                links.append(ParsedLink("uses", party, Party(kind="email",
+                                                             value=str(up["email"]))))
+            if up.get("phone"):
+                links.append(ParsedLink("uses", party, Party(kind="phone",
+                                                             value=str(up["phone"]))))
+            yield ParsedEntity(party=party, ref=f"users.json {uid}", links=tuple(links))
+
+    def _conv_party(self, folder: str, conv: dict[str, Any] | None) -> Party:
+        if conv is None:
+            return group(folder, f"#{folder}", PLATFORM)
+        label = f"#{conv['name']}" if conv.get("name") and conv["_kind"] in (
+            "channel", "private") else conv.get("name") or folder
+        return group(str(conv.get("id") or folder), label, PLATFORM)
+
+    def _memberships(self, convs: dict[str, dict[str, Any]],
+                     users: dict[str, dict[str, Any]]) -> Iterator[Record]:
+        for folder, conv in convs.items():
+            if conv["_kind"] == "dm":
+                continue
+            gp = self._conv_party(folder, conv)
+            for uid in as_list(conv.get("members")):
+                member = self._user_party(str(uid), users, "participant")
+                yield ParsedEntity(party=member, ref=f"{conv['_kind']}s.json {folder}",
+                                   links=(ParsedLink("member_of", member, gp),))
+
+    # ------------------------------------------------------------------ messages
+
+    def _day(self, zf: SafeZip, folder: str, day: str, name: str,
+             conv: dict[str, Any] | None, users: dict[str, dict[str, Any]],
+             ) -> Iterator[Record]:
+        try:
+            messages = _json(zf, name)
+        except ParseError as exc:
+            yield RowError(ref=f"{name}", field=None, message=exc.message + (
+                f" ({exc.ref})" if exc.ref else ""))
+            return
+        if not isinstance(messages, list):
+            yield RowError(ref=name, field=None, message="a day file must hold a JSON list")
+            return
+        direct = conv is not None and conv["_kind"] == "dm"
+        conv_party = None if direct else self._conv_party(folder, conv)
+        base: dict[str, Any] = {"channel": PLATFORM, "conversation": conv_party.label
+                                if conv_party else folder}
+        if conv and conv.get("id"):
+            base["conversation_id"] = str(conv["id"])
+        for i, msg in enumerate(messages):
+            if not isinstance(msg, dict):
+                yield RowError(ref=f"{name} [{i}]", field=None, message="not a message object")
+                continue
+            ref = f"{name} message {msg.get('ts')}" if msg.get("ts") else f"{name} [{i}]"
+            yield guarded(ref, lambda: self._event(msg, name, i, base, conv, conv_party, users))
+
+    def _event(self, msg: dict[str, Any], name: str, index: int, base: dict[str, Any],
+               conv: dict[str, Any] | None, conv_party: Party | None,
+               users: dict[str, dict[str, Any]]) -> Record:
+        ts = msg.get("ts")
+        ref = f"{name} message {ts}" if ts else f"{name} [{index}]"
+        occurred = utc_from_unix(ts)
+        if occurred is None:
+            return RowError(ref=ref, field="ts", message=f"missing or invalid timestamp {ts!r}")
+        subtype = msg.get("subtype")
+        props: dict[str, Any] = dict(base)
+        if subtype:
+            props["subtype"] = subtype
+        uid = msg.get("user") or msg.get("bot_id")
+        text = msg.get("text") if isinstance(msg.get("text"), str) else None
+        system = subtype in _SYSTEM_SUBTYPES
+        sender: Party | None = None
+        if uid:
+            sender = self._user_party(str(uid), users, "participant" if system else "sender",
+                                      msg.get("user_profile"))
+            if not sender.label and msg.get("username"):
+                sender = account(sender.value, msg["username"], PLATFORM, sender.role,
+                                 sender.properties)
+        if system:
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref,
+                               title=text or str(subtype), body=text,
+                               parties=(sender,) if sender else (), properties=props)
+        parties: list[Party] = [sender] if sender else []
+        if conv_party is not None:
+            parties.append(conv_party)
+        elif conv is not None:
+            for member in as_list(conv.get("members")):
+                if str(member) != uid:
+                    parties.append(self._user_party(str(member), users, "recipient"))
+        seen: set[str] = set()
+        for mentioned in _MENTION.findall(text or ""):
+            if mentioned not in seen:
+                seen.add(mentioned)
+                parties.append(self._user_party(mentioned, users, "mentioned"))
+        files = list(as_list(msg.get("files")))
+        if isinstance(msg.get("file"), dict):
+            files.append(msg["file"])
+        attachments = []
+        for f in files:
+            if not isinstance(f, dict):
+                continue
+            fname = str(f.get("name") or f.get("title") or f.get("id") or "file")
+            size = f.get("size")
+            attachments.append(Attachment(name=fname, mime=f.get("mimetype") or guess_mime(fname),
+                                          size=size if isinstance(size, int) else None,
+                                          path=f.get("url_private") or None))
+        if msg.get("thread_ts") and msg.get("thread_ts") != ts:
+            props["thread_ts"] = msg["thread_ts"]
+        if msg.get("reply_count"):
+            props["reply_count"] = msg["reply_count"]
+        if isinstance(msg.get("edited"), dict):
+            edited = utc_from_unix(msg["edited"].get("ts"))
+            props["edited_at"] = edited.isoformat() if edited else True
+        reactions = [{"name": r.get("name"), "count": r.get("count"), "users": r.get("users")}
+                     for r in as_list(msg.get("reactions")) if isinstance(r, dict)]
+        if reactions:
+            props["reactions"] = reactions
+        if msg.get("client_msg_id"):
+            props["client_msg_id"] = msg["client_msg_id"]
+        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=text or None,
+                           parties=tuple(parties), attachments=tuple(attachments),
+                           properties=props)

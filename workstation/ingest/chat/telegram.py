@@ -1,0 +1,630 @@
+"""Telegram Desktop exports: machine-readable JSON (result.json) and HTML (messages*.html).
+
+JSON comes in two shapes: one chat (``{"name", "type", "id", "messages": [...]}``) and the
+whole-account export (``{"personal_information", "contacts", "chats": {"list": [...]},
+"left_chats": {"list": [...]}}``). Both are read with one ``json.load`` under a size cap.
+
+HTML pages hold at most ~1000 messages each and are parsed with the standard library's
+``html.parser``. A message continuing a run by the same sender ("joined") carries no
+sender name; it inherits the previous message's sender, looking back into the previous
+page (``messages<N-1>.html``) when the run crosses a page boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from workstation.ingest.chat._common import (
+    MAX_JSON_BYTES,
+    account,
+    as_list,
+    group,
+    guarded,
+    guess_mime,
+    head_text,
+    json_keys_in_head,
+    load_json,
+    parse_iso,
+    parse_size_text,
+    recipients_for,
+    safe_relpath,
+    utc_from_unix,
+)
+from workstation.ingest.records import (
+    Attachment,
+    ImportOptions,
+    ParsedEntity,
+    ParsedEvent,
+    ParsedLink,
+    ParseError,
+    Party,
+    Record,
+)
+from workstation.ingest.textio import open_text
+
+PLATFORM = "telegram"
+
+_DIRECT_TYPES = frozenset({"personal_chat", "bot_chat", "saved_messages"})
+_CHAT_TYPES_RE = re.compile(
+    r'"type"\s*:\s*"(personal_chat|bot_chat|saved_messages|private_group|private_supergroup|'
+    r'public_supergroup|private_channel|public_channel)"')
+_NOT_INCLUDED_PREFIX = "("  # "(File not included. Change data exporting settings to download.)"
+
+
+def _flatten_text(value: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram's ``text`` (a string, or a list of strings and {type, text} entities)."""
+    if isinstance(value, str):
+        return value, []
+    if isinstance(value, list):
+        parts: list[str] = []
+        entities: list[dict[str, Any]] = []
+        for item in value:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, dict):
+                parts.append(str(item.get("text", "")))
+                entities.append(item)
+        return "".join(parts), entities
+    return "", []
+
+
+def _entity_parties(entities: list[dict[str, Any]]) -> tuple[list[Party], list[str]]:
+    """Accounts, phones and e-mails Telegram itself marked in the text; and the links."""
+    parties: list[Party] = []
+    urls: list[str] = []
+    for ent in entities:
+        kind = ent.get("type")
+        text = str(ent.get("text", "")).strip()
+        if kind == "mention" and text:
+            parties.append(account(text, text, PLATFORM, "mentioned"))
+        elif kind == "mention_name" and ent.get("user_id") is not None:
+            parties.append(account(f"user{ent['user_id']}", text or None, PLATFORM, "mentioned"))
+        elif kind == "phone" and text:
+            parties.append(Party(kind="phone", value=text, role="mentioned"))
+        elif kind == "email" and text:
+            parties.append(Party(kind="email", value=text, role="mentioned"))
+        elif kind == "link" and text:
+            urls.append(text)
+        elif kind == "text_link" and ent.get("href"):
+            urls.append(str(ent["href"]))
+    return parties, urls
+
+
+def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
+    """Attachments and media facts of one JSON message."""
+    atts: list[Attachment] = []
+    props: dict[str, Any] = {}
+    for key, size_key in (("photo", "photo_file_size"), ("file", "file_size")):
+        raw = msg.get(key)
+        if not isinstance(raw, str) or not raw:
+            continue
+        included = not raw.startswith(_NOT_INCLUDED_PREFIX)
+        path = raw if included else None
+        name = msg.get("file_name") if key == "file" else None
+        if not name:
+            name = Path(raw).name if included else (msg.get("media_type") or key)
+        mime = msg.get("mime_type") if key == "file" else None
+        size = msg.get(size_key)
+        atts.append(Attachment(name=str(name), mime=mime or guess_mime(path or str(name)),
+                               size=size if isinstance(size, int) else None,
+                               path=safe_relpath(path)))
+        if not included:
+            props["media_not_included"] = raw
+    for key in ("media_type", "sticker_emoji", "duration_seconds", "performer", "title",
+                "width", "height", "via_bot", "author"):
+        if key in msg and msg[key] not in (None, ""):
+            props[key] = msg[key]
+    if isinstance(msg.get("location_information"), dict):
+        loc = msg["location_information"]
+        props["location"] = {"latitude": loc.get("latitude"), "longitude": loc.get("longitude")}
+        for key in ("place_name", "address", "live_location_period_seconds"):
+            if msg.get(key):
+                props[key] = msg[key]
+    if isinstance(msg.get("contact_information"), dict):
+        props["contact"] = dict(msg["contact_information"])
+    if isinstance(msg.get("poll"), dict):
+        poll = msg["poll"]
+        props["poll"] = {"question": poll.get("question"),
+                         "answers": [a.get("text") for a in poll.get("answers", [])
+                                     if isinstance(a, dict)]}
+    return atts, props
+
+
+def _msg_time(msg: dict[str, Any], key: str = "date") -> datetime | None:
+    """``date_unixtime`` as aware UTC when present, else the naive local ``date``."""
+    unix = utc_from_unix(msg.get(f"{key}_unixtime"))
+    return unix if unix is not None else parse_iso(msg.get(key))
+
+
+def _sender(msg: dict[str, Any], role: str = "sender") -> Party | None:
+    name_key, id_key = ("from", "from_id") if "from_id" in msg or "from" in msg else (
+        "actor", "actor_id")
+    ident = msg.get(id_key)
+    name = msg.get(name_key)
+    if ident in (None, "") and not name:
+        return None
+    value = str(ident) if ident not in (None, "") else str(name)
+    props = {} if ident not in (None, "") else {"identified_by": "display name"}
+    return account(value, str(name) if name else None, PLATFORM, role, props)
+
+
+class TelegramJsonParser:
+    """Telegram Desktop machine-readable export (``result.json``): one chat or a whole account.
+
+    Yields one ParsedEvent per message (kind "message") or service entry (kind "system"),
+    times from ``date_unixtime`` as aware UTC; the account owner and contacts of a full
+    export as ParsedEntity. Raises ParseError for invalid JSON (naming line and column),
+    an unrecognised layout or a file over ``max_bytes``.
+    """
+
+    name = "telegram_json"
+    label = "Telegram Desktop export (result.json)"
+
+    def __init__(self, max_bytes: int = MAX_JSON_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        first, keys = json_keys_in_head(head)
+        if first != "{":
+            return 0.0
+        if "messages" in keys and keys & {"date_unixtime", "from_id", "text_entities", "actor_id"}:
+            return 0.95
+        if "personal_information" in keys and ("chats" in keys or "telegram" in
+                                               head_text(head).lower()):
+            return 0.95
+        if "messages" in keys and _CHAT_TYPES_RE.search(head_text(head)):
+            return 0.8
+        return 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        data = load_json(path, max_bytes=self.max_bytes, encoding=options.encoding)
+        if not isinstance(data, dict):
+            raise ParseError("not a Telegram export: the top level is not an object", file=path)
+        owner: Party | None = None
+        if isinstance(data.get("personal_information"), dict):
+            owner = self._owner(data["personal_information"])
+            if owner is not None:
+                yield ParsedEntity(party=owner, ref="personal_information")
+            yield from self._contacts(data.get("contacts"), owner)
+        if isinstance(data.get("messages"), list):
+            yield from self._chat(data, owner, multi=False)
+            return
+        chats = [c for section in ("chats", "left_chats")
+                 if isinstance(data.get(section), dict)
+                 for c in as_list(data[section].get("list")) if isinstance(c, dict)]
+        if not chats and owner is None:
+            raise ParseError("not a Telegram export: no 'messages' list and no 'chats'",
+                             file=path)
+        for chat in chats:
+            yield from self._chat(chat, owner, multi=True)
+
+    @staticmethod
+    def _owner(info: dict[str, Any]) -> Party | None:
+        uid = info.get("user_id")
+        if uid is None:
+            return None
+        label = " ".join(str(info.get(k) or "") for k in ("first_name", "last_name")).strip()
+        props = {k: info[k] for k in ("username", "phone_number", "bio") if info.get(k)}
+        return account(f"user{uid}", label or None, PLATFORM, "account_holder", props)
+
+    @staticmethod
+    def _contacts(section: Any, owner: Party | None) -> Iterator[Record]:
+        if not isinstance(section, dict):
+            return
+        for i, c in enumerate(as_list(section.get("list"))):
+            if not isinstance(c, dict) or not c.get("phone_number"):
+                continue
+            label = " ".join(str(c.get(k) or "") for k in ("first_name", "last_name")).strip()
+            phone = Party(kind="phone", value=str(c["phone_number"]), role="contact",
+                          label=label or None)
+            links = (ParsedLink("contact_of", phone, owner),) if owner else ()
+            yield ParsedEntity(party=phone, ref=f"contacts[{i}]", links=links)
+
+    def _chat(self, chat: dict[str, Any], owner: Party | None, *, multi: bool,
+              ) -> Iterator[Record]:
+        chat_type = str(chat.get("type") or "")
+        chat_id = chat.get("id")
+        chat_name = chat.get("name")
+        messages = [m for m in as_list(chat.get("messages")) if isinstance(m, dict)]
+        direct = chat_type in _DIRECT_TYPES
+        members: dict[str, Party] = {}
+        conv: Party | None = None
+        if direct:
+            for m in messages:
+                p = _sender(m)
+                if p is not None and p.value not in members:
+                    members[p.value] = p
+            if len(members) < 2 and owner is not None and owner.value not in members:
+                members[owner.value] = owner
+            peer = f"user{chat_id}"
+            if len(members) < 2 and chat_id is not None and peer not in members:
+                members[peer] = account(peer, chat_name, PLATFORM, "participant")
+        elif chat_id is not None or chat_name:
+            prefix = "chat" if chat_type == "private_group" else "channel"
+            conv = group(f"{prefix}{chat_id}" if chat_id is not None else str(chat_name),
+                         chat_name, PLATFORM)
+        base = {"channel": PLATFORM, "conversation": chat_name, "chat_type": chat_type or None}
+        if chat_id is not None:
+            base["conversation_id"] = str(chat_id)
+        base = {k: v for k, v in base.items() if v is not None}
+        for i, msg in enumerate(messages):
+            mid = msg.get("id", f"#{i + 1}")
+            ref = f"chat {chat_id} message {mid}" if multi else f"message {mid}"
+            yield guarded(ref, lambda: self._event(msg, ref, base, members, conv))
+
+    @staticmethod
+    def _event(msg: dict[str, Any], ref: str, base: dict[str, Any],
+               members: dict[str, Party], conv: Party | None) -> ParsedEvent:
+        body, entities = _flatten_text(msg.get("text", ""))
+        if not entities and isinstance(msg.get("text_entities"), list):
+            entities = [e for e in msg["text_entities"] if isinstance(e, dict)]
+        props: dict[str, Any] = dict(base)
+        props["message_id"] = msg.get("id")
+        if msg.get("type") == "service":
+            actor = _sender(msg, role="participant")
+            parties: list[Party] = [actor] if actor else []
+            for name in as_list(msg.get("members")):
+                if isinstance(name, str) and name:
+                    parties.append(account(name, name, PLATFORM, "participant",
+                                           {"identified_by": "display name"}))
+            action = str(msg.get("action") or "service")
+            for key in ("action", "title", "duration_seconds", "discard_reason", "inviter",
+                        "message_id"):
+                if msg.get(key) not in (None, ""):
+                    props["target_message_id" if key == "message_id" else key] = msg[key]
+            who = msg.get("actor") or (actor.value if actor else "")
+            title = f"{who} {action.replace('_', ' ')}".strip()
+            return ParsedEvent(kind="system", occurred_at=_msg_time(msg), ref=ref, title=title,
+                               body=body or None, parties=tuple(parties),
+                               properties=props)
+        sender = _sender(msg)
+        parties = [sender] if sender else []
+        if conv is not None:
+            parties.append(conv)
+        else:
+            parties.extend(recipients_for(sender.value if sender else None, members.values()))
+        mentioned, urls = _entity_parties(entities)
+        parties.extend(mentioned)
+        atts, media_props = _media(msg)
+        props.update(media_props)
+        if urls:
+            props["urls"] = urls
+        if msg.get("edited") or msg.get("edited_unixtime"):
+            edited = _msg_time(msg, "edited")
+            props["edited_at"] = edited.isoformat() if edited else msg.get("edited")
+        for key in ("forwarded_from", "saved_from", "reply_to_message_id", "reply_to_peer_id"):
+            if msg.get(key) not in (None, ""):
+                props[key] = msg[key]
+        if isinstance(msg.get("reactions"), list):
+            props["reactions"] = [{"emoji": r.get("emoji"), "count": r.get("count")}
+                                  for r in msg["reactions"] if isinstance(r, dict)]
+        if props.get("media_type") is not None:
+            props["media_type"] = str(props["media_type"])
+        return ParsedEvent(kind="message", occurred_at=_msg_time(msg), ref=ref,
+                           body=body or None, parties=tuple(parties),
+                           attachments=tuple(atts), properties=props)
+
+
+# --------------------------------------------------------------------------- HTML export
+
+_TITLE_TIME_RE = re.compile(
+    r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"(?:\s*UTC\s*([+-])(\d{1,2}):?(\d{2}))?")
+_GOTO_RE = re.compile(r"(?:go_to_message|GoToMessage\()\s*(-?\d+)")
+_BR = "\x00"  # stands for <br> while text is collected; NULs never occur in page text
+_VOID = frozenset({"br", "img", "meta", "link", "input", "hr", "source", "wbr", "area",
+                   "base", "col", "embed", "param", "track"})
+
+
+def parse_title_time(title: str) -> datetime | None:
+    """"23.08.2023 13:11:23 UTC-08:00" -> aware datetime (naive when no UTC offset given)."""
+    m = _TITLE_TIME_RE.search(title)
+    if not m:
+        return None
+    d, mo, y, h, mi, s, sign, oh, om = m.groups()
+    try:
+        tz = None
+        if sign:
+            delta = timedelta(hours=int(oh), minutes=int(om))
+            tz = timezone(-delta if sign == "-" else delta)
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), tzinfo=tz)
+    except ValueError:
+        return None
+
+
+class _HtmlMessage:
+    """One div.message as read from the page."""
+
+    def __init__(self, html_id: str, classes: set[str]) -> None:
+        self.html_id = html_id
+        self.service = "service" in classes
+        self.joined = "joined" in classes
+        self.time_title: str | None = None
+        self.sender: list[str] = []
+        self.fwd_from: list[str] = []
+        self.text: list[str] = []
+        self.service_text: list[str] = []
+        self.signature: list[str] = []
+        self.reply_to: str | None = None
+        self.forwarded = False
+        self.attachments: list[dict[str, Any]] = []
+
+
+class _TelegramPage(HTMLParser):
+    """Collects the messages of one Telegram HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.messages: list[_HtmlMessage] = []
+        self.chat_title: list[str] = []
+        self._stack: list[tuple[str, set[str], str | None]] = []  # tag, classes, capture
+        self._msg: _HtmlMessage | None = None
+        self._msg_depth = -1
+
+    def _contexts(self) -> set[str]:
+        return {c for _, classes, _ in self._stack for c in classes}
+
+    def _capture(self) -> str | None:
+        for _, _, cap in reversed(self._stack):
+            if cap is not None:
+                return cap
+        return None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        classes = set(a.get("class", "").split())
+        if tag in _VOID:
+            if tag == "br":
+                self._append(_BR)
+            return
+        capture: str | None = None
+        ctx = self._contexts()
+        if tag == "div" and "message" in classes and self._msg is None:
+            self._msg = _HtmlMessage(a.get("id", ""), classes)
+            self._msg_depth = len(self._stack)
+        elif self._msg is None:
+            if tag == "div" and "text" in classes and "page_header" in ctx:
+                capture = "chat_title"
+        else:
+            msg = self._msg
+            if "date" in classes and "details" in classes and a.get("title") and \
+                    msg.time_title is None and "forwarded" not in ctx and "reply_to" not in ctx:
+                msg.time_title = a["title"]
+                capture = "ignore"
+            elif "forwarded" in classes:
+                msg.forwarded = True
+            elif "from_name" in classes:
+                capture = "fwd_from" if "forwarded" in ctx else (
+                    "ignore" if "reply_to" in ctx else "from")
+            elif "details" in classes and tag == "span":
+                capture = "ignore"
+            elif "reply_to" in classes:
+                capture = "ignore"
+            elif tag == "a" and "reply_to" in ctx:
+                m = _GOTO_RE.search(a.get("href", "") + " " + a.get("onclick", ""))
+                if m:
+                    msg.reply_to = m.group(1)
+            elif "text" in classes and tag == "div":
+                capture = "text"
+            elif "signature" in classes:
+                capture = "signature"
+            elif msg.service and "body" in classes and "details" in classes:
+                capture = "service"
+            elif "userpic_wrap" in classes or "userpic" in classes:
+                capture = "ignore"
+            elif "media_wrap" in ctx or "media_wrap" in classes:
+                if tag == "a" and a.get("href") and not a["href"].startswith(("#", "http",
+                                                                              "tg:")):
+                    msg.attachments.append({"path": a["href"], "title": [], "status": [],
+                                            "desc": [], "classes": classes})
+                elif "media" in classes and tag == "div":
+                    msg.attachments.append({"path": None, "title": [], "status": [],
+                                            "desc": [], "classes": classes})
+                elif "title" in classes:
+                    capture = "att_title"
+                elif "status" in classes:
+                    capture = "att_status"
+                elif "description" in classes:
+                    capture = "att_desc"
+        self._stack.append((tag, classes, capture))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        # Tolerate unbalanced markup: close up to the matching open tag, if any.
+        for i in range(len(self._stack) - 1, -1, -1):
+            if self._stack[i][0] == tag:
+                del self._stack[i:]
+                break
+        else:
+            return
+        if self._msg is not None and len(self._stack) <= self._msg_depth:
+            self.messages.append(self._msg)
+            self._msg = None
+            self._msg_depth = -1
+
+    def _append(self, data: str) -> None:
+        cap = self._capture()
+        msg = self._msg
+        if cap is None or cap == "ignore":
+            return
+        if cap == "chat_title":
+            self.chat_title.append(data)
+        elif msg is None:
+            return
+        elif cap == "from":
+            msg.sender.append(data)
+        elif cap == "fwd_from":
+            msg.fwd_from.append(data)
+        elif cap == "text":
+            msg.text.append(data)
+        elif cap == "service":
+            msg.service_text.append(data)
+        elif cap == "signature":
+            msg.signature.append(data)
+        elif cap.startswith("att_") and msg.attachments:
+            msg.attachments[-1][cap[4:]].append(data)
+
+    def handle_data(self, data: str) -> None:
+        self._append(data.replace(_BR, ""))
+
+
+def _clean_html_text(parts: list[str]) -> str:
+    """Text of a captured element: source line breaks are layout (a space); <br> is a newline."""
+    joined = re.sub(r"[ \t\r]*\n[ \t\r]*", " ", "".join(parts)).replace(_BR, "\n")
+    lines = [re.sub(r"[ \t]{2,}", " ", ln).strip() for ln in joined.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def _page_number(path: Path) -> int | None:
+    m = re.fullmatch(r"messages(\d*)\.html?", path.name, re.I)
+    if not m:
+        return None
+    return int(m.group(1) or 1)
+
+
+def _read_page(path: Path, encoding: str | None) -> _TelegramPage:
+    page = _TelegramPage()
+    try:
+        with open_text(path, encoding=encoding) as fh:
+            while chunk := fh.read(1 << 20):
+                page.feed(chunk)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"undecodable bytes ({exc.reason})", file=path) from None
+    page.close()
+    return page
+
+
+class TelegramHtmlParser:
+    """Telegram Desktop HTML export page (``messages.html``, ``messages2.html``...).
+
+    Yields one ParsedEvent per div.message: "message" for ordinary ones (a "joined"
+    message with no sender name inherits the previous sender, also across pages) and
+    "system" for service entries; the date separators between days are skipped. Times
+    come from the ``title`` ("23.08.2023 13:11:23 UTC-08:00"), aware when the offset is
+    given. Senders are identified by display name only: the HTML carries no user ids.
+    """
+
+    name = "telegram_html"
+    label = "Telegram Desktop export (messages.html)"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        text = head_text(head)
+        low = text[:4096].lower()
+        if "<html" not in low and "<!doctype html" not in low:
+            return 0.0
+        score = 0.0
+        if 'class="page_wrap"' in text or "class=\"history\"" in text:
+            score += 0.4
+        if re.search(r'class="message (?:default|service)', text):
+            score += 0.4
+        if _TITLE_TIME_RE.search(text) or "Exported Data" in text:
+            score += 0.15
+        return min(score, 0.95)
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        page = _read_page(path, options.encoding)
+        if not page.messages and not page.chat_title:
+            raise ParseError("no Telegram messages found in this HTML file", file=path)
+        chat = _clean_html_text(page.chat_title) or None
+        real = [m for m in page.messages if not (m.service and m.html_id.startswith("message-"))]
+        prev_sender = self._previous_page_sender(path, options) if real and real[0].joined \
+            else None
+        senders: list[str] = []
+        resolved: list[str | None] = []
+        for m in real:
+            if m.service:
+                resolved.append(None)
+                continue
+            # A message without a sender name continues the previous sender's run.
+            name = _clean_html_text(m.sender) or prev_sender
+            resolved.append(name)
+            if name:
+                prev_sender = name
+                if name not in senders:
+                    senders.append(name)
+        is_group = len(senders) > 2
+        members = [self._party(s, "participant") for s in senders]
+        conv = group(chat, chat, PLATFORM) if is_group and chat else None
+        base: dict[str, Any] = {"channel": PLATFORM}
+        if chat:
+            base["conversation"] = chat
+        for m, name in zip(real, resolved):
+            yield self._event(m, name, base, members, conv)
+
+    @staticmethod
+    def _party(name: str, role: str) -> Party:
+        return account(name, name, PLATFORM, role, {"identified_by": "display name"})
+
+    def _event(self, m: _HtmlMessage, sender_name: str | None, base: dict[str, Any],
+               members: list[Party], conv: Party | None) -> ParsedEvent:
+        num = m.html_id[len("message"):] if m.html_id.startswith("message") else m.html_id
+        ref = f"message {num}" if num else "message"
+        props: dict[str, Any] = dict(base)
+        occurred = parse_title_time(m.time_title) if m.time_title else None
+        if m.time_title:
+            props["time_text"] = m.time_title
+        if m.service:
+            text = _clean_html_text(m.service_text)
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=text,
+                               body=text or None, properties=props)
+        parties: list[Party] = []
+        if sender_name:
+            parties.append(self._party(sender_name, "sender"))
+        if conv is not None:
+            parties.append(conv)
+        else:
+            parties.extend(recipients_for(sender_name, members))
+        if not _clean_html_text(m.sender) and sender_name:
+            props["sender_inherited"] = True
+        if m.forwarded:
+            fwd = _clean_html_text(m.fwd_from)
+            props["forwarded_from"] = fwd or True
+        if m.reply_to:
+            props["reply_to_message_id"] = int(m.reply_to)
+        sig = _clean_html_text(m.signature)
+        if sig:
+            props["author"] = sig
+        atts: list[Attachment] = []
+        for a in m.attachments:
+            title = _clean_html_text(a["title"])
+            status = _clean_html_text(a["status"])
+            desc = _clean_html_text(a["desc"])
+            path = a["path"]
+            name = Path(path).name if path else (title or "media")
+            if path and title and "." in title:
+                name = title
+            atts.append(Attachment(name=name, mime=guess_mime(path or name),
+                                   size=parse_size_text(status) if status else None,
+                                   path=safe_relpath(path)))
+            if not path and desc:
+                props["media_not_included"] = desc
+        body = _clean_html_text(m.text)
+        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body or None,
+                           parties=tuple(parties), attachments=tuple(atts), properties=props)
+
+    @staticmethod
+    def _previous_page_sender(path: Path, options: ImportOptions) -> str | None:
+        """Sender of the last ordinary message on the previous page, if that page exists."""
+        n = _page_number(path)
+        if n is None or n <= 1:
+            return None
+        prev = path.with_name("messages.html" if n == 2 else f"messages{n - 1}.html")
+        if not prev.is_file():
+            return None
+        try:
+            page = _read_page(prev, options.encoding)
+        except ParseError:
+            return None
+        last: str | None = None
+        for m in page.messages:
+            if not m.service:
+                last = _clean_html_text(m.sender) or last
+        return last

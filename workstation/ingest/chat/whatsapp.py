@@ -1,0 +1,683 @@
+"""WhatsApp "Export chat" text files, every platform and locale we know of.
+
+A message starts with a header line and may continue over the following lines:
+
+* iOS:      ``[8/15/23, 9:12:33 AM] Name: text``  ``[15.08.23, 09:12:33] Name: text``
+* Android:  ``8/15/23, 9:12 AM - Name: text``     ``15/08/2023, 09:12 - Name: text``
+* others:   ``[2023/5/4, 16:13:23]``, ``2023. 8. 15. 오후 9:12 -``, ``2023/8/15 下午9:12 -``,
+  ``a.m.``/``p. m.``, lower-case am/pm, U+202F before AM/PM, U+200E marks anywhere.
+
+Lines that do not start with a header are continuation lines of the message above (a
+stray garbage line is therefore kept as text, never an error). Header lines with no
+"Name:" part, and iOS lines whose text starts with U+200E that are not media placeholders,
+are system lines (kind "system"), as is the end-to-end-encryption notice.
+
+Dates are written in the exporting phone's locale, so day/month order is decided per file
+in a first streaming pass over all headers: a number above 12 in a position decides; the
+file's language (placeholder words) and then AM/PM-ness are the fallback (12-hour files
+month-first, 24-hour and non-English files day-first). An explicit
+``options.profile["date_order"]`` ("dmy" or "mdy") overrides. The decision is kept in
+``properties["date_order"]`` and ``properties["date_order_basis"]``. Times are naive: the
+pipeline applies the import's timezone.
+
+Both passes read the file line by line, so memory stays flat for any size. The export
+zip (iOS always zips; Android does when media is included) is read in place: the chat
+text is streamed out of it, and attached media get their size and SHA-256 from the zip
+members (or from files beside an unzipped ``.txt``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from workstation.ingest.chat._common import (
+    BIDI_MARKS,
+    account,
+    group,
+    guess_mime,
+    head_text,
+    looks_binary,
+    recipients_for,
+    safe_relpath,
+    strip_marks,
+)
+from workstation.ingest.records import (
+    Attachment,
+    ImportOptions,
+    ParsedEvent,
+    ParseError,
+    Party,
+    Record,
+    RowError,
+)
+from workstation.ingest.chat.safezip import SafeZip
+from workstation.ingest.textio import SAMPLE_BYTES, detect_encoding, open_text
+
+PLATFORM = "whatsapp"
+
+_M = f"[{BIDI_MARKS}]"
+_SP = "[ \u00a0\u202f]"
+_HEADER_RE = re.compile(
+    rf"""^{_M}*[ \t]*
+    (?P<open>\[)?{_M}*
+    (?P<d1>\d{{1,4}})(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
+    (?:,{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.){_SP}+)?
+    (?:(?P<ap1>오전|오후|上午|下午|午前|午後){_SP}?)?
+    (?P<h>\d{{1,2}})[:.](?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
+    (?P<junk>_)?
+    (?:{_SP}*(?P<ap2>[AaPp]\.?{_SP}?[Mm]\.?))?
+    {_M}*
+    (?(open)\]{_SP}?|{_SP}?[-\u2013]{_SP})
+    (?P<rest>.*)$""",
+    re.X)
+_NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$", re.S)
+
+_AM = {"a", "오전", "上午", "午前"}
+_PM = {"p", "오후", "下午", "午後"}
+
+# Media-placeholder vocabulary per language (lower case). English entries do not hint at
+# a date order (US and UK phones share them); any other language means day-first.
+_KIND_WORDS: dict[str, tuple[str, str]] = {
+    "image": ("image", "en"), "photo": ("image", "en"), "video": ("video", "en"),
+    "audio": ("audio", "en"), "sticker": ("sticker", "en"), "gif": ("gif", "en"),
+    "document": ("document", "en"), "contact card": ("contact", "en"),
+    "imagen": ("image", "es"), "imagem": ("image", "pt"), "immagine": ("image", "it"),
+    "bild": ("image", "de"), "afbeelding": ("image", "nl"), "foto": ("image", "es"),
+    "vídeo": ("video", "pt"), "vidéo": ("video", "fr"), "áudio": ("audio", "pt"),
+    "figurinha": ("sticker", "pt"), "autocollant": ("sticker", "fr"),
+    "documento": ("document", "es"), "dokument": ("document", "de"),
+    "kontaktkarte": ("contact", "de"), "tarjeta de contacto": ("contact", "es"),
+    "cartão de contato": ("contact", "pt"), "изображение": ("image", "ru"),
+    "видео": ("video", "ru"), "аудиофайл": ("audio", "ru"), "стикер": ("sticker", "ru"),
+    "документ": ("document", "ru"),
+}
+_OMIT_VERBS: dict[str, str] = {
+    "omitted": "en", "weggelassen": "de", "omitida": "es", "omitido": "es", "omessa": "it",
+    "omesso": "it", "weggelaten": "nl", "absente": "fr", "omis": "fr", "omise": "fr",
+    "ocultada": "pt", "ocultado": "pt", "oculto": "pt", "oculta": "pt",
+    "отсутствует": "ru",
+}
+_MEDIA_OMITTED: dict[str, str] = {
+    "media omitted": "en", "medien ausgeschlossen": "de", "medien weggelassen": "de",
+    "multimedia omitido": "es", "archivo multimedia omitido": "es", "mídia oculta": "pt",
+    "arquivo de mídia oculto": "pt", "médias omis": "fr", "fichier multimédia omis": "fr",
+    "media omessi": "it", "media weggelaten": "nl", "без медиафайлов": "ru",
+    "medya dahil edilmedi": "tr", "media tidak disertakan": "id",
+    "pominięto multimedia": "pl",
+}
+_MEDIA_WORDS = ("media", "medien", "multimedia", "mídia", "médias", "медиа", "medya")
+_ATTACHED: dict[str, str] = {
+    "file attached": "en", "datei angehängt": "de", "archivo adjunto": "es",
+    "arquivo anexado": "pt", "fichier joint": "fr", "file allegato": "it",
+    "bestand bijgevoegd": "nl", "файл добавлен": "ru", "dosya ekli": "tr",
+    "file terlampir": "id", "plik załączony": "pl",
+}
+_ATTACHED_LABELS: dict[str, str] = {
+    "attached": "en", "anhang": "de", "adjunto": "es", "anexo": "pt", "pièce jointe": "fr",
+    "allegato": "it", "bijlage": "nl", "вложение": "ru",
+}
+_DELETED: dict[str, str] = {
+    "this message was deleted": "en", "you deleted this message": "en",
+    "diese nachricht wurde gelöscht": "de", "du hast diese nachricht gelöscht": "de",
+    "se eliminó este mensaje": "es", "eliminaste este mensaje": "es",
+    "mensagem apagada": "pt", "você apagou esta mensagem": "pt",
+    "ce message a été supprimé": "fr", "vous avez supprimé ce message": "fr",
+    "questo messaggio è stato eliminato": "it", "hai eliminato questo messaggio": "it",
+    "dit bericht is verwijderd": "nl", "je hebt dit bericht verwijderd": "nl",
+    "это сообщение удалено": "ru", "вы удалили это сообщение": "ru",
+}
+_WA_MEDIA_NAME = re.compile(r"^(?:IMG|VID|AUD|PTT|STK|DOC|PHOTO|VIDEO|AUDIO)-\d{8}-WA\d+",
+                            re.I)
+_ANDROID_ATTACHED_RE = re.compile(
+    r"^(?P<name>[^()\n]+?\.[A-Za-z0-9]{1,6})\s\((?P<label>[^()]{3,40})\)$")
+_IOS_ATTACHED_RE = re.compile(r"^<(?P<label>[^<>:\n]{2,40}?)\s?:\s?(?P<name>[^<>\n]+\.\w{1,6})>")
+_OMITTED_RE = re.compile(
+    r"(?:^|\s)(?P<words>(?:[^\W\d_]+ ){0,2}[^\W\d_]+) "
+    r"(?P<verb>" + "|".join(sorted(map(re.escape, _OMIT_VERBS), key=len, reverse=True))
+    + r")\.?$", re.I)
+_EDITED_RE = re.compile(
+    rf"\s*{_M}*<[^<>\n]{{0,40}}(?:edited|bearbeitet|editó|editad[oa]|modifié|modificato|"
+    rf"bewerkt|изменено)[^<>\n]{{0,12}}>\s*$", re.I)
+_ENCRYPTION_RE = re.compile(
+    r"end-to-end encrypt|secured with end-to-end|ende-zu-ende-verschlüsselt|"
+    r"cifrad[oa]s? de extremo a extremo|criptografia de ponta a ponta|chiffrés de bout en "
+    r"bout|crittografia end-to-end|end-to-end versleuteld|сквозным шифрованием", re.I)
+_GROUP_SYSTEM_RE = re.compile(
+    r"created group|changed the subject|changed this group's|changed the group|group "
+    r"description|joined using this group's invite link|\badded\b|\bremoved\b|\bleft$|"
+    r"now an admin|hat die gruppe|creó el grupo|criou o grupo|a créé le groupe|"
+    r"ha creato il gruppo|heeft groep|создал\(а\) группу", re.I)
+_SYSTEM_NAME_HINTS = re.compile(
+    r'["\u201c\u201d]| changed | added | removed | created group| joined using|'
+    r" turned (?:on|off) | pinned a message| security code| is now an admin| changed to ")
+_PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0]{7,}$")
+_MAPS_RE = re.compile(r"maps\.google\.[a-z.]+/\?q=(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
+_CHAT_TITLE_RES = (
+    re.compile(r"whatsapp[\s_-]*chat[\s_-]*(?:with|mit|con|com|avec|met|z|с|-)\s+(.+)", re.I),
+    re.compile(r"(?:chat de|conversa do|discussion|chat)\s+whatsapp\s+(?:con|com|avec|met)\s+"
+               r"(.+)", re.I),
+)
+
+
+@dataclass
+class _Header:
+    line_no: int
+    d1: str
+    d2: str
+    d3: str
+    sep: str
+    hour: int
+    minute: int
+    second: int
+    ampm: str | None
+    junk: str | None
+    time_text: str
+    rest: str
+
+    @property
+    def date_key(self) -> tuple[str, bool]:
+        """Dates of one shape (separator, year first) share one day/month decision."""
+        return self.sep, len(self.d1) == 4
+
+
+def _match_header(line: str, line_no: int) -> _Header | None:
+    m = _HEADER_RE.match(line)
+    if not m:
+        return None
+    h, mi = int(m["h"]), int(m["mi"])
+    s = int(m["s"]) if m["s"] else 0
+    if h > 24 or mi > 59 or s > 59:
+        return None
+    ap = m["ap1"] or m["ap2"]
+    ampm = None
+    if ap:
+        first = ap[0].lower() if ap[0].isascii() else ap
+        ampm = "am" if first in _AM else "pm" if first in _PM else None
+        if ampm is None or h > 12:
+            return None
+    time_text = m.group(0)[: m.start("rest")].strip(" -\u2013\u00a0\u202f" + BIDI_MARKS)
+    return _Header(line_no, m["d1"], m["d2"], m["d3"], m["sep"], h, mi, s, ampm, m["junk"],
+                   time_text, m["rest"])
+
+
+@dataclass
+class _Line:
+    """A header's meaning: who said what, or a system line."""
+
+    kind: str  # "message" or "system"
+    name: str | None
+    text: str  # raw text after "Name: " (marks kept: they tell system lines apart)
+
+
+def _classify(rest: str) -> _Line:
+    m = _NAME_RE.match(rest)
+    if not m:
+        return _Line("system", None, rest)
+    name = strip_marks(m["name"])
+    text = m["text"]
+    if not name or _SYSTEM_NAME_HINTS.search(name):
+        return _Line("system", None, rest)
+    return _Line("message", name, text)
+
+
+def _placeholder(text: str) -> dict[str, Any] | None:
+    """What a WhatsApp-generated message text stands for (attachment, omitted media, deletion).
+
+    Returns None for ordinary text. Keys: what ("attached", "omitted", "deleted"), name,
+    media_kind, lang, caption.
+    """
+    clean = strip_marks(text)
+    first, _, caption = clean.partition("\n")
+    first = strip_marks(first)
+    low = first.lower().rstrip(".")
+    if low in _DELETED:
+        return {"what": "deleted", "lang": _DELETED[low], "caption": caption}
+    m = _IOS_ATTACHED_RE.match(first)
+    if m:
+        label = m["label"].strip().lower()
+        after = strip_marks(first[m.end():])
+        cap = "\n".join(x for x in (after, caption) if x)
+        return {"what": "attached", "name": m["name"].strip(), "lang": _ATTACHED_LABELS.get(
+            label), "caption": cap}
+    m = _ANDROID_ATTACHED_RE.match(first)
+    if m:
+        label = m["label"].strip().lower()
+        if label in _ATTACHED or _WA_MEDIA_NAME.match(m["name"]):
+            return {"what": "attached", "name": strip_marks(m["name"]),
+                    "lang": _ATTACHED.get(label), "caption": caption}
+    if first.startswith("<") and first.endswith(">"):
+        label = first[1:-1].strip().lower()
+        if label in _MEDIA_OMITTED or (len(label) < 50 and any(w in label for w in _MEDIA_WORDS)):
+            return {"what": "omitted", "name": first, "media_kind": "media",
+                    "lang": _MEDIA_OMITTED.get(label), "caption": caption}
+    m = _OMITTED_RE.search(first) if low.rsplit(None, 1)[-1:] and \
+        low.rsplit(None, 1)[-1] in _OMIT_VERBS else None
+    if m:
+        words = m["words"].split()
+        for k in range(len(words)):  # the longest known media word(s) before the verb
+            kind = " ".join(words[k:]).lower()
+            if kind not in _KIND_WORDS:
+                continue
+            desc = (first[: m.start("words")] + " ".join(words[:k])).strip()
+            if desc and "•" not in desc:
+                return None  # ordinary text that happens to end like a placeholder
+            media_kind, lang = _KIND_WORDS[kind]
+            verb_lang = _OMIT_VERBS.get(m["verb"].lower(), lang)
+            name = desc.split("•", 1)[0].strip() if desc else first
+            return {"what": "omitted", "name": name or first, "media_kind": media_kind,
+                    "lang": verb_lang if verb_lang != "en" else lang, "caption": caption}
+    return None
+
+
+@dataclass
+class _Scan:
+    """What the first pass learns about the whole file."""
+
+    headers: int = 0
+    votes: dict[tuple[str, bool], Counter[str]] = field(default_factory=dict)
+    ampm: Counter[bool] = field(default_factory=Counter)
+    langs: Counter[str] = field(default_factory=Counter)
+    senders: dict[str, None] = field(default_factory=dict)  # ordered set
+    system_names: Counter[str] = field(default_factory=Counter)
+    group_signals: int = 0
+
+
+def _chat_title_from_path(path: Path) -> str | None:
+    for candidate in (path.stem, path.parent.name):
+        for rx in _CHAT_TITLE_RES:
+            m = rx.search(candidate)
+            if m:
+                return strip_marks(m.group(1)).strip(" _-") or None
+    return None
+
+
+def _decide_orders(scan: _Scan, forced: str | None) -> dict[tuple[str, bool], tuple[str, str]]:
+    """(order, basis) per date shape."""
+    out: dict[tuple[str, bool], tuple[str, str]] = {}
+    non_english = any(lang != "en" for lang in scan.langs)
+    mostly_ampm = scan.ampm[True] > scan.ampm[False]
+    for key, votes in scan.votes.items():
+        sep, year_first = key
+        if year_first:
+            out[key] = ("ymd", "format")
+        elif forced in ("dmy", "mdy"):
+            out[key] = (forced, "profile")
+        elif votes["dmy"] and votes["mdy"]:
+            out[key] = ("dmy" if votes["dmy"] >= votes["mdy"] else "mdy", "conflicting")
+        elif votes["dmy"] or votes["mdy"]:
+            out[key] = ("dmy" if votes["dmy"] else "mdy", "evidence")
+        elif sep == ".":
+            # Every locale writing dates with dots puts the day first (de, ru, fi, pl...).
+            out[key] = ("dmy", "locale")
+        elif non_english:
+            out[key] = ("dmy", "locale")
+        else:
+            out[key] = ("mdy" if mostly_ampm else "dmy", "fallback")
+    return out
+
+
+def _make_datetime(h: _Header, order: str) -> datetime:
+    """Raises ValueError for impossible dates."""
+    a, b, c = int(h.d1), int(h.d2), int(h.d3)
+    if order == "ymd":
+        year, month, day = a, b, c
+    elif order == "dmy":
+        day, month, year = a, b, c
+    else:
+        month, day, year = a, b, c
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    hour = h.hour
+    if h.ampm == "am" and hour == 12:
+        hour = 0
+    elif h.ampm == "pm" and hour < 12:
+        hour += 12
+    if hour == 24:
+        raise ValueError("hour 24")
+    return datetime(year, month, day, hour, h.minute, h.second)
+
+
+_CHAT_MEMBER_RE = re.compile(r"(?:^|/)(?:_chat|whatsapp[^/]*|[^/]*chat[^/]*)\.txt$", re.I)
+
+
+def _pick_chat_member(names: list[str]) -> str | None:
+    """The chat text inside an export zip: ``_chat.txt``, "WhatsApp Chat ....txt", or the
+    only .txt."""
+    txts = [n for n in names if n.lower().endswith(".txt")]
+    for n in txts:
+        if n.rsplit("/", 1)[-1] == "_chat.txt":
+            return n
+    named = [n for n in txts if _CHAT_MEMBER_RE.search(n)]
+    if len(named) == 1:
+        return named[0]
+    return txts[0] if len(txts) == 1 else None
+
+
+def _hash_stream(fh: IO[bytes]) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := fh.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class _Source:
+    """Where the chat text and its media live: a plain text file or an export zip."""
+
+    def __init__(self, path: Path, options: ImportOptions) -> None:
+        self.path = path
+        self.encoding = options.encoding
+        self.zip: SafeZip | None = None
+        self.member: str | None = None
+        self._by_base: dict[str, str] | None = None
+        if zipfile.is_zipfile(path):
+            self.zip = SafeZip(path)
+            self.member = _pick_chat_member(self.zip.names())
+            if self.member is None:
+                self.zip.close()
+                raise ParseError("no WhatsApp chat text (_chat.txt) in this zip", file=path)
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based number, text without line end) for each line; errors as ParseError."""
+        ref_file = f"{self.path}:{self.member}" if self.member else self.path
+        if self.zip is not None and self.member is not None:
+            encoding = self.encoding
+            if encoding is None:
+                with self.zip.open(self.member) as raw:
+                    try:
+                        encoding = detect_encoding(raw.read(SAMPLE_BYTES))
+                    except ParseError as exc:
+                        raise ParseError(exc.message, file=ref_file) from None
+            fh: IO[str] = io.TextIOWrapper(self.zip.open(self.member), encoding=encoding,
+                                           errors="strict")
+        else:
+            fh = open_text(self.path, encoding=self.encoding)
+        n = 0
+        try:
+            with fh:
+                for n, line in enumerate(fh, 1):  # noqa: B007 - n used after the loop
+                    yield n, line.rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
+                             file=ref_file, ref=f"line {n + 1}") from None
+
+    def media(self, name: str) -> tuple[int | None, str | None]:
+        """(size, SHA-256) of an attached file exported with the chat, or (None, None)."""
+        try:
+            if self.zip is not None:
+                if self._by_base is None:
+                    self._by_base = {}
+                    for member in self.zip.names():
+                        self._by_base.setdefault(member.rsplit("/", 1)[-1], member)
+                member = name if name in self.zip.infos else self._by_base.get(name)
+                if member is None:
+                    return None, None
+                with self.zip.open(member) as fh:
+                    return _hash_stream(fh)
+            local = self.path.parent / name
+            if local.is_file() and Path(name).name == name:
+                with local.open("rb") as fh:
+                    return _hash_stream(fh)
+        except (OSError, ParseError, zipfile.BadZipFile):
+            pass
+        return None, None
+
+
+class WhatsAppParser:
+    """WhatsApp chat export (``_chat.txt`` / ``WhatsApp Chat with X.txt``), any locale.
+
+    Yields one ParsedEvent per message (kind "message"; media placeholders become an
+    Attachment, deleted messages have no body and ``properties["deleted"]``) or system line
+    (kind "system"), with ``ref`` "line N" of the header line. A header whose date is
+    impossible under the file's day/month order yields a RowError for that line. Raises
+    ParseError for a binary or undecodable file, one with no WhatsApp header at all, or
+    a zip that is unsafe or holds no chat text. Attachments exported with the chat carry
+    their size and SHA-256.
+    """
+
+    name = "whatsapp_txt"
+    label = "WhatsApp chat export (.txt or .zip)"
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        if head.startswith(b"PK\x03\x04"):
+            return self._sniff_zip(path)
+        text = head_text(head)
+        if not text:
+            return 0.0
+        lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
+        if len(lines) > 1 and not text.endswith(("\n", "\r")):
+            lines = lines[:-1]  # the head may cut the last line anywhere
+        if not lines:
+            return 0.0
+        hits = [_match_header(ln, i) for i, ln in enumerate(lines)]
+        n = sum(1 for h in hits if h is not None)
+        named = sum(1 for h in hits if h is not None and _classify(h.rest).kind == "message")
+        if hits[0] is None or named == 0:
+            return 0.3 if n >= 3 else 0.0
+        if n >= 3 or n == len(lines):
+            return 0.9
+        return 0.6
+
+    def _sniff_zip(self, path: Path) -> float:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                member = _pick_chat_member([n.replace("\\", "/") for n in zf.namelist()])
+                if member is None:
+                    return 0.0
+                with zf.open(member) as fh:
+                    head = fh.read(65536)
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+            return 0.0
+        return self.sniff(path, head) if not head.startswith(b"PK") else 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        source = _Source(path, options)
+        try:
+            yield from self._parse(path, source, options)
+        finally:
+            source.close()
+
+    def _parse(self, path: Path, source: _Source, options: ImportOptions) -> Iterator[Record]:
+        scan = self._scan(path, source)
+        profile = options.profile or {}
+        forced = str(profile.get("date_order") or "").lower() or None
+        orders = _decide_orders(scan, forced)
+        title = _chat_title_from_path(path)
+        is_group = len(scan.senders) > 2 or scan.group_signals > 0
+        if not title and scan.system_names:
+            # iOS writes system lines under the chat's name.
+            title = scan.system_names.most_common(1)[0][0]
+        members: list[Party] = []
+        conv: Party | None = None
+        if is_group:
+            conv = group(title or path.name, title or path.name, PLATFORM)
+        else:
+            names = list(scan.senders)
+            for extra in (title, options.owner):
+                if len(names) < 2 and extra and extra not in names:
+                    names.append(extra)
+            members = [self._party(n, "participant") for n in names]
+        base: dict[str, Any] = {"channel": PLATFORM}
+        if title:
+            base["conversation"] = title
+        yield from self._emit(source, orders, base, members, conv)
+
+    # ------------------------------------------------------------------ passes
+
+    def _scan(self, path: Path, source: _Source) -> _Scan:
+        scan = _Scan()
+        sample: list[str] = []
+        sample_len = 0
+        for n, line in source.lines():
+            if sample_len < 4096:
+                sample.append(line)
+                sample_len += len(line) + 1
+                if sample_len >= 4096 and looks_binary("\n".join(sample)):
+                    raise ParseError("binary data, not a WhatsApp text export", file=path)
+            h = _match_header(line, n)
+            if h is None:
+                continue
+            scan.headers += 1
+            votes = scan.votes.setdefault(h.date_key, Counter())
+            if not h.date_key[1]:
+                a, b = int(h.d1), int(h.d2)
+                if a > 12 >= b:
+                    votes["dmy"] += 1
+                elif b > 12 >= a:
+                    votes["mdy"] += 1
+            scan.ampm[h.ampm is not None] += 1
+            cl = _classify(h.rest)
+            info = _placeholder(cl.text) if cl.kind == "message" else None
+            system = self._is_system(cl, info)
+            lang = info.get("lang") if info else None
+            if lang:
+                scan.langs[lang] += 1
+            if system:
+                if cl.name:
+                    scan.system_names[cl.name] += 1
+                if _GROUP_SYSTEM_RE.search(strip_marks(cl.text)):
+                    scan.group_signals += 1
+            elif cl.name:
+                scan.senders.setdefault(cl.name, None)
+        if sample and sample_len < 4096 and looks_binary("\n".join(sample)):
+            raise ParseError("binary data, not a WhatsApp text export", file=path)
+        if scan.headers == 0:
+            raise ParseError("no WhatsApp message header found (expected lines such as "
+                             "'[8/15/23, 9:12:33 AM] Name: text' or "
+                             "'15/08/2023, 09:12 - Name: text')", file=path)
+        return scan
+
+    @staticmethod
+    def _is_system(cl: _Line, placeholder: dict[str, Any] | None) -> bool:
+        """Whether a header line is a notice; ``placeholder`` is ``_placeholder(cl.text)``."""
+        if cl.kind == "system":
+            return True
+        text = cl.text
+        if placeholder is not None:
+            return False
+        stripped = text.lstrip(" \u00a0")
+        if stripped[:1] in ("\u200e", "\u200f"):
+            return True  # iOS marks its own notices with a leading LRM
+        return len(text) < 400 and stripped.lower().startswith(
+            ("messages", "your messages", "nachrichten", "los mensajes", "as mensagens",
+             "les messages", "i messaggi", "berichten", "сообщения")) and bool(
+            _ENCRYPTION_RE.search(text))
+
+    @staticmethod
+    def _clean_name(raw: str) -> tuple[str, str, dict[str, Any]]:
+        """(value, label, facts) for a sender name as the export writes it.
+
+        "~ Name" is a push name (chosen by the sender, not saved in the exporting phone's
+        contacts). Within one export "~ Name" and "Name" are different people, so the
+        value keeps the prefix; the label is the bare name.
+        """
+        name = strip_marks(raw)
+        props: dict[str, Any] = {}
+        label = name
+        if name.startswith("~"):
+            label = name[1:].strip(" \u00a0\u202f")
+            name = f"~ {label}"
+            props["push_name"] = True
+        if _PHONE_RE.match(label):
+            digits = re.sub(r"\D", "", label)
+            props["phone"] = ("+" if label.startswith("+") else "") + digits
+        return name, label, props
+
+    def _party(self, raw: str, role: str) -> Party:
+        value, label, props = self._clean_name(raw)
+        return account(value, label, PLATFORM, role, props)
+
+    def _emit(self, source: _Source,
+              orders: dict[tuple[str, bool], tuple[str, str]], base: dict[str, Any],
+              members: list[Party], conv: Party | None) -> Iterator[Record]:
+        current: _Header | None = None
+        extra: list[str] = []
+        for n, line in source.lines():
+            h = _match_header(line, n)
+            if h is None:
+                if current is not None:
+                    extra.append(line)
+                elif line.strip(BIDI_MARKS + " \t"):
+                    yield RowError(ref=f"line {n}", field=None,
+                                   message="text before the first WhatsApp message header")
+                continue
+            if current is not None:
+                yield self._event(current, extra, orders, base, members, conv, source)
+            current, extra = h, []
+        if current is not None:
+            yield self._event(current, extra, orders, base, members, conv, source)
+
+    def _event(self, h: _Header, extra: list[str],
+               orders: dict[tuple[str, bool], tuple[str, str]], base: dict[str, Any],
+               members: list[Party], conv: Party | None, source: _Source) -> Record:
+        ref = f"line {h.line_no}"
+        order, basis = orders[h.date_key]
+        try:
+            occurred = _make_datetime(h, order)
+        except ValueError:
+            return RowError(ref=ref, field="date",
+                            message=f"impossible date {h.time_text!r} when read as {order} "
+                                    f"(the order decided for this file)")
+        props: dict[str, Any] = dict(base)
+        props["date_order"] = order
+        props["date_order_basis"] = basis
+        if h.junk:
+            props["malformed_header"] = h.time_text
+        cl = _classify(h.rest)
+        text = "\n".join([cl.text, *extra]) if extra else cl.text
+        info = _placeholder(text) if cl.kind == "message" else None
+        if self._is_system(cl, info):
+            body = strip_marks(text if cl.kind == "message" else "\n".join([h.rest, *extra]))
+            if cl.name:
+                props["chat_label"] = cl.name
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref,
+                               title=body.split("\n", 1)[0], body=body or None,
+                               properties=props)
+        assert cl.name is not None
+        sender = self._party(cl.name, "sender")
+        parties = [sender]
+        if conv is not None:
+            parties.append(conv)
+        else:
+            parties.extend(recipients_for(sender.value, members))
+        if text.rstrip().endswith(">") and _EDITED_RE.search(text):
+            text = _EDITED_RE.sub("", text)
+            props["edited"] = True
+        body: str | None = strip_marks(text)
+        attachments: list[Attachment] = []
+        if info is not None:
+            body = info.get("caption") or None
+            if info["what"] == "deleted":
+                props["deleted"] = True
+            elif info["what"] == "attached":
+                name = info["name"]
+                size, sha256 = source.media(name)
+                attachments.append(Attachment(name=name, mime=guess_mime(name), size=size,
+                                              sha256=sha256, path=safe_relpath(name)))
+            else:
+                attachments.append(Attachment(name=info["name"]))
+                props["media_omitted"] = True
+                props["media_kind"] = info["media_kind"]
+        if body:
+            loc = _MAPS_RE.search(body)
+            if loc:
+                props["location"] = {"latitude": float(loc.group(1)),
+                                     "longitude": float(loc.group(2))}
+        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body,
+                           parties=tuple(parties), attachments=tuple(attachments),
+                           properties=props)
