@@ -1107,6 +1107,8 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
     header: list[str] | None = None
     header_norm: list[str] | None = None
     index: dict[str, int] | None = None
+    index_items: list[tuple[str, int]] = []
+    unused: list[int] = []
     width: int | None = None
     skipped_leading = 0
     for number, row in iter_raw_rows(p, encoding=encoding, delimiter=profile.delimiter,
@@ -1115,9 +1117,9 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             skipped_leading += 1
             continue
         # Exporters pad rows with trailing empty cells; they carry nothing.
-        while row and _blank(row[-1]) and (width is None or len(row) > width):
+        while row and (width is None or len(row) > width) and _blank(row[-1]):
             row.pop()
-        if not row or all(_blank(c) for c in row):
+        if not row or (_blank(row[0]) and all(_blank(c) for c in row)):
             stats.skipped["blank row"] += 1
             continue
         if index is None:
@@ -1127,10 +1129,15 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 index = _resolve_columns(p, profile, header_norm, stats)
                 stats.header, stats.column_index = header, dict(index)
                 width = len(header)
+                index_items = list(index.items())
+                used = set(index.values())
+                unused = [i for i in range(width) if i not in used and header[i]]
                 continue
             index = _resolve_columns(p, profile, None, stats)
             stats.column_index = dict(index)
             width = len(row)
+            index_items = list(index.items())
+            unused = []
         # Cheap first-cell test before normalising the whole row (this runs for every row).
         if (header_norm is not None and len(row) == len(header_norm)
                 and normalise_header(row[0]) == header_norm[0]
@@ -1144,18 +1151,20 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                            message=f"expected {width} columns, found {len(row)}")
             continue
         values: dict[str, Any] = {}
-        for fld, idx in index.items():
+        for fld, idx in index_items:
             cell = row[idx] if idx < len(row) else None
             if isinstance(cell, str):
                 cell = cell.strip()
-            if not _blank(cell):
+                if cell:
+                    values[fld] = cell
+            elif cell is not None:
                 values[fld] = cell
-        used = set(index.values())
         extra: dict[str, Any] = {}
-        if header is not None:
-            for i, cell in enumerate(row):
-                if i not in used and not _blank(cell) and i < len(header) and header[i]:
-                    extra[header[i]] = cell.strip() if isinstance(cell, str) else cell
+        if unused:
+            for i in unused:
+                cell = row[i] if i < len(row) else None
+                if not _blank(cell):
+                    extra[header[i]] = cell.strip() if isinstance(cell, str) else cell  # type: ignore[index]
         yield MappedRow(number, values, extra)
     if index is None and profile.has_header:
         raise ParseError("the file has no header row (it is empty)", file=p)

@@ -1,0 +1,91 @@
+"""The import wizard, driven as an officer would: file, mapping, run, summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox
+
+from ui.import_wizard import ImportWizardDialog
+
+
+def _wizard(qtbot, session, case_id: int, path: Path) -> ImportWizardDialog:
+    wiz = ImportWizardDialog(session, case_id, path=path)
+    qtbot.addWidget(wiz)
+    wiz.show()
+    return wiz
+
+
+def _run_to_summary(qtbot, wiz: ImportWizardDialog) -> None:
+    wiz.next()  # file → mapping (format detected)
+    qtbot.waitUntil(lambda: wiz.last_preview is not None or "Cannot" in wiz.mapping_page.problems.text(),
+                    timeout=10000)
+    wiz.next()  # mapping → run
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+
+
+def test_chat_export_imports_with_preview_and_summary(qtbot, session, shared_data: Path) -> None:
+    case_id = session.ws.create_case("W-1", "wizard").id
+    wiz = _wizard(qtbot, session, case_id, shared_data / "chat/telegram/result.json")
+    wiz.next()
+    assert wiz.mapping_page.current_format() == "telegram_json"
+    qtbot.waitUntil(lambda: wiz.mapping_page.preview_table.rowCount() == 4, timeout=10000)
+    assert "Hi nemesis" in wiz.mapping_page.preview_table.item(1, 3).text()
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    assert wiz.result is not None and wiz.result.events == 4
+    assert "4 events" in wiz.summary_page.summary.text()
+    assert session.ws.count_events(case_id) == 4
+    wiz.close()
+
+
+def test_custom_mapping_saved_and_reused_with_skip_bad_rows(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-2", "wizard csv").id
+    csv = tmp_path / "odd_bank.csv"
+    csv.write_text("Booked;Text;Sum;Card\n"
+                   "01.02.2024;KIOSK A;-12,50;4111 1111 1111 1111\n"
+                   "02.02.2024;KIOSK B;oops;4111 1111 1111 1111\n"
+                   "03.02.2024;KIOSK C;-3,00;4111 1111 1111 1111\n", encoding="cp1252")
+    wiz = _wizard(qtbot, session, case_id, csv)
+    wiz.next()
+    page = wiz.mapping_page
+    assert page.current_format() == "transactions_table"
+    mapping = {"date": "Booked", "description": "Text", "amount": "Sum", "card_number": "Card"}
+    for row in range(page.mapping.rowCount()):
+        field = page.mapping.item(row, 0).text()
+        combo = page.mapping.cellWidget(row, 1)
+        assert isinstance(combo, QComboBox)
+        if field in mapping:
+            combo.setCurrentIndex(combo.findData(mapping[field]))
+    page.dayfirst.setChecked(True)
+    page.decimal_comma.setChecked(True)
+    page.skip_bad.setChecked(True)
+    # Save the mapping as a reusable profile (no dialog: call the core the way the button does).
+    from ui.import_wizard import save_profile
+
+    save_profile(session.ws, page.custom_profile("Odd bank export"))
+    wiz.reload_profiles()
+    assert any(p.name == "Odd bank export" and not p.builtin for p in wiz.profiles)
+    page.refresh_preview()
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2, timeout=10000)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    assert wiz.result is not None and (wiz.result.events, wiz.result.skipped) == (2, 1)
+    assert wiz.summary_page.errors.rowCount() == 1
+    assert wiz.summary_page.errors.item(0, 0).text() == "row 3"
+    amounts = sorted(e.properties["amount"] for e in session.ws.list_events(case_id))
+    assert amounts == ["-12.50", "-3.00"]
+    wiz.close()
+
+
+def test_bad_file_reports_and_changes_nothing(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-3", "wizard bad").id
+    bad = tmp_path / "result.json"
+    bad.write_text('{"name": "x", "type": "personal_chat", "id": 1, "messages": [{"id": 1,', encoding="utf-8")
+    before = session.ws.counts()
+    wiz = _wizard(qtbot, session, case_id, bad)
+    _run_to_summary(qtbot, wiz)
+    assert wiz.result is None and wiz.error is not None
+    assert "Nothing was imported" in wiz.summary_page.summary.text()
+    assert session.ws.counts() == before
+    wiz.close()

@@ -1,0 +1,481 @@
+"""The import wizard: file → detected format → mapping and preview → progress → summary.
+
+Every step that reads the file or the database runs on a worker lane of the session's
+TaskRunner; the wizard only shows results. The import itself is the core pipeline
+(``workstation.ingest.pipeline.run_import``): one transaction, so Cancel leaves the case
+exactly as it was.
+
+Thread: UI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from workstation.errors import Cancelled, WorkstationError
+from workstation.ingest.formats import describe
+from workstation.ingest.pipeline import ImportResult, Preview, detect, preview, run_import
+from workstation.ingest.profiles import list_profiles, save_profile
+from workstation.ingest.records import ImportOptions, ParsedEntity, ParsedEvent
+from workstation.ingest.tabular import TRANSACTION_FIELDS, MappingProfile, ProfileError, read_header
+
+TABULAR_FORMATS = {"transactions_table": "transaction", "booking_table": "booking"}
+MAPPED_FIELDS = ("date", "time", "amount", "debit", "credit", "currency", "merchant", "description",
+                 "mcc", "card_number", "card_last4", "cardholder", "ip", "email", "phone", "reference")
+
+
+class _FilePage(QWizardPage):
+    def __init__(self, wizard: ImportWizardDialog) -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Choose the file to import")
+        self.setSubTitle("Chat exports, card and bank statements, booking lists. The format is "
+                         "recognised from the content.")
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("importPath")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.info)
+        self.path_edit.textChanged.connect(self.completeChanged)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import file")
+        if path:
+            self.path_edit.setText(path)
+
+    def isComplete(self) -> bool:
+        return Path(self.path_edit.text().strip()).is_file()
+
+    def validatePage(self) -> bool:
+        path = Path(self.path_edit.text().strip())
+        try:
+            found = detect(path)  # reads at most 64 KiB: fine on the UI thread
+            self.wiz.detected = found.format
+        except WorkstationError as exc:
+            # An unfamiliar spreadsheet layout is the usual case: offer the table importer
+            # with a column mapping; anything else the officer picks on the next page.
+            tabular = path.suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+            self.wiz.detected = "transactions_table" if tabular else None
+            self.info.setText(f"<b>Not recognised:</b> {exc}<br>Choose the format and the column "
+                              "mapping on the next page.")
+        self.wiz.path = path
+        return True
+
+
+class _MappingPage(QWizardPage):
+    def __init__(self, wizard: ImportWizardDialog) -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Format, mapping and preview")
+        self.format_combo = QComboBox()
+        self.format_combo.setObjectName("formatCombo")
+        for name, label in describe():
+            self.format_combo.addItem(label, name)
+        self.profile_combo = QComboBox()
+        self.profile_combo.setObjectName("profileCombo")
+        self.timezone = QLineEdit()
+        self.timezone.setPlaceholderText("e.g. America/Toronto (for times without an offset)")
+        self.skip_bad = QCheckBox("Skip bad rows (report each) instead of stopping")
+        self.skip_bad.setObjectName("skipBadRows")
+        self.dayfirst = QCheckBox("Dates are day-first (31/12/2024)")
+        self.decimal_comma = QCheckBox("Decimal comma (1.234,56)")
+        self.save_btn = QPushButton("Save mapping as profile…")
+        self.save_btn.clicked.connect(self._save_profile)
+        self.mapping = QTableWidget(0, 2)
+        self.mapping.setObjectName("mappingTable")
+        self.mapping.setHorizontalHeaderLabels(["Field", "Column in the file"])
+        self.mapping.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.mapping.verticalHeader().hide()
+        self.preview_table = QTableWidget(0, 5)
+        self.preview_table.setObjectName("previewTable")
+        self.preview_table.setHorizontalHeaderLabels(["Where", "Time", "Kind", "Title / text", "Parties"])
+        self.preview_table.horizontalHeader().setStretchLastSection(True)
+        self.preview_table.verticalHeader().hide()
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setObjectName("previewProblems")
+        refresh = QPushButton("Refresh preview")
+        refresh.clicked.connect(self.refresh_preview)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_combo)
+        form.addRow("Mapping profile", self.profile_combo)
+        form.addRow("Time zone", self.timezone)
+        opts = QGridLayout()
+        opts.addWidget(self.dayfirst, 0, 0)
+        opts.addWidget(self.decimal_comma, 0, 1)
+        opts.addWidget(self.skip_bad, 1, 0, 1, 2)
+        self.mapping_box = QWidget()
+        mb = QVBoxLayout(self.mapping_box)
+        mb.setContentsMargins(0, 0, 0, 0)
+        mb.addWidget(self.mapping)
+        mb.addLayout(opts)
+        mb.addWidget(self.save_btn, 0, Qt.AlignmentFlag.AlignRight)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.mapping_box)
+        lay.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.preview_table, 1)
+        lay.addWidget(self.problems)
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        self.profile_combo.currentIndexChanged.connect(self._profile_changed)
+        self._headers: list[str] = []
+
+    # ------------------------------------------------------------------ setup
+    def initializePage(self) -> None:
+        if self.wiz.case_timezone and not self.timezone.text():
+            self.timezone.setText(self.wiz.case_timezone)
+        if self.wiz.detected:
+            idx = self.format_combo.findData(self.wiz.detected)
+            if idx >= 0:
+                self.format_combo.setCurrentIndex(idx)
+        self._format_changed()
+
+    def current_format(self) -> str:
+        return str(self.format_combo.currentData())
+
+    def _format_changed(self) -> None:
+        target = TABULAR_FORMATS.get(self.current_format())
+        self.mapping_box.setVisible(target is not None)
+        self.profile_combo.setEnabled(target is not None)
+        self.profile_combo.blockSignals(True)
+        self.profile_combo.clear()
+        self.profile_combo.addItem("Recognise from the header", None)
+        self.profile_combo.addItem("Custom (the mapping below)", "__custom__")
+        if target is not None:
+            try:
+                self._headers = [str(h) for h in (read_header(self.wiz.path) or [])]
+            except Exception:  # noqa: BLE001 - a bad file is reported by the preview
+                self._headers = []
+            for info in self.wiz.profiles:
+                if info.target == target:
+                    suffix = "" if info.builtin else " (saved)"
+                    self.profile_combo.addItem(f"{info.label or info.name}{suffix}", info.name)
+            self._fill_mapping({})
+        self.profile_combo.blockSignals(False)
+        self.refresh_preview()
+
+    def _fill_mapping(self, columns: dict[str, Any]) -> None:
+        self.mapping.setRowCount(len(MAPPED_FIELDS))
+        for row, fld in enumerate(MAPPED_FIELDS):
+            self.mapping.setItem(row, 0, QTableWidgetItem(fld))
+            combo = QComboBox()
+            combo.addItem("—", None)
+            for h in self._headers:
+                combo.addItem(h, h)
+            wanted = columns.get(fld)
+            if isinstance(wanted, (list, tuple)):
+                wanted = next((w for w in wanted if w in self._headers), None)
+            if isinstance(wanted, str) and wanted in self._headers:
+                combo.setCurrentIndex(combo.findData(wanted))
+            combo.currentIndexChanged.connect(self._mapping_edited)
+            self.mapping.setCellWidget(row, 1, combo)
+
+    def _mapping_edited(self) -> None:
+        custom = self.profile_combo.findData("__custom__")
+        if self.profile_combo.currentIndex() != custom:
+            self.profile_combo.blockSignals(True)
+            self.profile_combo.setCurrentIndex(custom)
+            self.profile_combo.blockSignals(False)
+
+    def _profile_changed(self) -> None:
+        name = self.profile_combo.currentData()
+        if name and name != "__custom__":
+            info = next((p for p in self.wiz.profiles if p.name == name), None)
+            if info is not None:
+                self._fill_mapping(dict(info.definition.get("columns", {})))
+                self.dayfirst.setChecked(bool(info.definition.get("dayfirst")))
+                self.decimal_comma.setChecked(bool(info.definition.get("decimal_comma")))
+        self.refresh_preview()
+
+    # ------------------------------------------------------------------ profile
+    def custom_profile(self, name: str = "custom") -> MappingProfile:
+        target = TABULAR_FORMATS.get(self.current_format(), "transaction")
+        columns = {}
+        for row, fld in enumerate(MAPPED_FIELDS):
+            combo = self.mapping.cellWidget(row, 1)
+            if isinstance(combo, QComboBox) and combo.currentData():
+                if target == "transaction" and fld not in TRANSACTION_FIELDS:
+                    continue
+                columns[fld] = combo.currentData()
+        return MappingProfile(name=name, target=target, columns=columns, label=name,
+                              dayfirst=self.dayfirst.isChecked() or None,
+                              decimal_comma=self.decimal_comma.isChecked() or None)
+
+    def profile_dict(self) -> dict[str, Any] | None:
+        name = self.profile_combo.currentData()
+        if TABULAR_FORMATS.get(self.current_format()) is None or name is None:
+            return None
+        if name == "__custom__":
+            return self.custom_profile().to_dict()
+        info = next((p for p in self.wiz.profiles if p.name == name), None)
+        return dict(info.definition) if info else None
+
+    def _save_profile(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save mapping profile", "Profile name:")
+        if not ok or not name.strip():
+            return
+        try:
+            prof = self.custom_profile(name.strip())
+        except ProfileError as exc:
+            QMessageBox.warning(self, "Mapping profile", str(exc))
+            return
+
+        def done(info: Any) -> None:
+            self.wiz.reload_profiles()
+            self._format_changed()
+            idx = self.profile_combo.findData(info.name)
+            if idx >= 0:
+                self.profile_combo.setCurrentIndex(idx)
+            self.wiz.profileSaved.emit(info.name)
+
+        self.wiz.session.runner.submit(lambda _p, _c: save_profile(self.wiz.session.ws, prof),
+                                       title=f"Save profile {prof.name}", lane="edit", visible=False,
+                                       on_done=done, on_error=self.wiz.show_failure)
+
+    # ------------------------------------------------------------------ preview
+    def options(self) -> ImportOptions:
+        ws = self.wiz.session.ws
+        return ImportOptions(timezone=self.timezone.text().strip() or None,
+                             default_region=ws.settings.phone_region, profile=self.profile_dict())
+
+    def refresh_preview(self) -> None:
+        if self.wiz.path is None:
+            return
+        path, fmt = self.wiz.path, self.current_format()
+        try:
+            options = self.options()
+        except (ProfileError, WorkstationError) as exc:
+            self.problems.setText(f"<b>Mapping:</b> {exc}")
+            return
+        self.problems.setText("Reading the first records…")
+        self.wiz.session.runner.submit(lambda _p, _c: preview(path, fmt=fmt, options=options, limit=20),
+                                       title="Preview", lane="read", visible=False,
+                                       on_done=self._show_preview, on_error=self._preview_failed)
+
+    def _show_preview(self, pv: Preview) -> None:
+        self.preview_table.setRowCount(len(pv.records))
+        for row, rec in enumerate(pv.records):
+            if isinstance(rec, ParsedEvent):
+                cells = [rec.ref, rec.occurred_at.isoformat(sep=" ") if rec.occurred_at else "", rec.kind,
+                         (rec.title + " " + (rec.body or "")).strip()[:200],
+                         ", ".join(f"{p.role}: {p.label or p.value}" for p in rec.parties)]
+            elif isinstance(rec, ParsedEntity):
+                cells = [rec.ref, "", rec.party.kind, rec.party.label or rec.party.value, ""]
+            else:
+                cells = [getattr(rec, "ref", ""), "", type(rec).__name__, "", ""]
+            for col, text in enumerate(cells):
+                self.preview_table.setItem(row, col, QTableWidgetItem(str(text)))
+        msg = [f"{len(pv.records)} records shown ({pv.label})."]
+        msg += [f"⚠ {p.row}{' ' + p.field if p.field else ''}: {p.message}" for p in pv.problems[:10]]
+        self.problems.setText("<br>".join(msg))
+        self.wiz.last_preview = pv
+
+    def _preview_failed(self, exc: BaseException, _details: str) -> None:
+        self.preview_table.setRowCount(0)
+        self.problems.setText(f"<b>Cannot read the file this way:</b> {exc}")
+        self.wiz.last_preview = None
+
+
+class _RunPage(QWizardPage):
+    def __init__(self, wizard: ImportWizardDialog) -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Importing")
+        self.setSubTitle("One transaction: cancelling leaves the case exactly as it was.")
+        self.bar = QProgressBar()
+        self.bar.setObjectName("importProgress")
+        self.bar.setRange(0, 1000)
+        self.status = QLabel()
+        self.cancel_btn = QPushButton("Cancel import")
+        self.cancel_btn.setObjectName("cancelImport")
+        self.cancel_btn.clicked.connect(self._cancel)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.status)
+        lay.addWidget(self.cancel_btn, 0, Qt.AlignmentFlag.AlignRight)
+        self._task: Any = None
+        self._done = False
+        self._connected = False
+
+    def initializePage(self) -> None:
+        self._done = False
+        page: _MappingPage = self.wiz.mapping_page
+        path, fmt = self.wiz.path, page.current_format()
+        skip = page.skip_bad.isChecked()
+        try:
+            options = page.options()
+        except (ProfileError, WorkstationError) as exc:
+            self._failed(exc, "")
+            return
+        ws = self.wiz.session.ws
+        case_id = self.wiz.case_id
+        self.status.setText(f"Reading {path.name}…")
+        self.cancel_btn.setEnabled(True)
+
+        def work(progress: Any, cancel: Any) -> ImportResult:
+            return run_import(ws, case_id, path, fmt=fmt, options=options, skip_bad_rows=skip,
+                              progress=progress, cancel=cancel)
+
+        runner = self.wiz.session.runner
+        if not self._connected:
+            runner.taskUpdated.connect(self._progress)
+            self._connected = True
+        self._task = runner.submit(work, title=f"Import {path.name}", lane="db", on_done=self._succeeded,
+                                   on_error=self._failed, on_cancel=self._cancelled)
+
+    def _progress(self, info: Any) -> None:
+        if self._task is None or info.id != self._task.id:
+            return
+        if info.fraction is not None:
+            self.bar.setValue(int(info.fraction * 1000))
+        if info.message:
+            self.status.setText(info.message)
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self.status.setText("Cancelling…")
+
+    def _succeeded(self, result: ImportResult) -> None:
+        self.wiz.result = result
+        self.wiz.error = None
+        self._finish()
+        changes = getattr(self.wiz.session, "changed", None)
+        if changes is not None and result.source_id is not None:
+            from workstation.domain.models import Changes
+
+            self.wiz.session.changed.emit(Changes("source", "imported", (result.source_id,), self.wiz.case_id))
+        self.wiz.next()
+
+    def _failed(self, exc: BaseException, _details: str) -> None:
+        self.wiz.result = None
+        self.wiz.error = exc
+        self._finish()
+        self.wiz.next()
+
+    def _cancelled(self) -> None:
+        self._failed(Cancelled("import cancelled; nothing was saved"), "")
+
+    def _finish(self) -> None:
+        self._done = True
+        self.bar.setValue(1000)
+        self.cancel_btn.setEnabled(False)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self._done
+
+
+class _SummaryPage(QWizardPage):
+    def __init__(self, wizard: ImportWizardDialog) -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Summary")
+        self.summary = QLabel()
+        self.summary.setObjectName("importSummary")
+        self.summary.setWordWrap(True)
+        self.errors = QTableWidget(0, 3)
+        self.errors.setObjectName("importErrors")
+        self.errors.setHorizontalHeaderLabels(["Row", "Field", "Problem"])
+        self.errors.horizontalHeader().setStretchLastSection(True)
+        self.errors.verticalHeader().hide()
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.errors, 1)
+
+    def initializePage(self) -> None:
+        r, err = self.wiz.result, self.wiz.error
+        if err is not None:
+            self.summary.setText(f"<b>{'Cancelled' if isinstance(err, Cancelled) else 'Nothing was imported'}.</b> {err}")
+            self.errors.setRowCount(0)
+            return
+        assert r is not None
+        if r.duplicate_of is not None:
+            self.summary.setText(f"This file was already imported into the case (source {r.duplicate_of}); nothing changed.")
+            return
+        self.summary.setText(
+            f"Imported as <b>{r.format}</b>: {r.events:,} events, {r.entities:,} new entities, "
+            f"{r.links:,} links; {r.skipped:,} rows skipped." +
+            (f"<br>{len(r.warnings)} warnings: " + "; ".join(r.warnings[:3]) if r.warnings else ""))
+        self.errors.setRowCount(len(r.errors))
+        for row, e in enumerate(r.errors):
+            for col, text in enumerate((e.row, e.field or "", e.message)):
+                self.errors.setItem(row, col, QTableWidgetItem(text))
+
+
+class ImportWizardDialog(QWizard):
+    """Import one file into one case. ``result`` holds the ImportResult when it succeeded."""
+
+    profileSaved = Signal(str)
+
+    def __init__(self, session: Any, case_id: int, parent: QWidget | None = None,
+                 path: str | Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import")
+        self.setObjectName("importWizard")
+        self.session = session
+        self.case_id = case_id
+        self.path: Path | None = None
+        self.detected: str | None = None
+        self.result: ImportResult | None = None
+        self.error: BaseException | None = None
+        self.last_preview: Preview | None = None
+        self.case_timezone: str | None = None
+        self.profiles: list[Any] = []
+        try:
+            self.case_timezone = session.ws.get_case(case_id).timezone
+        except WorkstationError:
+            pass
+        self.reload_profiles()
+        self.file_page = _FilePage(self)
+        self.mapping_page = _MappingPage(self)
+        self.run_page = _RunPage(self)
+        self.summary_page = _SummaryPage(self)
+        for page in (self.file_page, self.mapping_page, self.run_page, self.summary_page):
+            self.addPage(page)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.resize(900, 640)
+        if path is not None:
+            self.file_page.path_edit.setText(str(path))
+
+    def reload_profiles(self) -> None:
+        try:
+            self.profiles = list_profiles(self.session.ws)  # small read: a handful of rows
+        except WorkstationError:
+            self.profiles = []
+
+    def show_failure(self, exc: BaseException, _details: str = "") -> None:
+        QMessageBox.warning(self, "Import", str(exc))
