@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -158,7 +159,7 @@ event_party = Table(
     Column("role", String(32), nullable=False),
 )
 Index("ix_event_party_event", event_party.c.event_id)
-Index("ix_event_party_entity", event_party.c.entity_id)
+Index("ix_event_party_entity", event_party.c.entity_id, event_party.c.event_id)
 
 hash_set = Table(
     "hash_set",
@@ -188,6 +189,7 @@ hash_entry = Table(
 Index("ix_hash_entry_md5", hash_entry.c.md5)
 Index("ix_hash_entry_sha1", hash_entry.c.sha1)
 Index("ix_hash_entry_sha256", hash_entry.c.sha256)
+Index("ix_hash_entry_set", hash_entry.c.set_id)
 
 media = Table(
     "media",
@@ -216,11 +218,18 @@ media = Table(
     Column("source_id", Integer, ForeignKey("source.id"), nullable=True),
     Column("created_at", String(32), nullable=False),
     *_sync_columns(),
+    # Added in revision 0004_media (local bookkeeping, never synced): the file's mtime at
+    # ingest (resumable re-runs skip unchanged files unread) and why its image part failed.
+    Column("file_mtime_ns", Integer, nullable=True),
+    Column("problem", Text, nullable=True),
 )
 Index("ix_media_case", media.c.case_id)
 Index("ix_media_md5", media.c.md5)
 Index("ix_media_sha1", media.c.sha1)
 Index("ix_media_sha256", media.c.sha256)
+Index("ix_media_case_path", media.c.case_id, media.c.path)
+Index("ix_media_case_stack", media.c.case_id, media.c.stack_id)
+Index("ix_media_case_category", media.c.case_id, media.c.category)
 
 note = Table(
     "note",
@@ -284,6 +293,106 @@ sync_state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Added in revision 0003_sync: sync bookkeeping (see that migration for the why). The
+# triggers that fill sync_outbox and sync_field are raw DDL in the migration.
+sync_outbox = Table(
+    "sync_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tbl", String(16), nullable=False),
+    Column("row_id", Integer, nullable=False),
+    UniqueConstraint("tbl", "row_id", name="uq_sync_outbox_row"),
+    sqlite_autoincrement=True,
+)
+
+sync_field = Table(
+    "sync_field",
+    metadata,
+    Column("tbl", String(16), primary_key=True),
+    Column("row_id", Integer, primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("hlc", String(64), nullable=False),
+    Column("base", String(64), nullable=True),
+)
+
+sync_held = Table(
+    "sync_held",
+    metadata,
+    Column("tbl", String(16), primary_key=True),
+    Column("row_id", Integer, primary_key=True),
+    Column("reason", String(64), nullable=False),
+)
+
+sync_parked = Table(
+    "sync_parked",
+    metadata,
+    Column("uid", String(36), primary_key=True),
+    Column("tbl", String(16), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parked_at", String(32), nullable=False),
+)
+
+sync_conflict = Table(
+    "sync_conflict",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tbl", String(16), nullable=False),
+    Column("row_uid", String(36), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("mine", Text, nullable=True),
+    Column("mine_hlc", String(64), nullable=True),
+    Column("theirs", Text, nullable=True),
+    Column("theirs_hlc", String(64), nullable=True),
+    Column("winner", String(8), nullable=False),
+    Column("detected_at", String(32), nullable=False),
+    Column("resolved_at", String(32), nullable=True),
+    Column("resolution", String(16), nullable=True),
+    Column("resolved_by", String(128), nullable=True),
+)
+Index("ix_sync_conflict_row", sync_conflict.c.tbl, sync_conflict.c.row_uid, sync_conflict.c.field)
+
+sync_apply = Table(
+    "sync_apply",
+    metadata,
+    Column("flag", Integer, nullable=False),
+)
+
+# Added in revision 0004_media: hash-set matches of seized media and the case alerts they
+# raise (local bookkeeping; see workstation/media/service.py).
+hash_match = Table(
+    "hash_match",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
+    Column("set_id", Integer, ForeignKey("hash_set.id"), nullable=False),
+    Column("entry_id", Integer, ForeignKey("hash_entry.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # md5 | sha1 | sha256 | pdq
+    Column("distance", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("media_id", "entry_id", "kind", name="uq_hash_match"),
+)
+Index("ix_hash_match_media", hash_match.c.media_id)
+Index("ix_hash_match_set", hash_match.c.set_id)
+
+media_alert = Table(
+    "media_alert",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("case.id"), nullable=False),
+    Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
+    Column("set_id", Integer, ForeignKey("hash_set.id"), nullable=False),
+    Column("set_kind", String(16), nullable=False),  # known_bad | alert
+    Column("match_kind", String(8), nullable=False),  # md5 | sha1 | sha256 | pdq
+    Column("distance", Integer, nullable=False, server_default=text("0")),
+    Column("category", String(16), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("acknowledged_at", String(32), nullable=True),
+    Column("acknowledged_by", String(128), nullable=True),
+    UniqueConstraint("media_id", "set_id", name="uq_media_alert"),
+)
+Index("ix_media_alert_case", media_alert.c.case_id)
 
 # While a bulk writer holds a row here (inside its own transaction, invisible to others),
 # the per-row insert triggers skip the full-text index and the writer indexes each batch

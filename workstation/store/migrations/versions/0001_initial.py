@@ -211,7 +211,7 @@ CREATE TABLE event_party (
 	FOREIGN KEY(event_id) REFERENCES event (id), 
 	FOREIGN KEY(entity_id) REFERENCES entity (id)
 );
-CREATE INDEX ix_event_party_entity ON event_party (entity_id);
+CREATE INDEX ix_event_party_entity ON event_party (entity_id, event_id);
 CREATE INDEX ix_event_party_event ON event_party (event_id);
 CREATE TABLE hash_entry (
 	id INTEGER NOT NULL, 
