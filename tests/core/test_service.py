@@ -124,3 +124,26 @@ def test_lazy_listing_ids_and_pages(ws, case_id) -> None:
     assert len(ids) == 25
     page = ws.get_events(ids[:10])
     assert [e.title for e in page] == [f"e{i}" for i in range(24, 14, -1)]
+
+
+def test_restore_brings_back_deleted_records(ws, case_id) -> None:
+    e = ws.add_entity(case_id, "person", "Quinn Example").id
+    ws.delete_entity(e)
+    assert ws.list_entities(case_id) == []
+    ch = ws.restore("entity", e)
+    assert ch.op == "restored" and [x.id for x in ws.list_entities(case_id)] == [e]
+    ws.delete_case(case_id)
+    ws.restore("case", case_id)
+    assert ws.get_case(case_id).number == "2024-ICE-0042"
+    assert [h.action for h in ws.history("entity", e)][-1] == "entity.restore"
+
+
+def test_event_ids_text_filter_uses_the_index(ws, case_id) -> None:
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    a = ws.add_event(case_id, "message", t, body="meet at the skate park").id
+    ws.add_event(case_id, "message", t, body="nothing here")
+    b = ws.add_event(case_id, "message", t, title="Parking fine", body='quote " inside').id
+    assert ws.event_ids(case_id, text="park") == [a, b]
+    assert ws.event_ids(case_id, text="skate park") == [a]
+    assert ws.event_ids(case_id, text='"') == ws.event_ids(case_id)  # a lone quote is no query
+    assert ws.event_ids(case_id, text="park", limit=1) == [a]

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import text as sql_text
 
 from workstation import clock
 from workstation.audit.trail import AuditTrail
@@ -465,11 +466,20 @@ class Workstation:
 
     def event_ids(self, case_id: int, *, start: int | None = None, end: int | None = None,
                   kinds: Sequence[str] | None = None, entity_id: int | None = None,
-                  order: str = "ts_utc", descending: bool = False) -> list[int]:
+                  order: str = "ts_utc", descending: bool = False, text: str | None = None,
+                  limit: int | None = None) -> list[int]:
+        """Event ids in display order. ``text`` filters by words in title or body (every
+        word, as a prefix) through the full-text index, not a scan."""
         col = {"ts_utc": s.event.c.ts_utc, "kind": s.event.c.kind, "title": s.event.c.title,
                "id": s.event.c.id}.get(order, s.event.c.ts_utc)
         q = self._event_query(case_id, start, end, kinds, entity_id).with_only_columns(s.event.c.id)
+        match = _prefix_match(text)
+        if match:
+            q = q.where(s.event.c.id.in_(
+                sql_text("SELECT rowid FROM fts_event WHERE fts_event MATCH :m").bindparams(m=match)))
         q = q.order_by(col.desc() if descending else col, s.event.c.id)
+        if limit is not None:
+            q = q.limit(limit)
         with self.db.read() as conn:
             return [r[0] for r in conn.execute(q)]
 
@@ -503,6 +513,35 @@ class Workstation:
     def _event_info(self, r: Any, parties: tuple[PartyInfo, ...]) -> EventInfo:
         return EventInfo(r.id, r.uid, r.case_id, r.kind, r.ts_utc, r.utc_offset, r.title, r.body,
                          _json_obj(r.properties), r.source_id, r.source_ref, parties)
+
+    # ------------------------------------------------------------------ restore
+    _RESTORABLE = {"case": s.case, "entity": s.entity, "link": s.link, "event": s.event, "note": s.note}
+
+    def restore(self, table: str, row_id: int) -> Changes:
+        """Undo a delete: bring a tombstoned record back (same id, new clock stamp)."""
+        t = self._RESTORABLE.get(table)
+        if t is None:
+            raise UsageError(f"cannot restore a {table}")
+        with self.db.write() as conn:
+            row = conn.execute(select(t).where(t.c.id == row_id)).first()
+            if row is None:
+                raise NotFound(f"no {table} with id {row_id}")
+            if not row.deleted:
+                return Changes(table, "unchanged", (row_id,), getattr(row, "case_id", row_id))
+            if table == "case":
+                clash = conn.execute(select(s.case.c.id).where(
+                    s.case.c.number == row.number, s.case.c.deleted.is_(False), s.case.c.id != row_id)).first()
+                if clash:
+                    raise UsageError(f"case number {row.number!r} is in use by another case")
+            conn.execute(update(t).where(t.c.id == row_id).values(deleted=False, hlc=self._touch(conn)))
+            self.audit.append(conn, f"{table}.restore", table, row_id, {})
+        case_id = row_id if table == "case" else row.case_id
+        return Changes(table, "restored", (row_id,), case_id)
+
+    @property
+    def fingerprint_key(self) -> bytes:
+        """The keyed-fingerprint secret for card numbers (matching typed numbers to keys)."""
+        return self._fingerprint_key
 
     # ------------------------------------------------------------------ notes
     def add_note(self, case_id: int, body: str, *, target_type: str | None = None,
@@ -673,6 +712,19 @@ class Workstation:
         d = {"target": target, "sha256": digest, **(details or {})}
         self.audit.append_in_new_tx(action, "export", None, d)
 
+    # ------------------------------------------------------------------ sync conflicts
+    def list_conflicts(self, case_id: int | None = None) -> list[Any]:
+        """Open sync conflicts (optionally of one case): see ``sync.conflicts``."""
+        from workstation.sync.conflicts import list_conflicts
+
+        return list_conflicts(self, case_id)
+
+    def resolve_conflict(self, conflict_id: int, choice: str, value: Any = None) -> Changes:
+        """Resolve a sync conflict: keep ``"mine"``, keep ``"theirs"``, or ``"edit"`` to ``value``."""
+        from workstation.sync.conflicts import resolve_conflict
+
+        return resolve_conflict(self, conflict_id, choice, value)
+
 
 def _split_time(occurred_at: datetime | None) -> tuple[int | None, int | None]:
     if occurred_at is None:
@@ -682,6 +734,13 @@ def _split_time(occurred_at: datetime | None) -> tuple[int | None, int | None]:
     off = occurred_at.utcoffset()
     assert off is not None
     return clock.to_micros(occurred_at), int(off.total_seconds() // 60)
+
+
+def _prefix_match(text: str | None) -> str | None:
+    """An FTS5 MATCH string requiring every word of ``text`` as a prefix; words are quoted,
+    so no user text is ever read as query syntax."""
+    words = [w.replace('"', '""') for w in (text or "").split() if w.strip('"')]
+    return " ".join(f'"{w}"*' for w in words) or None
 
 
 def _chunks(items: list[int], n: int) -> Iterable[list[int]]:
