@@ -62,6 +62,13 @@ def _shared(case_expr: str) -> str:
             "AND c.sharing != 'local' AND c.keep_local = 0)")
 
 
+def _watched(table: str) -> str:
+    """The columns whose update is a change to sync: the synced fields and keep_local (so
+    that a row released from keep-local travels). Local bookkeeping columns (thumbnails,
+    stacks, file times, updated_at) are not watched, so updating them sends nothing."""
+    return ", ".join(f'"{c}"' for c in (*FIELDS[table], "keep_local"))
+
+
 def _field_stamps(table: str) -> str:
     out = []
     for col in FIELDS[table]:
@@ -85,7 +92,7 @@ def _triggers() -> list[str]:
 WHEN {NOT_APPLYING} AND NEW.sharing != 'local' AND NEW.keep_local = 0 BEGIN
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) VALUES ('case', NEW.id);
 END""")
-    stmts.append(f"""CREATE TRIGGER sync_case_au AFTER UPDATE ON "case"
+    stmts.append(f"""CREATE TRIGGER sync_case_au AFTER UPDATE OF {_watched("case")} ON "case"
 WHEN {NOT_APPLYING} BEGIN
   {_field_stamps("case")}
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT 'case', NEW.id
@@ -97,7 +104,7 @@ END""")
 WHEN {NOT_APPLYING} AND {_shared("NEW.case_id")} BEGIN
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) VALUES ('{t}', NEW.id);
 END""")
-        stmts.append(f"""CREATE TRIGGER sync_{t}_au AFTER UPDATE ON "{t}"
+        stmts.append(f"""CREATE TRIGGER sync_{t}_au AFTER UPDATE OF {_watched(t)} ON "{t}"
 WHEN {NOT_APPLYING} BEGIN
   {_field_stamps(t)}
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT '{t}', NEW.id WHERE {_shared("NEW.case_id")};
@@ -115,7 +122,7 @@ END""")
 WHEN {NOT_APPLYING} AND {event_shared.format(ev="NEW.event_id")} BEGIN
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) VALUES ('event', NEW.event_id);
 END""")
-    stmts.append(f"""CREATE TRIGGER sync_party_au AFTER UPDATE ON event_party
+    stmts.append(f"""CREATE TRIGGER sync_party_au AFTER UPDATE OF event_id, entity_id, role ON event_party
 WHEN {NOT_APPLYING} BEGIN
   {party_stamp.format(ev="NEW.event_id")}
   INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT 'event', NEW.event_id
