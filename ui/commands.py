@@ -1,12 +1,12 @@
 """Undoable edits: each a QUndoCommand whose work runs on the ``edit`` lane.
 
 Undo of a create is a delete (a tombstone, as every delete); undo of a delete brings the
-record back. The service offers no restore of a tombstone yet, so ``restore_record``
-uses ``Workstation.restore_<table>(id)`` / ``Workstation.restore(table, id)`` when the
-core has one and otherwise re-creates the record from the snapshot taken before the
-delete (new id, remembered through ``Session.remap`` so later commands still find it).
-A case cannot be re-created (its number stays taken by the tombstone): undoing a case
-deletion needs the core's restore.
+record back with ``Workstation.restore(table, id)``: the tombstone is lifted, so the record
+keeps its id (and its uid, so sync sees one record), and the links its delete removed come
+back too. Only a core without ``restore`` (older versions) makes ``bring_back`` re-create
+the record from the snapshot taken before the delete (a new id, remembered through
+``Session.remap`` so later commands still find it); a case cannot be re-created that way
+(its number stays taken by the tombstone).
 
 Every command is executed once through ``execute()`` before it is pushed, so a refused
 edit (bad phone number, empty title) is reported and never lands on the stack; the stack's
