@@ -469,7 +469,9 @@ class WorkspaceWidget(QMainWindow):
         if name == "timeline":
             from ui.timeline import TimelineWidget
 
-            return TimelineWidget(self.session)
+            timeline = TimelineWidget(self.session)
+            timeline.rangeSelected.connect(self._time_range_selected)
+            return timeline
         if name == "linkchart":
             from ui.linkchart import LinkChartWidget
 
@@ -477,6 +479,22 @@ class WorkspaceWidget(QMainWindow):
         from ui.media import MediaReviewWidget
 
         return MediaReviewWidget(self.session)
+
+    def _time_range_selected(self, start_us: object, end_us: object) -> None:
+        """A window picked on the timeline filters the event table and the link chart;
+        (None, None) clears it."""
+        start = int(start_us) if start_us is not None else None
+        end = int(end_us) if end_us is not None else None
+        self.event_table.model.set_query(start=start, end=end)
+        chart = self.view("linkchart") if self.is_view_open("linkchart") else None
+        if chart is not None and hasattr(chart, "set_time_window"):
+            chart.set_time_window(start, end)
+        if start is not None and end is not None:
+            from workstation.clock import from_micros
+
+            self.statusBar().showMessage(
+                f"Events filtered to {from_micros(start):%Y-%m-%d %H:%M} – {from_micros(end):%Y-%m-%d %H:%M} UTC "
+                "(clear the range on the timeline to show all)", 8000)
 
     @Slot(int)
     def close_view_at(self, index: int) -> None:

@@ -84,6 +84,8 @@ class Query:
     entity_id: int | None = None
     order: str = "id"
     descending: bool = False
+    start: int | None = None  # UTC microseconds: the time window picked on the timeline
+    end: int | None = None
 
 
 class LazyTableModel(QAbstractTableModel):
@@ -473,7 +475,8 @@ class EventTableModel(LazyTableModel):
         assert query.case_id is not None
         kinds = [query.kind] if query.kind else None
         kwargs: dict[str, Any] = {"kinds": kinds, "entity_id": query.entity_id,
-                                  "order": query.order, "descending": query.descending}
+                                  "order": query.order, "descending": query.descending,
+                                  "start": query.start, "end": query.end}
         if not query.text:
             return ws.event_ids(query.case_id, **kwargs)
         if service_supports(ws.event_ids, "text"):  # a newer core searches text itself
@@ -486,9 +489,10 @@ class EventTableModel(LazyTableModel):
         kinds = [query.kind] if query.kind else None
         if service_supports(ws.event_ids, "limit"):
             limited: dict[str, Any] = {"kinds": kinds, "entity_id": query.entity_id, "order": query.order,
-                                       "descending": query.descending, "limit": n}
+                                       "descending": query.descending, "limit": n,
+                                       "start": query.start, "end": query.end}
             return ws.event_ids(query.case_id, **limited)
-        if query.order != "ts_utc" or query.descending:
+        if query.order != "ts_utc" or query.descending or query.start is not None or query.end is not None:
             return None
         # list_events walks the same (ts_utc, id) order and stops after n rows.
         return [ev.id for ev in ws.list_events(query.case_id, kinds=kinds, entity_id=query.entity_id,

@@ -731,6 +731,34 @@ class LinkChartWidget(QWidget):
             self.scene.show_all()
             self._mark_dirty()
 
+    def set_time_window(self, start_us: int | None, end_us: int | None) -> None:
+        """Show only entities active in the timeline's window (None, None: show them again).
+
+        Nodes hidden by the window are remembered apart from nodes the officer hid, so
+        clearing the window gives back exactly the chart as it was."""
+        previous = getattr(self, "_window_hidden", set())
+        if previous:
+            self.scene.set_hidden(list(previous), False)
+            self._window_hidden = set()
+        if start_us is None and end_us is None:
+            self._mark_dirty()
+            return
+        case_id = self.hub.case_id
+        if case_id is None:
+            return
+        from workstation.analysis.graph import entities_active_between
+
+        def apply(active: frozenset[int]) -> None:
+            inactive = {e for e in self.scene.nodes if e not in active and e not in self.scene.hidden}
+            if inactive:
+                self.scene.set_hidden(list(inactive), True)
+            self._window_hidden = inactive
+            self._mark_dirty()
+            self.message(f"Time window: {len(self.scene.nodes) - len(inactive)} of {len(self.scene.nodes)} entities active.")
+
+        self._run("Filtering to the time window",
+                  lambda _p, _c: entities_active_between(self._ws(), case_id, start_us, end_us), apply)
+
     def remove_selected(self) -> None:
         ids = self.scene.selected_ids()
         if ids:

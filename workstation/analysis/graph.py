@@ -1615,3 +1615,20 @@ def record_chart_export(ws: Any, path: str | Path, fmt: str, *, case_id: int | N
     ws.record_export("chart.export", str(p), digest,
                      {"format": fmt, "case_id": case_id, "nodes": nodes, "links": links})
     return digest
+
+
+def entities_active_between(ws: Any, case_id: int, start_us: int | None, end_us: int | None) -> frozenset[int]:
+    """Ids of the case's entities that take part in an event inside [start, end) (UTC
+    microseconds) — what a chart filtered to a timeline window keeps visible."""
+    from sqlalchemy import select
+
+    from workstation.store import schema as _s
+
+    q = select(_s.event_party.c.entity_id).join(_s.event, _s.event.c.id == _s.event_party.c.event_id).where(
+        _s.event.c.case_id == case_id, _s.event.c.deleted.is_(False))
+    if start_us is not None:
+        q = q.where(_s.event.c.ts_utc >= start_us)
+    if end_us is not None:
+        q = q.where(_s.event.c.ts_utc < end_us)
+    with ws.db.read() as conn:
+        return frozenset(r[0] for r in conn.execute(q.distinct()))

@@ -117,6 +117,7 @@ class EventInfo:
     source_id: int | None
     source_ref: str | None
     parties: tuple[PartyInfo, ...] = ()
+    keep_local: bool = False
 
     @property
     def occurred_at(self) -> datetime | None:

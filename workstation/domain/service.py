@@ -512,7 +512,7 @@ class Workstation:
 
     def _event_info(self, r: Any, parties: tuple[PartyInfo, ...]) -> EventInfo:
         return EventInfo(r.id, r.uid, r.case_id, r.kind, r.ts_utc, r.utc_offset, r.title, r.body,
-                         _json_obj(r.properties), r.source_id, r.source_ref, parties)
+                         _json_obj(r.properties), r.source_id, r.source_ref, parties, bool(r.keep_local))
 
     # ------------------------------------------------------------------ restore
     _RESTORABLE = {"case": s.case, "entity": s.entity, "link": s.link, "event": s.event, "note": s.note}
