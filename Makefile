@@ -9,7 +9,7 @@ DEMO_DB   ?= .demo/demo.db
 # Demo database only: synthetic data, passphrase printed on purpose so anyone can open it.
 DEMO_PASS ?= demo-case-workstation
 
-.PHONY: run test test-fast bench clean-demo
+.PHONY: run test test-fast reliability clean-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -x -m "not slow"
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+# Long fault, tamper, fuzz and leak runs; prints the table of figures (README "Reliability").
+reliability: $(STAMP)
+	$(BIN)/python scripts/reliability.py
 
 clean-demo:
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

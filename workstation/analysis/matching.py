@@ -181,7 +181,7 @@ def dob_forms(value: Any) -> frozenset[str] | None:
         from dateutil import parser as dparser
 
         dt = dparser.parse(s, default=datetime(1, 1, 1))
-    except (ValueError, OverflowError, TypeError):
+    except (ValueError, OverflowError, TypeError, ArithmeticError):  # dateutil leaks decimal errors
         return None
     if dt.year == 1:
         return None

@@ -4,7 +4,12 @@ Each entry's MAC is HMAC-SHA256 over the previous entry's MAC and the entry's ca
 JSON form, keyed with a random key kept inside the encrypted database. Editing, deleting
 or reordering entries breaks the chain at that point; removing entries from the end
 (truncation) is caught by the chain head, which is anchored in the ``meta`` table and
-advanced in the same transaction as each append.
+advanced in the same transaction as each append. The anchor carries its own MAC, so it
+cannot be moved back by copying an older entry's seq and MAC into it, and an empty trail
+never verifies (every database records its creation).
+
+Limit: someone holding the passphrase can read the audit key from ``meta`` and recompute
+every MAC; the chain proves only that no edit was made without that key.
 """
 
 from __future__ import annotations
@@ -58,6 +63,13 @@ def _mac(key: bytes, prev: str, body: bytes) -> str:
     return hmac.new(key, prev.encode("ascii") + body, hashlib.sha256).hexdigest()
 
 
+def _anchor(key: bytes, seq: int, mac: str) -> str:
+    """The ``meta`` anchor of the chain head: ``seq:mac:tag``. The tag binds seq and MAC
+    under the key, so an anchor cannot be forged from values already in the table."""
+    tag = hmac.new(key, f"audit-head:{seq}:{mac}".encode("ascii"), hashlib.sha256).hexdigest()
+    return f"{seq}:{mac}:{tag}"
+
+
 class AuditTrail:
     """Appends to and verifies the audit trail of one database."""
 
@@ -90,7 +102,7 @@ class AuditTrail:
         conn.execute(insert(schema.audit).values(
             seq=seq, at=at, actor=who, action=action, target_type=target_type, target_id=tid,
             details=det, outcome=outcome, mac=mac))
-        self.db.meta_set(conn, "audit_head", f"{seq}:{mac}")
+        self.db.meta_set(conn, "audit_head", _anchor(key, seq, mac))
         return seq
 
     def append_in_new_tx(self, action: str, target_type: str | None, target_id: int | str | None,
@@ -134,12 +146,16 @@ class AuditTrail:
             if head is None:
                 if count:
                     return AuditVerification(False, count, count, "the chain head anchor is missing")
-                return AuditVerification(True, 0, None, "empty trail")
+                return AuditVerification(False, 0, 1, "the trail is empty: every database records at "
+                                                      "least its creation, so entries were removed")
             try:
-                head_seq_text, head_mac = head.split(":", 1)
+                head_seq_text, head_mac, _tag = head.split(":")
                 head_seq = int(head_seq_text)
             except ValueError:
-                return AuditVerification(False, count, None, "the chain head anchor is damaged")
+                return AuditVerification(False, count, None, "the chain head anchor is damaged "
+                                                             "(or has no authentication tag)")
+            if not hmac.compare_digest(_anchor(key, head_seq, head_mac), head):
+                return AuditVerification(False, count, None, "the chain head anchor was altered")
             if head_seq != count or not hmac.compare_digest(head_mac, prev):
                 first_bad = count + 1 if head_seq > count else head_seq
                 return AuditVerification(

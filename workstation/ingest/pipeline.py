@@ -157,7 +157,8 @@ def preview(path: str | Path, *, fmt: str | None = "auto", options: ImportOption
     records: list[Record] = []
     problems: list[RowProblem] = []
     try:
-        for rec in itertools.islice(parser.parse(p, opts), limit * 3):
+        # Through the same safety net as run_import (undecodable text, nesting, memory).
+        for rec in itertools.islice(_records(parser, p, opts), limit * 3):
             if isinstance(rec, RowError):
                 problems.append(RowProblem(rec.ref, rec.field, rec.message))
             else:
@@ -302,10 +303,11 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
     tracker = textio.PositionTracker(p, size)
     counters = _Counters()
     report(0.0, f"reading {p.name} as {parser.label}")
+    stored_name = storable_name(p.name)
     try:
         with tracker, ws.db.write() as conn:
             source_id = conn.execute(insert(s.source).values(
-                case_id=case_id, file_name=p.name, file_size=size, sha256=digest, importer=parser.name,
+                case_id=case_id, file_name=stored_name, file_size=size, sha256=digest, importer=parser.name,
                 options=_options_json(opts, skip_bad_rows), imported_by=ws.actor,
                 imported_at=clock.utcnow_iso(), uid=new_uid(), origin=ws.db.device_id,
                 hlc=ws.clock.now())).inserted_primary_key[0]
@@ -339,14 +341,31 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                        "system_line_texts": counters.system_lines}
             conn.execute(s.source.update().where(s.source.c.id == source_id).values(summary=summary))
             ws.audit.append(conn, "import", "source", source_id, {
-                "case_id": case_id, "file": p.name, "sha256": digest, "format": parser.name,
+                "case_id": case_id, "file": stored_name, "sha256": digest, "format": parser.name,
                 "events": counters.events, "entities": created["entities"], "skipped": counters.skipped})
     except ParseError as exc:
         raise BadInput(str(exc) if exc.file else f"{p}: {exc}") from None
+    except UnicodeEncodeError as exc:
+        # A parser let through text that is not Unicode (a lone surrogate): refuse the file
+        # (the transaction rolled back) rather than fail untyped at the database.
+        raise BadInput(f"{p}: holds text that is not valid Unicode ({exc.reason} at "
+                       f"{exc.object[max(0, exc.start - 20):exc.start]!r}…); nothing was imported") from None
     report(1.0, f"imported {counters.events:,} events from {p.name}")
     return ImportResult(source_id, parser.name, counters.events, created["entities"], created["links"],
                         counters.skipped, tuple(counters.errors), tuple(counters.warnings), None,
                         counters.messages, counters.system)
+
+
+def storable_name(name: str) -> str:
+    """A file name as text the database can store. A name that is not valid UTF-8 on disk
+    (an evidence drive written by an old Windows or a camera) reaches Python with its raw
+    bytes as lone surrogates; they are written as ``\\xe9`` escapes, so the name still
+    shows which file it was."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _records(parser: Any, path: Path, options: ImportOptions) -> Iterator[Record]:

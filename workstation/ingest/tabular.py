@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -877,7 +878,9 @@ class DateReader:
             raise ValueError(f"not a date: {s!r}")  # dateutil would invent today's date
         try:
             return du.parse(s, dayfirst=self.dayfirst)
-        except (ValueError, OverflowError, TypeError):
+        except (ValueError, OverflowError, TypeError, ArithmeticError):
+            # ArithmeticError: dateutil lets decimal.InvalidOperation out of a seconds
+            # field of 40 digits ("09:0999…9:00").
             raise ValueError(f"not a date: {s!r}") from None
 
 
@@ -914,7 +917,7 @@ def check_zip_safe(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise ParseError(f"not a readable XLSX (zip) file: {exc}", file=path) from None
     if len(infos) > XLSX_MAX_MEMBERS:
         raise ParseError(f"refused: the workbook has {len(infos)} parts (limit "
@@ -936,35 +939,75 @@ def check_zip_safe(path: Path) -> None:
                          file=path)
 
 
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet holds a formula (a streaming scan of the sheet XML, far
+    cheaper than a second workbook pass when, as usual, there is none)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.startswith("xl/worksheets/"):
+                    continue
+                tail = b""
+                with zf.open(info) as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    except Exception:  # a damaged part is reported by the workbook reader itself
+        return False
+    return False
+
+
+def _pick_sheet(wb: Any, sheet: str | None, path: Path) -> Any:
+    if sheet is not None:
+        if sheet not in wb.sheetnames:
+            raise ParseError(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
+                             file=path)
+        return wb[sheet]
+    if not wb.worksheets:
+        raise ParseError("the workbook has no worksheet", file=path)
+    return wb.worksheets[0]
+
+
 def _iter_xlsx(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of the sheet as the workbook shows them: a formula cell gives the value its
+    producer cached, and its formula text (never evaluated) when nothing was cached, so
+    the cell's content is kept as written rather than lost."""
     check_zip_safe(path)
+    books: list[Any] = []
     try:
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
+        books.append(load_workbook(path, read_only=True, data_only=True))
+        if _has_formulas(path):
+            books.append(load_workbook(path, read_only=True, data_only=False))
     except ParseError:
         raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
+        for wb in books:
+            wb.close()
         raise ParseError(f"not a readable XLSX workbook: {exc}", file=path) from None
     try:
-        if sheet is not None:
-            if sheet not in wb.sheetnames:
-                raise ParseError(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
-                                 file=path)
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0] if wb.worksheets else None
-            if ws is None:
-                raise ParseError("the workbook has no worksheet", file=path)
+        sheets = [_pick_sheet(wb, sheet, path) for wb in books]
         try:
-            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield number, list(row)
+            if len(sheets) == 1:
+                for number, row in enumerate(sheets[0].iter_rows(values_only=True), start=1):
+                    yield number, list(row)
+            else:
+                pairs = zip(sheets[0].iter_rows(values_only=True), sheets[1].iter_rows(values_only=True))
+                for number, (shown, written) in enumerate(pairs, start=1):
+                    yield number, [w if v is None and isinstance(w, str) and w.startswith("=") else v
+                                   for v, w in itertools.zip_longest(shown, written)]
         except ParseError:
             raise
         except Exception as exc:
             raise ParseError(f"broken worksheet data: {exc}", file=path) from None
     finally:
-        wb.close()
+        for wb in books:
+            wb.close()
 
 
 def sniff_delimiter(sample: str) -> str:

@@ -196,6 +196,10 @@ class Database:
 
                 run_migrations(db, backup=True)
                 db._repair_deferred_index()
+        except DBAPIError as exc:
+            # A damaged page met while reading the schema revision: a typed error, not a crash.
+            db.lock()
+            raise _map_sqlite_error(exc, p) from None
         except BaseException:
             db.lock()
             raise

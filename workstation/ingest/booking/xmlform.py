@@ -169,6 +169,57 @@ def _booking_values(elem: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return values, charges
 
 
+_XML_DECL_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:\-]+)(["'])""")
+# What expat reads itself; any other declared encoding is transcoded to UTF-8 first.
+_EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "iso8859-1", "ascii"})
+_SINGLE_BYTE_OK = 256  # expat maps a single-byte code page through Python's codec
+
+
+class _Utf8Transcoder:
+    """A binary stream giving a file in another encoding as UTF-8, its XML declaration
+    rewritten to say so (expat cannot read multi-byte code pages such as Shift_JIS)."""
+
+    def __init__(self, fh: Any, encoding: str) -> None:
+        import codecs
+
+        self._reader = codecs.getreader(encoding)(fh, "strict")
+        self._first = True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._reader.read(size if size and size > 0 else -1).encode("utf-8")
+        if self._first:
+            self._first = False
+            data = _XML_DECL_ENCODING.sub(rb"\1UTF-8\3", data, count=1)
+        return data
+
+
+def _xml_stream(fh: Any, p: Path) -> Any:
+    """``fh`` as expat can read it, honouring the encoding the XML declaration names."""
+    import codecs
+
+    head = fh.read(1024)
+    fh.seek(0)
+    m = _XML_DECL_ENCODING.match(head)
+    if not m:
+        return fh
+    name = m.group(2).decode("ascii").lower()
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise ParseError(f"the XML declares an unknown encoding {name!r}", file=p) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ParseError(f"the XML declares {name!r}, which is not a text encoding", file=p)
+    if info.name.replace("_", "-") in _EXPAT_ENCODINGS:
+        return fh
+    try:
+        single_byte = len(bytes(range(_SINGLE_BYTE_OK)).decode(info.name, errors="ignore")) == _SINGLE_BYTE_OK
+    except Exception:
+        single_byte = False
+    if single_byte:
+        return fh  # expat's unknown-encoding handler maps these through the codec
+    return _Utf8Transcoder(fh, info.name)
+
+
 def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> Iterator[Record]:
     """Stream the bookings of an XML file (see the module docstring)."""
     import xml.etree.ElementTree as ET
@@ -188,7 +239,7 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
     except OSError as exc:
         raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
     try:
-        parser = iterparse(fh, events=("start", "end"), forbid_dtd=True)
+        parser = iterparse(_xml_stream(fh, p), events=("start", "end"), forbid_dtd=True)
         for event, elem in parser:
             is_booking = _norm(elem.tag) in _BOOKING_TAGS
             if event == "start":
@@ -231,6 +282,10 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
         line = getattr(exc, "position", (None,))[0]
         raise ParseError(f"not well-formed XML: {exc}", file=p,
                          ref=f"line {line}" if line else None) from None
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"undecodable bytes ({exc.reason}) in the declared encoding", file=p) from None
+    except (LookupError, ValueError) as exc:  # expat refusing the declared encoding
+        raise ParseError(f"cannot read the XML's declared encoding: {exc}", file=p) from None
     finally:
         fh.close()
     if root is None:

@@ -71,13 +71,38 @@ def load_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES, encoding: str | No
             file=path)
     with open_text(path, encoding=encoding) as fh:
         try:
-            return json.load(fh)
+            text = fh.read()
+            data = json.loads(text)
+            return without_lone_surrogates(data) if _SURROGATE_ESCAPE.search(text) else data
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON: {exc.msg} (character {exc.pos})", file=path,
                              ref=f"line {exc.lineno} column {exc.colno}") from None
         except UnicodeDecodeError as exc:
             raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
                              file=path) from None
+
+
+# A JSON "\\ud800" escape: json.loads keeps an unpaired one as a lone surrogate, which no
+# database can store (paired ones, as in escaped emoji, become one character).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """A loaded JSON value with every lone surrogate replaced by U+FFFD (walked only when
+    the text has a surrogate escape at all)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 # What an oddly shaped record in an otherwise readable export can raise while we map it.

@@ -35,8 +35,13 @@ from workstation.ingest.records import (
     RowError,
 )
 
-#: One mail larger than this is reported as a bad row rather than loaded.
-MAX_MESSAGE_BYTES = 512 * 1024**2
+#: A mail larger than this is not parsed whole: the standard library's parser needs about
+#: ten times a message's size in memory, so a 500 MB mail would need 5 GB. Its headers
+#: are read instead (sender, recipients, date, subject) and the event says the body and
+#: attachments were left out, and how big the mail is.
+MAX_MESSAGE_BYTES = 36 * 1024**2
+#: How much of an oversized mail is searched for the end of its header block.
+HEADER_LIMIT = 1024 * 1024
 
 _FIELD = re.compile(r"^([!-9;-~]+):[ \t]?")
 _KEY_HEADERS = frozenset({"from", "to", "cc", "subject", "date", "message-id", "received",
@@ -79,7 +84,28 @@ def _addresses(msg: Message, header: str) -> list[tuple[str, str]]:
         except Exception:  # noqa: BLE001 - a malformed header must not stop the import
             pass
         out.extend(getaddresses([str(raw)]))
-    return [(n.strip(), a.strip()) for n, a in out if a.strip()]
+    return [(_raw_header_text(n).strip(), _raw_header_text(a).strip()) for n, a in out if a.strip()]
+
+
+def _raw_header_text(text: str) -> str:
+    """Header text with raw 8-bit bytes read properly. The email package keeps undeclared
+    8-bit header bytes as lone surrogates (``"J\\udcc3\\udcbcrgen"``), which no database
+    can store: read them as UTF-8 (RFC 6532 mail), else as Windows-1252 (older clients)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def _text_of(part: Message) -> str:
@@ -125,7 +151,7 @@ def _attachment(part: Message) -> Attachment:
         if not name:
             cid = str(part.get("Content-ID", "")).strip("<> ")
             name = cid or "unnamed"
-    return Attachment(name=name, mime=mime, size=len(data),
+    return Attachment(name=_raw_header_text(name), mime=mime, size=len(data),
                       sha256=hashlib.sha256(data).hexdigest(),
                       md5=hashlib.md5(data, usedforsecurity=False).hexdigest())
 
@@ -205,6 +231,27 @@ def _parse_bytes(data: bytes) -> EmailMessage:
     return msg
 
 
+def headers_only_event(head: bytes, size: int, limit: int, ref: str,
+                       extra: dict[str, Any] | None = None) -> ParsedEvent:
+    """The event of a mail too large to parse whole, from its header block alone
+    (``head``: the mail's first bytes). ``properties["body_omitted"]`` says why."""
+    block = re.split(rb"\r?\n\r?\n", head[:HEADER_LIMIT], maxsplit=1)[0]
+    msg = BytesParser(policy=policy.default).parsebytes(block + b"\n\n", headersonly=True)
+    assert isinstance(msg, EmailMessage)
+    content_type = str(msg.get("Content-Type", "") or "")
+    # No body was read: describe the message as an empty text part, so nothing is taken
+    # for an (empty) attachment.
+    for header in ("Content-Type", "Content-Disposition", "Content-Transfer-Encoding"):
+        del msg[header]
+    msg["Content-Type"] = "text/plain"
+    props = {**(extra or {}), "size": size,
+             "body_omitted": f"the mail is {size:,} bytes, over the {limit:,}-byte limit for reading "
+                             "a mail whole: headers only (body and attachments not read)"}
+    if content_type:
+        props["content_type"] = content_type
+    return mail_event(msg, ref, props)
+
+
 class EmlParser:
     """A single e-mail message (.eml; Apple Mail .emlx is accepted too).
 
@@ -232,10 +279,8 @@ class EmlParser:
         path = Path(path)
         try:
             size = path.stat().st_size
-            if size > self.max_bytes:
-                raise ParseError(f"file is {size:,} bytes, over the {self.max_bytes:,}-byte "
-                                 "limit for one mail", file=path)
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                data = fh.read(HEADER_LIMIT) if size > self.max_bytes else fh.read()
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
         first, _, rest = data.partition(b"\n")
@@ -248,20 +293,35 @@ class EmlParser:
             raise ParseError("no mail headers (From, To, Subject, Date...) at the start",
                              file=path, ref="line 1")
         try:
-            event = mail_event(_parse_bytes(data), "message 1")
+            if size > self.max_bytes:
+                event = headers_only_event(data, size, self.max_bytes, "message 1")
+            else:
+                event = mail_event(_parse_bytes(data), "message 1")
         except Exception as exc:  # noqa: BLE001 - the email package raises many types
             raise ParseError(f"cannot read this mail ({type(exc).__name__}: {exc})",
                              file=path) from exc
         yield event
 
 
+def _header_lines(lines: list[bytes]) -> list[bytes]:
+    """The header block of a mail's first lines (up to the first blank line), capped."""
+    out: list[bytes] = []
+    total = 0
+    for line in lines:
+        if not line.strip() or total > HEADER_LIMIT:
+            break
+        out.append(line)
+        total += len(line)
+    return out
+
+
 class MboxParser:
     """A mailbox in mbox format (mboxo/mboxrd/mboxcl, Thunderbird, Google Takeout).
 
     Streams the file; yields one ParsedEvent per mail with ``ref`` "message N" and the
-    separator line in ``properties["mbox_from"]``. A mail over ``max_message_bytes``
-    yields a RowError and is skipped. Raises ParseError when the file does not start
-    with a "From " separator line.
+    separator line in ``properties["mbox_from"]``. A mail over ``max_message_bytes`` is
+    read from its headers only (see :func:`headers_only_event`). Raises ParseError when
+    the file does not start with a "From " separator line.
     """
 
     name = "email_mbox"
@@ -294,7 +354,7 @@ class MboxParser:
                 if prev_blank and line.startswith(b"From ") and _FROM_LINE.match(line):
                     if sep is not None:
                         count += 1
-                        yield self._finish(buf, oversize, sep, sep_line, count)
+                        yield self._finish(buf, oversize, sep, sep_line, count, size)
                     elif buf and any(b.strip() for b in buf):
                         raise ParseError("not an mbox: text before the first 'From ' line",
                                          file=path, ref="line 1")
@@ -308,28 +368,26 @@ class MboxParser:
                     continue
                 prev_blank = not line.strip()
                 size += len(line)
-                if size > self.max_message_bytes:
+                if size > self.max_message_bytes and not oversize:
                     oversize = True
-                    buf = []
+                    buf = _header_lines(buf)  # keep only the header block
                 elif not oversize:
                     buf.append(line)
             if sep is None:
                 raise ParseError("not an mbox: no 'From ' separator line", file=path)
             count += 1
-            yield self._finish(buf, oversize, sep, sep_line, count)
+            yield self._finish(buf, oversize, sep, sep_line, count, size)
 
     def _finish(self, buf: list[bytes], oversize: bool, sep: bytes, sep_line: int,
-                count: int) -> Record:
+                count: int, size: int = 0) -> Record:
         ref = f"message {count}"
-        if oversize:
-            return RowError(ref=f"{ref} (line {sep_line})", field=None,
-                            message=f"mail larger than {self.max_message_bytes:,} bytes; "
-                                    "skipped")
-        if buf and not buf[-1].strip():
+        if buf and not buf[-1].strip() and not oversize:
             buf = buf[:-1]  # the blank line belongs to the separator, not the mail
         extra = {"mbox_from": sep.decode("utf-8", errors="replace").strip(),
                  "mbox_line": sep_line}
         try:
+            if oversize:
+                return headers_only_event(b"".join(buf), size, self.max_message_bytes, ref, extra)
             return mail_event(_parse_bytes(b"".join(buf)), ref, extra)
         except Exception as exc:  # noqa: BLE001 - one broken mail must not end the mailbox
             return RowError(ref=f"{ref} (line {sep_line})", field=None,

@@ -10,9 +10,11 @@ bounded by the declared size.
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +23,37 @@ from workstation.ingest.records import ParseError
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_RATIO = 200
 _RATIO_FLOOR = 1024 * 1024  # tiny members compress absurdly well (JSON "[]") and are harmless
+# What a damaged member raises while it is being decompressed: a bad CRC or size
+# (BadZipFile), a corrupt deflate stream (zlib.error), a cut-off archive (EOFError).
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
+
+
+class _MemberStream(io.RawIOBase):
+    """A member's bytes as a raw stream whose read errors are ParseErrors naming the member
+    (the damage of a member often shows only at its end: the CRC check)."""
+
+    def __init__(self, raw: IO[bytes], path: Path, name: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._path = path
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._raw.read(len(buffer))
+        except _READ_ERRORS as exc:
+            raise ParseError(f"damaged member ({exc})", file=self._path, ref=f"member {self._name!r}") from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
 
 
 def member_name_problem(name: str) -> str | None:
@@ -45,7 +78,7 @@ class SafeZip:
         self.path = Path(path)
         try:
             self._zf = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except _READ_ERRORS as exc:  # also an unsupported zip version (NotImplementedError)
             raise ParseError(f"not a readable ZIP archive ({exc})", file=self.path) from None
         try:
             self._validate(max_total, max_ratio)
@@ -89,7 +122,7 @@ class SafeZip:
         try:
             with self._zf.open(info) as fh:
                 data = fh.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except _READ_ERRORS as exc:
             raise ParseError(f"cannot read member ({exc})", file=self.path,
                              ref=f"member {name!r}") from None
         if len(data) > info.file_size:
@@ -98,12 +131,14 @@ class SafeZip:
         return data
 
     def open(self, name: str) -> IO[bytes]:
-        """A binary stream over a member (zipfile stops at the declared size, checks CRC)."""
+        """A buffered binary stream over a member (zipfile stops at the declared size and
+        checks the CRC); a damaged member raises ParseError while it is read."""
         try:
-            return self._zf.open(self.infos[name])
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raw = self._zf.open(self.infos[name])
+        except _READ_ERRORS as exc:
             raise ParseError(f"cannot read member ({exc})", file=self.path,
                              ref=f"member {name!r}") from None
+        return io.BufferedReader(_MemberStream(raw, self.path, name))
 
     def close(self) -> None:
         self._zf.close()

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from workstation.ingest.chat._common import (
+    SURROGATE_ESCAPE_BYTES,
     account,
     as_list,
     group,
     guarded,
     guess_mime,
     utc_from_unix,
+    without_lone_surrogates,
 )
 from workstation.ingest.chat.safezip import MAX_TOTAL_BYTES, SafeZip
 from workstation.ingest.records import (
@@ -83,7 +85,8 @@ def _layout(names: list[str]) -> tuple[str, set[str], list[tuple[str, str, str]]
 def _json(zf: SafeZip, name: str) -> Any:
     data = zf.read(name)
     try:
-        return json.loads(data)
+        value = json.loads(data)
+        return without_lone_surrogates(value) if SURROGATE_ESCAPE_BYTES.search(data) else value
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", file=zf.path,
                          ref=f"member {name!r} line {exc.lineno} column {exc.colno}") from None
