@@ -290,8 +290,6 @@ def test_text_that_is_not_unicode_is_refused_typed_and_leaves_nothing(ws, tmp_pa
     assert table_counts(ws.db) == before
 
 
-@pytest.mark.xfail(strict=True, reason="media ingest stores raw file names with lone surrogates: "
-                                       "workstation/media (reported to the lead; media helper's module)")
 def test_media_ingest_of_a_file_whose_name_is_not_utf8(ws, tmp_path: Path) -> None:  # noqa: ANN001
     import os
 
@@ -309,3 +307,9 @@ def test_media_ingest_of_a_file_whose_name_is_not_utf8(ws, tmp_path: Path) -> No
     case_id = ws.create_case("R-MEDIA", "Odd media name").ids[0]
     res = ingest_media(ws, case_id, folder, workers=1)
     assert res.added == 1
+    from workstation.media.service import list_media
+
+    (only,) = list_media(ws, case_id)
+    assert only.path.endswith("caf\\xe9.png")  # shown with the raw byte escaped
+    again = ingest_media(ws, case_id, folder, workers=1)
+    assert again.added == 0  # resumable: the escaped name is found again

@@ -905,7 +905,7 @@ def search(ws: Any, query: str, *, case_id: int | None = None, kinds: Sequence[s
     if offset < 0:
         raise UsageError("offset cannot be negative")
     parsed = parse_query(query, region=getattr(getattr(ws, "settings", None), "phone_region", "US"),
-                         card_key=getattr(ws, "_fingerprint_key", None) or None)
+                         card_key=ws.fingerprint_key or None)
     want_kinds: set[str] | None = {k.strip().lower() for k in kinds} if kinds else None
     if parsed.kinds:
         qk = set(parsed.kinds)

@@ -29,6 +29,7 @@ from workstation.domain.models import IDENTIFIER_KINDS
 from workstation.domain.service import Workstation
 from workstation.errors import BadInput, Cancelled, UsageError
 from workstation.ids import new_uid
+from workstation.text import storable_name
 from workstation.ingest import textio
 from workstation.ingest.formats import all_parsers, get_parser
 from workstation.ingest.records import (
@@ -201,7 +202,7 @@ class _Resolver:
         self.options = options
         self.counters = counters
         self._cache: dict[tuple[str, str, str | None], int] = {}
-        self._fp_key = ws._fingerprint_key
+        self._fp_key = ws.fingerprint_key
 
     def entity(self, party: Party, ref: str) -> int:
         ck = (party.kind, party.value, party.platform)
@@ -325,11 +326,10 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                         if isinstance(rec, ParsedEvent):
                             _write_event(w, resolver, rec, zone, counters)
                         elif isinstance(rec, ParsedEntity):
-                            eid = resolver.entity(rec.party, rec.ref)
+                            resolver.entity(rec.party, rec.ref)
                             for lk in rec.links:
                                 w.link(resolver.entity(lk.src, rec.ref), resolver.entity(lk.dst, rec.ref),
                                        lk.kind, confidence=lk.confidence, ref=rec.ref)
-                            del eid
                     except (ValueError, TypeError) as exc:
                         _bad_row(p, RowError(getattr(rec, "ref", "?"), None, str(exc)), counters, skip_bad_rows)
             created = dict(w.created)
@@ -354,18 +354,6 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
     return ImportResult(source_id, parser.name, counters.events, created["entities"], created["links"],
                         counters.skipped, tuple(counters.errors), tuple(counters.warnings), None,
                         counters.messages, counters.system)
-
-
-def storable_name(name: str) -> str:
-    """A file name as text the database can store. A name that is not valid UTF-8 on disk
-    (an evidence drive written by an old Windows or a camera) reaches Python with its raw
-    bytes as lone surrogates; they are written as ``\\xe9`` escapes, so the name still
-    shows which file it was."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _records(parser: Any, path: Path, options: ImportOptions) -> Iterator[Record]:

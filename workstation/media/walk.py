@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
 from workstation.media.errors import SourceError
+from workstation.text import storable_name
 
 #: Largest single archive member read into memory (larger ones are refused).
 DEFAULT_MAX_MEMBER_BYTES = 1 << 30
@@ -51,6 +52,11 @@ class MediaSource:
     path: str
     member: str | None = None
     max_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+
+    def __post_init__(self) -> None:
+        # ``path`` opens the file as the OS names it; ``display_path`` is what gets stored
+        # and shown, so it must be valid Unicode even for a name that is not UTF-8 on disk.
+        object.__setattr__(self, "display_path", storable_name(self.display_path))
 
     @property
     def kind(self) -> Literal["file", "zip-member"]:
@@ -79,6 +85,10 @@ class SourceProblem:
     display_path: str
     reason: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "display_path", storable_name(self.display_path))
+        object.__setattr__(self, "message", storable_name(self.message))
 
     def __str__(self) -> str:
         return f"{self.display_path}: {self.message}"

@@ -343,4 +343,4 @@ def _store_enrolment(ws: Any, enr: Enrolment) -> None:
         ws.audit.append(conn, "sync.enrol", "hq", None, {
             "hq": enr.hq_url, "device_id": enr.device_id, "officer": enr.officer, "agency": enr.agency,
             "certificate_sha256": enr.cert_sha256, "cards_rekeyed": rekeyed})
-    ws._fingerprint_key = fp_key
+    ws._fingerprint_key = fp_key  # adopt HQ's key for this session (the meta row is rewritten too)
