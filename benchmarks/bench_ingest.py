@@ -17,6 +17,7 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,13 +36,16 @@ def make_csv(path: Path, rows: int, seed: int = 3) -> None:
     rnd = random.Random(seed)
     cards = [_luhn_complete(f"400000{i:09d}") for i in range(1000)]
     holders = [f"Holder{i:04d} Testperson" for i in range(1000)]
+    start = datetime(2024, 1, 1)
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["Transaction Date", "Description", "Amount", "Currency", "MCC", "Card Number", "Cardholder"])
         for i in range(rows):
             c = rnd.randrange(1000)
             m = rnd.randrange(len(MERCHANTS) * 50)
-            w.writerow([f"2024-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:00",
+            # Every row its own second: no two timestamps alike, as on a real statement.
+            when = start + timedelta(seconds=i * 31 + rnd.randrange(30))
+            w.writerow([when.strftime("%Y-%m-%d %H:%M:%S"),
                         f"{MERCHANTS[m % 10]} #{m}", f"-{rnd.randint(100, 99999) / 100:.2f}", "CAD",
                         MCCS[m % 10], cards[c], holders[c]])
 

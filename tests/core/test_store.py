@@ -15,6 +15,7 @@ import sqlcipher3
 from tests.conftest import PASSPHRASE
 from workstation.errors import (
     DatabaseLocked,
+    IntegrityFailure,
     NotADatabase,
     StorageError,
     UsageError,
@@ -119,6 +120,21 @@ def test_flipped_bytes_are_detected(ws, db_path: Path) -> None:
     db.lock()
     assert problems, "a flipped byte must be reported"
     assert any("cipher" in p or "sqlite" in p for p in problems)
+
+
+def test_a_damaged_first_page_is_not_mistaken_for_a_wrong_passphrase(ws, db_path: Path) -> None:
+    for i in range(10):
+        ws.create_case(f"P-{i}", "Padding " * 40)
+    ws.db.checkpoint()
+    ws.db.lock()
+    data = bytearray(db_path.read_bytes())
+    data[1000] ^= 0x21  # inside page 1, after the salt
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityFailure, match="passphrase is right but the first page"):
+        Database.open(db_path, PASSPHRASE)
+    with pytest.raises(WrongPassphrase):
+        Database.open(db_path, "not the passphrase at all")
+    assert db_path.read_bytes() == bytes(data), "a refused open must not touch the file"
 
 
 @pytest.mark.parametrize("content,expected", [

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Connection, func, select
 
 from workstation import clock
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from workstation.domain.service import Workstation
 
 BATCH = 5000
+# Datetimes go through ``default=str`` ("2024-01-02 03:04:05+00:00"), as json.dumps wrote them.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 _EVENT_SQL = ("INSERT INTO event (id, case_id, kind, ts_utc, utc_offset, title, body, properties, "
               "source_id, source_ref, created_at, uid, origin, hlc, deleted, keep_local) "
@@ -39,9 +42,15 @@ _ENTITY_SQL = ("INSERT INTO entity (id, case_id, kind, label, key, properties, s
 
 
 def _json(value: Mapping[str, Any] | None) -> str:
+    """Compact JSON of a property map; values JSON lacks (Decimal, datetime) as their text."""
     if not value:
         return "{}"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        # Text that is not Unicode (a lone surrogate) or a key orjson refuses: the standard
+        # encoder writes it as it always did, and the database refuses it with a clear error.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class BulkWriter:
@@ -63,6 +72,12 @@ class BulkWriter:
         self._hlc = ws.clock.now()
         self._cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self._cursor.execute("INSERT INTO fts_defer (flag) VALUES (1)")
+        # The per-row sync triggers stand aside too (flag 2 in sync_apply): when the case is
+        # shared, each flush queues its new rows for sync in one statement per table.
+        self._cursor.execute("INSERT INTO sync_apply (flag) VALUES (2)")
+        self._shared = bool(self._cursor.execute(
+            'SELECT sharing != \'local\' AND keep_local = 0 FROM "case" WHERE id = ?',
+            (case_id,)).fetchone()[0])
         self._finished = False
         self._next = {
             t.name: int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()) + 1
@@ -113,16 +128,23 @@ class BulkWriter:
             if offset is None:
                 raise ValueError("event times must be timezone-aware")
             ts, off = clock.to_micros(when), int(offset.total_seconds() // 60)
-        eid = self._id("event")
+        nxt = self._next
+        eid = nxt["event"]
+        nxt["event"] = eid + 1
         self._events.append((
             eid, self.case_id, kind, ts, off, title, body, _json(properties), self.source_id, ref,
             self.now, new_uid(), self.origin, self._hlc))
-        seen: set[tuple[int, str]] = set()
-        for entity_id, role in parties:
-            if (entity_id, role) in seen:
-                continue
-            seen.add((entity_id, role))
-            self._parties.append((self._id("event_party"), eid, entity_id, role))
+        if parties:
+            pid = nxt["event_party"]
+            seen: set[tuple[int, str]] = set()
+            append = self._parties.append
+            for party in parties:
+                if party in seen:
+                    continue
+                seen.add(party)
+                append((pid, eid, party[0], party[1]))
+                pid += 1
+            nxt["event_party"] = pid
         self.created["events"] += 1
         if len(self._events) >= BATCH:
             self.flush()
@@ -148,23 +170,37 @@ class BulkWriter:
             cur.executemany(_ENTITY_SQL, self._new_entities)
             cur.execute("INSERT INTO fts_entity (rowid, label, key) SELECT id, label, key FROM entity "
                         "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
+            self._queue_for_sync("entity", lo, hi)
             self._new_entities.clear()
         if self._events:
             lo, hi = self._events[0][0], self._events[-1][0]
             cur.executemany(_EVENT_SQL, self._events)
             cur.execute("INSERT INTO fts_event (rowid, title, body) SELECT id, title, body FROM event "
                         "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
+            self._queue_for_sync("event", lo, hi)  # with its parties: they travel inside it
             self._events.clear()
-        for sql, rows in ((_PARTY_SQL, self._parties), (_LINK_SQL, self._links)):
-            if rows:
-                cur.executemany(sql, rows)
-                rows.clear()
+        if self._parties:
+            cur.executemany(_PARTY_SQL, self._parties)
+            self._parties.clear()
+        if self._links:
+            lo, hi = self._links[0][0], self._links[-1][0]
+            cur.executemany(_LINK_SQL, self._links)
+            self._queue_for_sync("link", lo, hi)
+            self._links.clear()
+
+    def _queue_for_sync(self, table: str, lo: int, hi: int) -> None:
+        """What the insert triggers would have queued, for a whole batch of new rows."""
+        if self._shared:
+            self._cursor.execute(
+                f"INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT '{table}', id FROM {table} "
+                "WHERE id BETWEEN ? AND ? AND keep_local = 0", (lo, hi))
 
     def finish(self) -> dict[str, int]:
         """Flush and give the full-text triggers back to everyone. Must run before commit."""
         if not self._finished:
             self.flush()
             self._cursor.execute("DELETE FROM fts_defer")
+            self._cursor.execute("DELETE FROM sync_apply WHERE flag = 2")
             self._finished = True
         return dict(self.created)
 

@@ -386,14 +386,16 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
             counters.system_lines.append({"ref": rec.ref, "at": when.isoformat() if when else None,
                                           "text": (rec.body or rec.title or "")[:500]})
         return
-    parties = [(resolver.entity(pt, rec.ref), pt.role) for pt in rec.parties]
-    props = dict(rec.properties)
-    for k, v in list(props.items()):
-        if hasattr(v, "as_tuple"):  # Decimal: keep exact text
-            props[k] = str(v)
+    ref = rec.ref
+    entity = resolver.entity
+    parties = [(entity(pt, ref), pt.role) for pt in rec.parties]
+    # Decimal amounts are stored as their exact text by the writer's JSON encoder.
+    props = rec.properties
     if rec.attachments:
+        props = dict(props)
         props["attachments"] = [{k: v for k, v in a.__dict__.items() if v is not None} for a in rec.attachments]
     if rec.occurred_at is not None and rec.occurred_at.tzinfo is None:
+        props = dict(props)
         props["time_zone_assumed"] = str(zone)
     if rec.kind in EXTRACT_KINDS and rec.body:
         parties.extend(resolver.mentions(rec.body, rec.ref))

@@ -1091,6 +1091,18 @@ def iter_raw_rows(path: str | Path, *, encoding: str | None = None, delimiter: s
         yield from _iter_csv(p, encoding, delimiter)
 
 
+_YEAR_FIRST = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\D|$)")
+
+
+def _first_char_may_match(cell: Any, first: str) -> bool:
+    """False when ``cell`` certainly does not normalise to a header name starting with
+    ``first`` (normalising only drops a BOM and leading blanks and lowers the case)."""
+    if not isinstance(cell, str):
+        return cell is not None
+    text = cell.replace("\ufeff", "").lstrip()
+    return not text or not first or text[0].lower()[:1] == first
+
+
 def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
@@ -1149,6 +1161,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
     stats.profile = profile
     header: list[str] | None = None
     header_norm: list[str] | None = None
+    header_first = ""
     index: dict[str, int] | None = None
     index_items: list[tuple[str, int]] = []
     unused: list[int] = []
@@ -1169,6 +1182,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             if profile.has_header:
                 header = [_cell_text(c) for c in row]
                 header_norm = [normalise_header(h) for h in header]
+                header_first = header_norm[0][:1]
                 index = _resolve_columns(p, profile, header_norm, stats)
                 stats.header, stats.column_index = header, dict(index)
                 width = len(header)
@@ -1181,8 +1195,10 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             width = len(row)
             index_items = list(index.items())
             unused = []
-        # Cheap first-cell test before normalising the whole row (this runs for every row).
+        # Cheap first-cell tests before normalising the whole row (this runs for every row):
+        # a header cell cannot become the first header name when its first letter differs.
         if (header_norm is not None and len(row) == len(header_norm)
+                and _first_char_may_match(row[0], header_first)
                 and normalise_header(row[0]) == header_norm[0]
                 and [normalise_header(c) for c in row] == header_norm):
             stats.skipped["repeated header line"] += 1
@@ -1270,7 +1286,13 @@ def decide_file_conventions(path: str | Path, profile: MappingProfile, *,
                     continue
                 if need_dates:
                     for f in date_fields:
-                        hint = date_order_hint(row.values.get(f))
+                        value = row.values.get(f)
+                        if _YEAR_FIRST.match(value.strip() if isinstance(value, str) else ""):
+                            # A file writes its dates one way: year-first (ISO) dates leave
+                            # no day/month order to decide, so there is no need to read on.
+                            need_dates = False
+                            break
+                        hint = date_order_hint(value)
                         if hint is not None:
                             dayfirst, need_dates = hint, False
                             break

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import secrets
 import shutil
@@ -99,6 +100,45 @@ def _read_salt(path: Path) -> bytes:
     if len(head) < SALT_BYTES:
         raise NotADatabase(f"{path}: file is empty or truncated, not a case database")
     return head
+
+
+#: SQLCipher 4 page layout: each page ends with a 16-byte IV and a 64-byte HMAC-SHA512 over
+#: the page's ciphertext, the IV and the page number (4 bytes, little-endian); the HMAC key is
+#: derived from the encryption key with 2 PBKDF2 rounds over the file salt XOR 0x3a.
+_PAGE_BYTES = 4096
+_IV_BYTES = 16
+_HMAC_BYTES = 64
+_HMAC_SALT_MASK = 0x3A
+_HMAC_KDF_ROUNDS = 2
+_PAGES_PROBED = 16
+
+
+def _key_authenticates_later_pages(path: Path, key: bytes) -> bool:
+    """Whether ``key`` authenticates any page after the first, read straight from the file.
+
+    SQLCipher answers "not a database" both for a wrong key and for a first page that
+    fails its HMAC. When the key authenticates the pages after it, the passphrase was
+    right and the first page is damaged: the officer must hear that, not "wrong
+    passphrase". (A damaged salt — the first 16 bytes — still reads as a wrong key: the
+    salt is what the key is derived from.)"""
+    try:
+        with path.open("rb") as fh:
+            salt = fh.read(SALT_BYTES)
+            fh.seek(_PAGE_BYTES)
+            pages = fh.read(_PAGE_BYTES * _PAGES_PROBED)
+    except OSError:
+        return False
+    if len(salt) < SALT_BYTES:
+        return False
+    hmac_key = hashlib.pbkdf2_hmac(KDF_ALGORITHM, key, bytes(b ^ _HMAC_SALT_MASK for b in salt),
+                                   _HMAC_KDF_ROUNDS, KEY_BYTES)
+    for i in range(len(pages) // _PAGE_BYTES):
+        page = pages[i * _PAGE_BYTES:(i + 1) * _PAGE_BYTES]
+        number = i + 2
+        mac = hmac.new(hmac_key, page[:-_HMAC_BYTES] + number.to_bytes(4, "little"), hashlib.sha512).digest()
+        if hmac.compare_digest(mac, page[-_HMAC_BYTES:]):
+            return True
+    return False
 
 
 def _map_sqlite_error(exc: BaseException, path: Path) -> Exception:
@@ -219,6 +259,11 @@ class Database:
             raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError as exc:
             if "not a database" in str(exc).lower():
+                if _key_authenticates_later_pages(p, key):
+                    raise IntegrityFailure(
+                        f"{p}: the passphrase is right but the first page of the database is "
+                        "damaged (it fails its authentication code); the file cannot be opened. "
+                        "Restore it from a backup copy.") from None
                 raise WrongPassphrase(
                     f"{p}: wrong passphrase (or the file is not a case database)") from None
             raise _map_sqlite_error(exc, p) from None

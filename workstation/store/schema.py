@@ -146,7 +146,9 @@ event = Table(
     Column("created_at", String(32), nullable=False),
     *_sync_columns(),
 )
-Index("ix_event_case_ts", event.c.case_id, event.c.ts_utc)
+Index("ix_event_case_ts", event.c.case_id, event.c.ts_utc, event.c.deleted)
+# Revision 0005: the events of one entity are filtered and ordered from this index alone.
+Index("ix_event_live", event.c.id, event.c.case_id, event.c.deleted, event.c.ts_utc, event.c.kind)
 Index("ix_event_case_kind", event.c.case_id, event.c.kind)
 Index("ix_event_source", event.c.source_id)
 

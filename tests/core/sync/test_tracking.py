@@ -85,6 +85,21 @@ def test_bulk_writer_rows_are_tracked_in_their_transaction(ws) -> None:
     assert {p[0] for p in event["f"]["parties"]} <= set(by_uid)
 
 
+def test_bulk_writer_queues_nothing_for_a_local_case_and_hands_the_triggers_back(ws) -> None:
+    from workstation.domain.bulk import BulkWriter
+
+    local = ws.create_case("T-5", "Local").id
+    shared = ws.create_case("T-6", "Shared", sharing="hq").id
+    with ws.db.write() as conn, BulkWriter(ws, conn, local) as bw:
+        a = bw.entity("phone", "+1 202-555-0103", "phone:+12025550103")
+        bw.event("call", T0, title="call", parties=[(a, "caller")])
+    assert not [row for row in outbox(ws) if row[0] in ("entity", "event")]
+    # The writer stood the per-row triggers aside only while it ran: an ordinary edit
+    # after it is tracked again.
+    later = ws.add_entity(shared, "person", "Later Person").id
+    assert ("entity", later) in outbox(ws)
+
+
 def test_keep_local_rows_and_rows_pointing_at_them_are_held(ws) -> None:
     cid = ws.create_case("T-4", "Held", sharing="hq").id
     secret = ws.add_entity(cid, "person", "Informant X").id

@@ -128,6 +128,10 @@ def card_from_text(number_text: Any = None, last4_text: Any = None) -> CardRef:
     return CardRef(number, last4, brand)
 
 
+_MISSING = object()
+_MEMO_LIMIT = 50_000
+
+
 def _looks_like_account_number(text: str) -> bool:
     return sum(c.isdigit() for c in text) >= 4
 
@@ -142,6 +146,38 @@ class _RowConverter:
         self.decimal_comma = decimal_comma
         self.debit_words = {strip_accents(w.lower()) for w in profile.debit_words}
         self.credit_words = {strip_accents(w.lower()) for w in profile.credit_words}
+        # A statement repeats a few hundred cards, merchants and codes over millions of
+        # rows: what is read from them (immutable values) is read once per file.
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _memoised(self, key: tuple[Any, ...], make: Any) -> Any:
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = make()
+        return found
+
+    def _card_party(self, number: Any, last4: Any, brand_cell: Any,
+                    fingerprint: Any) -> tuple[Party | None, str | None]:
+        card = card_from_text(number, last4)
+        if not card.party_value:
+            return None, None
+        cprops: dict[str, Any] = {}
+        if card.last4:
+            cprops["last4"] = card.last4
+        brand = str(brand_cell) if brand_cell is not None else card.brand
+        if brand:
+            cprops["brand"] = brand
+        if fingerprint is not None:
+            cprops["fingerprint"] = str(fingerprint)
+        return Party(kind="card", value=card.party_value, role="payment_card",
+                     properties=cprops), card.last4
+
+    @staticmethod
+    def _mcc(value: Any) -> tuple[str, str | None]:
+        code = normalise_mcc(value)
+        return code or str(value), (mcc_description(code) if code else None)
 
     def _amount(self, fld: str, value: Any) -> tuple[Decimal, str | None, str | None]:
         try:
@@ -228,9 +264,9 @@ class _RowConverter:
                 except ValueError:
                     props[key] = str(v[key])
         if "mcc" in v:
-            code = normalise_mcc(v["mcc"])
-            props["mcc"] = code or str(v["mcc"])
-            desc = mcc_description(code) if code else None
+            raw_mcc = v["mcc"]
+            code, desc = self._memoised(("mcc", raw_mcc), lambda: self._mcc(raw_mcc))
+            props["mcc"] = code
             if desc:
                 props["mcc_description"] = desc
         if row.extra:
@@ -238,31 +274,27 @@ class _RowConverter:
 
         parties: list[Party] = []
         links: list[ParsedLink] = []
-        card = card_from_text(v.get("card_number"), v.get("card_last4"))
-        card_party: Party | None = None
-        if card.party_value:
-            cprops: dict[str, Any] = {}
-            if card.last4:
-                cprops["last4"] = card.last4
-                props["card_last4"] = card.last4
-            brand = str(v["card_brand"]) if "card_brand" in v else card.brand
-            if brand:
-                cprops["brand"] = brand
-            if "card_fingerprint" in v:
-                cprops["fingerprint"] = str(v["card_fingerprint"])
-            card_party = Party(kind="card", value=card.party_value, role="payment_card",
-                               properties=cprops)
+        card_key = ("card", v.get("card_number"), v.get("card_last4"), v.get("card_brand"),
+                    v.get("card_fingerprint"))
+        card_party, last4 = self._memoised(card_key, lambda: self._card_party(*card_key[1:]))
+        if card_party is not None:
+            if last4:
+                props["card_last4"] = last4
             parties.append(card_party)
         merchant = str(v["merchant"]) if "merchant" in v else self.p.default_merchant
         if merchant:
-            parties.append(Party(kind="organisation", value=merchant, role="merchant"))
+            parties.append(self._memoised(("merchant", merchant), lambda: Party(
+                kind="organisation", value=merchant, role="merchant")))
         person: Party | None = None
         if "cardholder" in v:
-            holder = Party(kind="person", value=str(v["cardholder"]), role="cardholder")
+            holder_name = str(v["cardholder"])
+            holder = self._memoised(("holder", holder_name), lambda: Party(
+                kind="person", value=holder_name, role="cardholder"))
             parties.append(holder)
             person = holder
             if card_party is not None:
-                links.append(ParsedLink("holder_of", holder, card_party))
+                links.append(self._memoised(("holder_of", holder_name, card_key), lambda: ParsedLink(
+                    "holder_of", holder, card_party)))
         if "customer" in v:
             customer = Party(kind="person", value=str(v["customer"]), role="payer")
             parties.append(customer)
