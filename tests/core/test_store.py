@@ -215,3 +215,56 @@ def test_lock_forgets_the_key(ws) -> None:
     assert ws.db.is_locked
     with pytest.raises(DatabaseLocked):
         ws.list_cases()
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path):
+    """A real 2 MB file system of our own (tmpfs), to make read-only and full for real.
+    Needs the right to mount (root, as in CI); elsewhere the test is skipped."""
+    import subprocess
+
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a file system here")
+
+    def remount(mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(mnt)], check=True)
+
+    try:
+        yield mnt, remount
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_read_only_and_full_file_systems_get_clear_errors_and_lose_nothing(small_filesystem) -> None:
+    from workstation.domain.service import Workstation
+
+    mnt, remount = small_filesystem
+    path = mnt / "case.db"
+    ws = Workstation(Database.create(path, PASSPHRASE))
+    case_id = ws.create_case("RO-1", "On a small disk").id
+    ws.db.lock()
+    before = path.read_bytes()
+    remount("ro")
+    with pytest.raises(StorageError, match="location is read-only"):
+        Database.open(path, PASSPHRASE)
+    with pytest.raises(StorageError, match="read-only"):
+        Database.create(mnt / "new.db", PASSPHRASE)
+    assert path.read_bytes() == before
+    remount("rw")
+    # A real full disk: notes are written until the file system has no room left.
+    ws = Workstation(Database.open(path, PASSPHRASE))
+    written = 0
+    with pytest.raises(StorageError, match="disk is full"):
+        for _ in range(1000):
+            ws.add_note(case_id, "z" * 20_000)
+            written += 1
+    assert written > 0
+    assert [c.number for c in ws.list_cases()] == ["RO-1"]
+    assert len(ws.list_notes(case_id)) == written, "every note committed before the disk filled is kept"
+    ws.db.lock()
+    reopened = Database.open(path, PASSPHRASE)
+    assert reopened.integrity_check() == []
+    reopened.lock()

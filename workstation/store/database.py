@@ -141,6 +141,14 @@ def _key_authenticates_later_pages(path: Path, key: bytes) -> bool:
     return False
 
 
+def _read_only_location(path: Path) -> bool:
+    folder = path.parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
+
+
 def _map_sqlite_error(exc: BaseException, path: Path) -> Exception:
     """Turn a driver error into the typed error an officer can act on."""
     msg = str(getattr(exc, "orig", None) or exc)
@@ -150,6 +158,9 @@ def _map_sqlite_error(exc: BaseException, path: Path) -> Exception:
     if "readonly" in low or "read-only" in low:
         return StorageError(f"{path}: the database location is read-only")
     if "unable to open" in low:
+        if _read_only_location(path):
+            return StorageError(f"{path}: the database location is read-only (a case database "
+                                "writes its journal beside the file); copy it to a writable folder")
         return StorageError(f"{path}: cannot open the database file (missing folder or no permission)")
     if "locked" in low or "busy" in low:
         return DatabaseLocked(f"{path}: the database is busy in another process")
