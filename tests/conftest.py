@@ -7,6 +7,7 @@ Qt runs offscreen; the external corpus lives in ``../shared/data`` beside the ch
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,22 @@ def passphrase_file(tmp_path: Path) -> Path:
     p = tmp_path / "pass.txt"
     p.write_text(PASSPHRASE + "\n", encoding="utf-8")
     return p
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path):
+    """A real 2 MB file system of our own (tmpfs), to make read-only and full for real.
+    Needs the right to mount (root, as in CI); elsewhere the test is skipped."""
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a file system here")
+
+    def remount(mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(mnt)], check=True)
+
+    try:
+        yield mnt, remount
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

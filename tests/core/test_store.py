@@ -217,27 +217,6 @@ def test_lock_forgets_the_key(ws) -> None:
         ws.list_cases()
 
 
-@pytest.fixture
-def small_filesystem(tmp_path: Path):
-    """A real 2 MB file system of our own (tmpfs), to make read-only and full for real.
-    Needs the right to mount (root, as in CI); elsewhere the test is skipped."""
-    import subprocess
-
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a file system here")
-
-    def remount(mode: str) -> None:
-        subprocess.run(["mount", "-o", f"remount,{mode}", str(mnt)], check=True)
-
-    try:
-        yield mnt, remount
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
 def test_read_only_and_full_file_systems_get_clear_errors_and_lose_nothing(small_filesystem) -> None:
     from workstation.domain.service import Workstation
 

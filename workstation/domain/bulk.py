@@ -6,11 +6,21 @@ transaction's helper: it resolves entities by key with a cache, assigns row ids 
 (the write lock is held, so no one else can insert), and flushes events and their parties
 with ``executemany`` in batches. On any exception the caller's transaction rolls back and
 the database is exactly as before.
+
+With ``background=True`` (the import pipeline) the batches are written by a thread of the
+writer's own while the caller parses the next rows. Each batch goes to SQLite as ONE
+statement over a JSON array (``INSERT ... SELECT ... FROM json_each(?)``), so SQLite works
+on it with the GIL released from the first row to the last; a per-row ``executemany`` in a
+second thread would instead wait for the GIL on every row. The writer thread only ever
+touches the connection while the caller does not (the caller's next use of the connection
+is after :meth:`BulkWriter.finish`), and at most two batches wait for it (bounded memory).
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,6 +51,97 @@ _ENTITY_SQL = ("INSERT INTO entity (id, case_id, kind, label, key, properties, s
                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)")
 
 
+
+def _from_json(sql: str) -> str:
+    """The ``executemany`` statement above as one statement over a JSON array of rows."""
+    head, values = sql.split(" VALUES ")
+    columns = values.strip("()").split(",")
+    picks = list(columns)
+    # Positions count the '?' columns only: literal columns (0, '{}') are not in the rows.
+    n = 0
+    for i, c in enumerate(columns):
+        if c == "?":
+            picks[i] = f"value->>{n}"
+            n += 1
+    return f"{head} SELECT {', '.join(picks)} FROM json_each(?)"
+
+
+_JSON_SQL = {sql: _from_json(sql) for sql in (_EVENT_SQL, _PARTY_SQL, _LINK_SQL, _ENTITY_SQL)}
+
+
+class BulkWriteFailed(Exception):
+    """A batch failed in the background writer; ``original`` is the database's error.
+
+    Not a ValueError: a failed batch is never one bad row to skip — the import stops and
+    its transaction rolls back."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class _BatchThread:
+    """Runs the statements of each flushed batch, in order, on a thread of its own."""
+
+    def __init__(self, cursor: Any, interrupt: Any) -> None:
+        self._cursor = cursor
+        self._interrupt = interrupt
+        self._jobs: queue.Queue[list[tuple[str, Any, bool]] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="bulk-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None and not self._stop:
+                    for sql, params, many in job:
+                        if many:
+                            self._cursor.executemany(sql, params)
+                        else:
+                            self._cursor.execute(sql, params)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise BulkWriteFailed(self._error) from self._error
+
+    def submit(self, job: list[tuple[str, Any, bool]]) -> None:
+        self.check()
+        self._jobs.put(job)
+
+    def drain(self) -> None:
+        """Wait until every batch is written; raise the first failure."""
+        self._jobs.join()
+        self.check()
+
+    def close(self, *, abandon: bool = False) -> None:
+        """Stop the thread. ``abandon``: skip waiting batches and interrupt the running
+        statement (the transaction is about to roll back)."""
+        if abandon:
+            self._stop = True
+            if self._thread.is_alive() and self._jobs.unfinished_tasks:
+                self._interrupt()
+        self._jobs.put(None)
+        self._thread.join()
+
+
+def _rows_json(rows: list[tuple[Any, ...]]) -> bytes | None:
+    try:
+        blob = orjson.dumps(rows)
+    except (orjson.JSONEncodeError, TypeError):
+        return None  # text that is not Unicode: executemany reports it as SQLite sees it
+    # SQLite's JSON functions would cut a text at a NUL character; bind such rows as they are.
+    return None if b"\\u0000" in blob else blob
+
+
 def _json(value: Mapping[str, Any] | None) -> str:
     """Compact JSON of a property map; values JSON lacks (Decimal, datetime) as their text."""
     if not value:
@@ -62,7 +163,7 @@ class BulkWriter:
     """
 
     def __init__(self, ws: Workstation, conn: Connection, case_id: int, *,
-                 source_id: int | None = None) -> None:
+                 source_id: int | None = None, background: bool = False) -> None:
         self.ws = ws
         self.conn = conn
         self.case_id = case_id
@@ -96,6 +197,8 @@ class BulkWriter:
                     s.entity.c.case_id == case_id, s.entity.c.deleted.is_(False),
                     s.entity.c.merged_into.is_(None))):
             self._entities[(kind, key or f"label:{label.casefold()}")] = eid
+        dbapi = conn.connection.dbapi_connection  # type: ignore[union-attr]
+        self._thread = _BatchThread(self._cursor, dbapi.interrupt) if background else None
 
     def _id(self, table: str) -> int:
         n = self._next[table]
@@ -164,49 +267,87 @@ class BulkWriter:
     def flush(self) -> None:
         """Write what is pending (entities first: events and links refer to them) and
         index the new rows for full-text search in one statement per table."""
-        cur = self._cursor
+        job: list[tuple[str, Any, bool]] = []
         if self._new_entities:
             lo, hi = self._new_entities[0][0], self._new_entities[-1][0]
-            cur.executemany(_ENTITY_SQL, self._new_entities)
-            cur.execute("INSERT INTO fts_entity (rowid, label, key) SELECT id, label, key FROM entity "
-                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
-            self._queue_for_sync("entity", lo, hi)
-            self._new_entities.clear()
+            self._rows(job, _ENTITY_SQL, self._new_entities)
+            job.append(("INSERT INTO fts_entity (rowid, label, key) SELECT id, label, key FROM entity "
+                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi), False))
+            self._queue_for_sync(job, "entity", lo, hi)
+            self._new_entities = []
         if self._events:
             lo, hi = self._events[0][0], self._events[-1][0]
-            cur.executemany(_EVENT_SQL, self._events)
-            cur.execute("INSERT INTO fts_event (rowid, title, body) SELECT id, title, body FROM event "
-                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi))
-            self._queue_for_sync("event", lo, hi)  # with its parties: they travel inside it
-            self._events.clear()
+            self._rows(job, _EVENT_SQL, self._events)
+            job.append(("INSERT INTO fts_event (rowid, title, body) SELECT id, title, body FROM event "
+                        "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi), False))
+            self._queue_for_sync(job, "event", lo, hi)  # with its parties: they travel inside it
+            self._events = []
         if self._parties:
-            cur.executemany(_PARTY_SQL, self._parties)
-            self._parties.clear()
+            self._rows(job, _PARTY_SQL, self._parties)
+            self._parties = []
         if self._links:
             lo, hi = self._links[0][0], self._links[-1][0]
-            cur.executemany(_LINK_SQL, self._links)
-            self._queue_for_sync("link", lo, hi)
-            self._links.clear()
+            self._rows(job, _LINK_SQL, self._links)
+            self._queue_for_sync(job, "link", lo, hi)
+            self._links = []
+        if not job:
+            return
+        if self._thread is not None:
+            self._thread.submit(job)
+        else:
+            for sql, params, many in job:
+                if many:
+                    self._cursor.executemany(sql, params)
+                else:
+                    self._cursor.execute(sql, params)
 
-    def _queue_for_sync(self, table: str, lo: int, hi: int) -> None:
+    def _rows(self, job: list[tuple[str, Any, bool]], sql: str, rows: list[tuple[Any, ...]]) -> None:
+        blob = _rows_json(rows) if self._thread is not None else None
+        if blob is not None:
+            job.append((_JSON_SQL[sql], (blob,), False))
+        else:
+            job.append((sql, rows, True))
+
+    def _queue_for_sync(self, job: list[tuple[str, Any, bool]], table: str, lo: int, hi: int) -> None:
         """What the insert triggers would have queued, for a whole batch of new rows."""
         if self._shared:
-            self._cursor.execute(
-                f"INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT '{table}', id FROM {table} "
-                "WHERE id BETWEEN ? AND ? AND keep_local = 0", (lo, hi))
+            job.append((f"INSERT OR REPLACE INTO sync_outbox (tbl, row_id) SELECT '{table}', id FROM {table} "
+                        "WHERE id BETWEEN ? AND ? AND keep_local = 0", (lo, hi), False))
 
     def finish(self) -> dict[str, int]:
         """Flush and give the full-text triggers back to everyone. Must run before commit."""
         if not self._finished:
             self.flush()
+            if self._thread is not None:
+                try:
+                    self._thread.drain()
+                finally:
+                    self._thread.close(abandon=True)
+                    self._thread = None
             self._cursor.execute("DELETE FROM fts_defer")
             self._cursor.execute("DELETE FROM sync_apply WHERE flag = 2")
             self._finished = True
         return dict(self.created)
 
+    def abandon(self) -> None:
+        """Stop the background writer without writing what waits (the caller rolls back)."""
+        if self._thread is not None:
+            self._thread.close(abandon=True)
+            self._thread = None
+
     def __enter__(self) -> BulkWriter:
         return self
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        # A batch that failed in the background leaves as the database's own error (typed
+        # by the store like any other), not as the wrapper that kept it from reading as one
+        # bad row inside the caller's loop.
         if exc_type is None:
-            self.finish()
+            try:
+                self.finish()
+            except BulkWriteFailed as failed:
+                raise failed.original from None
+        else:
+            self.abandon()
+            if isinstance(exc, BulkWriteFailed):
+                raise exc.original from None

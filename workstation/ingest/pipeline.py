@@ -312,7 +312,7 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                 options=_options_json(opts, skip_bad_rows), imported_by=ws.actor,
                 imported_at=clock.utcnow_iso(), uid=new_uid(), origin=ws.db.device_id,
                 hlc=ws.clock.now())).inserted_primary_key[0]
-            with BulkWriter(ws, conn, case_id, source_id=source_id) as w:
+            with BulkWriter(ws, conn, case_id, source_id=source_id, background=True) as w:
                 resolver = _Resolver(ws, w, opts, counters)
                 for n, rec in enumerate(_records(parser, p, opts), 1):
                     if n % CANCEL_EVERY == 0:

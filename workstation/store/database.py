@@ -388,6 +388,8 @@ class Database:
                     yield conn
             except DBAPIError as exc:
                 raise _map_sqlite_error(exc, self.path) from None
+            except sqlcipher3.Error as exc:  # from a raw DB-API cursor (bulk writes)
+                raise _map_sqlite_error(exc, self.path) from None
 
     def meta_get(self, conn: Connection, key: str) -> str | None:
         row = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).first()

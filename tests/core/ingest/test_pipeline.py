@@ -176,3 +176,47 @@ def test_cli_import_json_contract(tmp_path: Path, passphrase_file: Path, shared_
     bad.write_text("Date,Description,Amount\n2024-01-01,x,abc\n")
     assert main([*base, "import", "C-1", str(bad)]) == 4
     assert "bad.csv" in capsys.readouterr().err
+
+
+def _statement(path: Path, rows: int) -> Path:
+    path.write_text("Date,Description,Amount,Card Number\n" + "".join(
+        f"2024-01-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:{i % 59:02d},SHOP {i % 300} LONG DESCRIPTION "
+        f"{'x' * 40},-{1 + i % 900}.{i % 100:02d},4000000000000002\n" for i in range(rows)), encoding="utf-8")
+    return path
+
+
+def test_cancel_after_batches_were_written_in_the_background_leaves_nothing(ws, case_id, tmp_path: Path) -> None:
+    p = _statement(tmp_path / "big.csv", 40_000)
+    before = _snapshot(ws)
+    ev = threading.Event()
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(message)
+        if fraction > 0.5:  # several 5,000-row batches are already with the writer thread
+            ev.set()
+
+    with pytest.raises(Cancelled):
+        run_import(ws, case_id, p, cancel=ev, progress=progress)
+    assert _snapshot(ws) == before
+    assert len(seen) > 3
+    # The connection is sound afterwards: the same file imports whole.
+    assert run_import(ws, case_id, p).events == 40_000
+
+
+def test_disk_filling_up_during_an_import_leaves_the_case_as_it_was(small_filesystem, tmp_path: Path) -> None:
+    from workstation.domain.service import Workstation
+    from workstation.errors import StorageError
+    from workstation.store.database import Database
+
+    mnt, _remount = small_filesystem
+    ws = Workstation(Database.create(mnt / "case.db", "a passphrase for the small disk"))
+    cid = ws.create_case("FULL-1", "Small disk").id
+    before = _snapshot(ws)
+    with pytest.raises(StorageError, match="disk is full"):
+        run_import(ws, cid, _statement(tmp_path / "big.csv", 30_000))
+    assert _snapshot(ws) == before
+    ws.db.lock()
+    again = Database.open(mnt / "case.db", "a passphrase for the small disk")
+    assert again.integrity_check() == []
+    again.lock()
