@@ -120,7 +120,19 @@ def _key_authenticates_later_pages(path: Path, key: bytes) -> bool:
     fails its HMAC. When the key authenticates the pages after it, the passphrase was
     right and the first page is damaged: the officer must hear that, not "wrong
     passphrase". (A damaged salt — the first 16 bytes — still reads as a wrong key: the
-    salt is what the key is derived from.)"""
+    salt is what the key is derived from.)
+
+    Only a file at rest is judged: beside a write-ahead log or a rollback journal the
+    pages in the file may be older than the database (an interrupted passphrase change
+    leaves new-key pages in the log and old-key pages in the file), so a wrong passphrase
+    is still just that. Every page probed must authenticate, not merely one."""
+    for suffix in ("-wal", "-journal"):
+        side = Path(f"{path}{suffix}")
+        try:
+            if side.exists() and side.stat().st_size > 0:
+                return False
+        except OSError:
+            return False
     try:
         with path.open("rb") as fh:
             salt = fh.read(SALT_BYTES)
@@ -132,13 +144,14 @@ def _key_authenticates_later_pages(path: Path, key: bytes) -> bool:
         return False
     hmac_key = hashlib.pbkdf2_hmac(KDF_ALGORITHM, key, bytes(b ^ _HMAC_SALT_MASK for b in salt),
                                    _HMAC_KDF_ROUNDS, KEY_BYTES)
-    for i in range(len(pages) // _PAGE_BYTES):
+    count = len(pages) // _PAGE_BYTES
+    for i in range(count):
         page = pages[i * _PAGE_BYTES:(i + 1) * _PAGE_BYTES]
         number = i + 2
         mac = hmac.new(hmac_key, page[:-_HMAC_BYTES] + number.to_bytes(4, "little"), hashlib.sha512).digest()
-        if hmac.compare_digest(mac, page[-_HMAC_BYTES:]):
-            return True
-    return False
+        if not hmac.compare_digest(mac, page[-_HMAC_BYTES:]):
+            return False
+    return count > 0
 
 
 def _read_only_location(path: Path) -> bool:
@@ -183,6 +196,9 @@ class Database:
         self._write_lock = threading.RLock()
         self.device_id: str = ""
         self.actor: str = "unknown"
+        #: In-memory structures derived from this database's contents (e.g. the media PDQ
+        #: index of the hash sets), owned by the modules that build them; emptied by lock().
+        self.caches: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -517,6 +533,7 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        self.caches.clear()  # after the engine is gone: see media.service._set_pdq_index
         for i in range(len(self._key)):
             self._key[i] = 0
 
