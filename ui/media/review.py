@@ -8,6 +8,15 @@ written to the audit trail; letting go hides it again. An exposure counter shows
 pictures were revealed in this session and for how long, and a non-modal banner suggests a
 break past a threshold (``break_after_seconds`` / ``break_after_reveals``).
 
+Keyhole: while Ctrl is held with the pointer on a tile (or while a tile is held with the
+"Keyhole" toggle on), the picture stays protected except for a small circle around the
+pointer (``keyhole_fraction`` of the picture's long side, 15 % by default; the wheel
+changes it, and the choice is kept in the app's settings, ``media/keyhole_fraction``). The circle
+follows the pointer inside the tile. Each tile looked at through the keyhole is one reveal
+session: audited before its first clear pixel is drawn (``media.reveal`` with
+``how="keyhole"``), counted by the exposure counter, ended (clear pixels dropped) when Ctrl
+or the mouse is let go, or the pointer leaves the tile.
+
 Keys: arrows move, digits apply the category with that key in the case's scheme to the
 current tile's whole duplicate stack (then move on), Enter opens a stack, Backspace goes
 back, Space (held) reveals. Filters: all, uncategorised, alerts, one category, a stack;
@@ -21,9 +30,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import (QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSettings, QSize, Qt,
+from PySide6.QtCore import (QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt,
                             QTimer, Signal, Slot)
-from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import (QColor, QFont, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath,
+                           QPen, QWheelEvent)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -46,6 +56,7 @@ from PySide6.QtWidgets import (
 from workstation.domain.service import Workstation
 from workstation.media import service as media
 from workstation.media.categories import CategoryScheme
+from ui.appstate import app_settings
 from ui.errors import show_error
 from ui.media.model import IdRole, InfoRole, MediaGridModel, ThumbRole
 from ui.media.protect import decode_clear
@@ -55,6 +66,9 @@ from ui.theme import icon, theme_colour
 TILE = 168
 LABEL_H = 22
 HOLD_MS = 350
+KEYHOLE_FRACTION = 0.15              # keyhole diameter / the picture's long side, by default
+KEYHOLE_LIMITS = (0.05, 0.6)
+KEYHOLE_COLOUR = QColor("#f59e0b")
 DEFAULT_BREAK_SECONDS = 15 * 60
 DEFAULT_BREAK_REVEALS = 60
 ALERT_COLOUR = QColor("#dc2626")
@@ -174,6 +188,8 @@ class MediaTileDelegate(QStyledItemDelegate):
         image = self.widget.revealed_image if revealed else index.data(ThumbRole)
         if image is not None and not image.isNull():
             painter.drawImage(self.picture_rect(option.rect, image.size()), image)
+            if not revealed and media_id is not None and media_id == self.widget.keyhole_id:
+                self._keyhole(painter, option.rect)
         else:
             painter.setPen(QColor("#e5e7eb"))
             text = "…"
@@ -191,6 +207,28 @@ class MediaTileDelegate(QStyledItemDelegate):
             name_rect = QRect(rect.x() + 6, area.bottom() + 3, rect.width() - 12, LABEL_H)
             painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              option.fontMetrics.elidedText(info.name, Qt.TextElideMode.ElideMiddle, name_rect.width()))
+        painter.restore()
+
+    def _keyhole(self, painter: QPainter, tile_rect: QRect) -> None:
+        """The clear picture, only inside the keyhole circle around the pointer."""
+        clear, centre = self.widget.keyhole_image, self.widget.keyhole_pos
+        if clear is None or clear.isNull() or centre is None:
+            return
+        target = self.picture_rect(tile_rect, clear.size())
+        radius = self.widget.keyhole_radius(target)
+        circle = QPainterPath()
+        circle.addEllipse(centre.toPointF(), radius, radius)
+        frame = QPainterPath()
+        frame.addRect(target.toRectF())
+        painter.save()
+        painter.setClipPath(circle.intersected(frame))
+        painter.drawImage(target, clear)
+        painter.restore()
+        painter.save()
+        painter.setClipRect(target)
+        painter.setPen(QPen(KEYHOLE_COLOUR, 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(centre.toPointF(), radius + 1, radius + 1)
         painter.restore()
 
     def _badges(self, painter: QPainter, area: QRect, info: media.MediaInfo) -> None:
@@ -260,8 +298,8 @@ class MediaReviewWidget(QWidget):
         super().__init__(parent)
         self.session = session
         self.hub = session.hub
-        store = QSettings()
-        # QSettings keys media/break_after_seconds and media/break_after_reveals override the defaults.
+        store = app_settings()
+        # The app's settings keys media/break_after_seconds and media/break_after_reveals override the defaults.
         seconds: Any = (break_after_seconds if break_after_seconds is not None else
                         store.value("media/break_after_seconds", DEFAULT_BREAK_SECONDS, float))
         reveals: Any = (break_after_reveals if break_after_reveals is not None else
@@ -273,6 +311,17 @@ class MediaReviewWidget(QWidget):
         self.revealed_image: QImage | None = None
         self._reveal_request: int | None = None  # id whose reveal is being audited
         self._held: int | None = None            # id under the pressed mouse / held Space
+        # Keyhole: the tile it points at (_keyhole_target: audit pending or shown), the one
+        # shown (keyhole_id, with its clear picture), where (viewport coordinates), and why
+        # it is on ("key": Ctrl held; "hold": a tile held with the Keyhole toggle on).
+        self.keyhole_id: int | None = None
+        self.keyhole_image: QImage | None = None
+        self.keyhole_pos: QPoint | None = None
+        self._keyhole_target: int | None = None
+        self._keyhole_by: str | None = None
+        self._pointer: QPoint | None = None     # last pointer position over the viewport
+        fraction: Any = store.value("media/keyhole_fraction", KEYHOLE_FRACTION, float)
+        self.keyhole_fraction = min(max(float(fraction), KEYHOLE_LIMITS[0]), KEYHOLE_LIMITS[1])
         self._next_break = (self.break_after_seconds, self.break_after_reveals)
         self.exposure = ExposureCounter(self)
         self.model = MediaGridModel(session, self)
@@ -304,6 +353,13 @@ class MediaReviewWidget(QWidget):
         for b in (self.blur_button, self.grey_button):
             b.setToolTip("Protect thumbnails (default from Settings)")
             bar.addWidget(b)
+        self.keyhole_button = QToolButton()
+        self.keyhole_button.setText("Keyhole")
+        self.keyhole_button.setCheckable(True)
+        self.keyhole_button.setChecked(bool(store.value("media/keyhole_hold", False, bool)))
+        self.keyhole_button.setToolTip("Holding a tile shows only a small circle around the pointer unprotected "
+                                       "(holding Ctrl over a tile always does); the wheel changes its size")
+        bar.addWidget(self.keyhole_button)
         self.alert_button = QPushButton()
         self.alert_button.setFlat(True)
         self.alert_button.setStyleSheet("color: #b91c1c; font-weight: 600;")
@@ -338,8 +394,9 @@ class MediaReviewWidget(QWidget):
         self.view.setItemDelegate(self.delegate)
         self.view.setGridSize(QSize(TILE + 8, TILE + LABEL_H + 8))
         layout.addWidget(self.view, 1)
-        self.hint_label = QLabel("Hold the mouse on a tile (or hold Space) to reveal it · digits categorise the "
-                                 "stack · arrows move · Enter opens a stack")
+        self.hint_label = QLabel("Hold the mouse on a tile (or hold Space) to reveal it · hold Ctrl over a tile "
+                                 "for a keyhole (wheel: size) · digits categorise the stack · arrows move · "
+                                 "Enter opens a stack")
         self.hint_label.setObjectName("mutedLabel")
         layout.addWidget(self.hint_label)
 
@@ -350,6 +407,10 @@ class MediaReviewWidget(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_exposure)
+        # Ctrl may be let go while another widget (or application) has the keyboard: look.
+        self._keyhole_poll = QTimer(self)
+        self._keyhole_poll.setInterval(100)
+        self._keyhole_poll.timeout.connect(self._poll_keyhole_key)
 
         self.view.viewport().installEventFilter(self)
         self.view.installEventFilter(self)
@@ -359,6 +420,7 @@ class MediaReviewWidget(QWidget):
         self.back_button.clicked.connect(self.close_stack)
         self.blur_button.toggled.connect(self._protection_changed)
         self.grey_button.toggled.connect(self._protection_changed)
+        self.keyhole_button.toggled.connect(lambda on: app_settings().setValue("media/keyhole_hold", bool(on)))
         self.alert_button.clicked.connect(self.show_alerts)
         self.ingest_button.clicked.connect(self.choose_ingest)
         self.hashset_button.clicked.connect(self.choose_hashset)
@@ -522,7 +584,8 @@ class MediaReviewWidget(QWidget):
         if watched is self.view.viewport():
             if event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
                 if event.button() == Qt.MouseButton.LeftButton:
-                    index = self.view.indexAt(event.position().toPoint())
+                    self._pointer = event.position().toPoint()
+                    index = self.view.indexAt(self._pointer)
                     if index.isValid():
                         self.view.setCurrentIndex(index)
                         self._begin_hold(index.data(IdRole))
@@ -530,15 +593,36 @@ class MediaReviewWidget(QWidget):
                 if event.button() == Qt.MouseButton.LeftButton:
                     self._end_hold()
             elif event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+                self._pointer = event.position().toPoint()
                 if self._held is not None and event.buttons() & Qt.MouseButton.LeftButton:
-                    index = self.view.indexAt(event.position().toPoint())
+                    index = self.view.indexAt(self._pointer)
                     if not index.isValid() or index.data(IdRole) != self._held:
                         self._end_hold()  # moved off the tile: hide at once
+                    elif self._keyhole_by == "hold":
+                        self._keyhole_at(self._pointer)
+                elif event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                    self._engage_keyhole_key()
+                elif self._keyhole_by == "key":
+                    self.end_keyhole()
+            elif event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
+                if self._keyhole_target is not None:
+                    self._resize_keyhole(event.angleDelta().y())
+                    return True  # the wheel sizes the keyhole; the grid stays where it is
             elif event.type() == QEvent.Type.Leave:
                 self._end_hold()
+                self.end_keyhole()
+                self._pointer = None
         elif watched is self.view and isinstance(event, QKeyEvent):
             if event.type() == QEvent.Type.KeyPress:
+                if event.key() == Qt.Key.Key_Control:
+                    if not event.isAutoRepeat():
+                        self._engage_keyhole_key()
+                    return False
                 return self._key_press(event)
+            if event.type() == QEvent.Type.KeyRelease and event.key() == Qt.Key.Key_Control:
+                if not event.isAutoRepeat() and self._keyhole_by == "key":
+                    self.end_keyhole()
+                return False
             if event.type() == QEvent.Type.KeyRelease and event.key() == Qt.Key.Key_Space:
                 if not event.isAutoRepeat():
                     self._end_hold()
@@ -573,7 +657,7 @@ class MediaReviewWidget(QWidget):
     def _begin_hold(self, media_id: int | None, *, immediate: bool = False) -> None:
         if media_id is None:
             return
-        self.conceal()
+        self.conceal()  # also a Ctrl keyhole: one reveal at a time
         self._held = media_id
         if immediate:
             self._hold_elapsed()
@@ -587,16 +671,27 @@ class MediaReviewWidget(QWidget):
 
     @Slot()
     def _hold_elapsed(self) -> None:
-        """The press lasted long enough: audit the reveal, then show the clear picture."""
+        """The press lasted long enough: audit the reveal, then show the clear picture
+        (only through the keyhole when the Keyhole toggle is on)."""
         media_id = self._held
         if media_id is None or self.session.is_locked or self._reveal_request == media_id:
+            return
+        if self.keyhole_button.isChecked():
+            row = self.model.row_of(media_id)
+            if row is None:
+                return
+            rect = self.view.visualRect(self.model.index(row))
+            at = self._pointer if self._pointer is not None and rect.contains(self._pointer) else rect.center()
+            self.end_keyhole()
+            self._keyhole_by = "hold"
+            self._keyhole_at(at)
             return
         self._reveal_request = media_id
         ws = self.session.ws
         generation = self.session.generation
 
         def work(_progress: Any, _cancel: Any) -> bytes | None:
-            media.record_reveal(ws, media_id)
+            media.record_reveal(ws, media_id, how="hold")
             return media.get_thumbnail(ws, media_id)
 
         def done(data: bytes | None) -> None:
@@ -622,7 +717,8 @@ class MediaReviewWidget(QWidget):
                                    on_done=done, on_error=failed)
 
     def conceal(self) -> None:
-        """Protect the revealed tile again (no-op when none is revealed)."""
+        """Protect the revealed tile again, and close the keyhole (no-op when neither shows)."""
+        self.end_keyhole()
         if self.revealed_id is None:
             return
         media_id = self.revealed_id
@@ -632,6 +728,107 @@ class MediaReviewWidget(QWidget):
         self._repaint(media_id)
         self.concealed.emit(media_id)
         self._check_break()
+
+    # ------------------------------------------------------------------ keyhole
+    def keyhole_radius(self, picture: QRect) -> float:
+        """Radius in pixels of the keyhole over a picture drawn in ``picture``."""
+        return max(4.0, self.keyhole_fraction * max(picture.width(), picture.height()) / 2)
+
+    def set_keyhole_fraction(self, fraction: float) -> None:
+        """Keyhole diameter as a share of the picture's long side (clamped; remembered)."""
+        self.keyhole_fraction = min(max(float(fraction), KEYHOLE_LIMITS[0]), KEYHOLE_LIMITS[1])
+        app_settings().setValue("media/keyhole_fraction", self.keyhole_fraction)
+        if self.keyhole_id is not None:
+            self._repaint(self.keyhole_id)
+
+    def _resize_keyhole(self, wheel_delta: int) -> None:
+        if wheel_delta:
+            self.set_keyhole_fraction(self.keyhole_fraction * 1.2 ** (wheel_delta / 120))
+
+    def _engage_keyhole_key(self) -> None:
+        """Ctrl is held: a keyhole at the pointer when it is on a tile (and no tile is held)."""
+        if self._held is not None or self._pointer is None or self.session.is_locked:
+            return
+        self._keyhole_by = "key"
+        self._keyhole_poll.start()
+        self._keyhole_at(self._pointer)
+
+    @Slot()
+    def _poll_keyhole_key(self) -> None:
+        if self._keyhole_by != "key":
+            self._keyhole_poll.stop()
+        elif not QGuiApplication.queryKeyboardModifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.end_keyhole()
+
+    def _keyhole_at(self, pos: QPoint) -> None:
+        """Point the keyhole at ``pos``: follow it on the same tile; on another tile end the
+        session and start one there (audited before anything is shown)."""
+        index = self.view.indexAt(pos)
+        info = index.data(InfoRole) if index.isValid() else None
+        media_id = index.data(IdRole) if index.isValid() else None
+        if media_id is None or (info is not None and not info.has_thumbnail):
+            self._close_keyhole_session()  # between tiles, or a video: nothing to look at
+            self.keyhole_pos = pos
+            return
+        if media_id != self._keyhole_target:
+            self._close_keyhole_session()
+            self.keyhole_pos = pos
+            self._open_keyhole_session(media_id)
+            return
+        old = self.keyhole_pos
+        self.keyhole_pos = pos
+        if self.keyhole_id == media_id and old != pos:
+            self._repaint(media_id)
+
+    def _open_keyhole_session(self, media_id: int) -> None:
+        self._keyhole_target = media_id
+        ws = self.session.ws
+        generation = self.session.generation
+
+        def work(_progress: Any, _cancel: Any) -> bytes | None:
+            media.record_reveal(ws, media_id, how="keyhole")
+            return media.get_thumbnail(ws, media_id)
+
+        def done(data: bytes | None) -> None:
+            if generation != self.session.generation or self._keyhole_target != media_id or data is None:
+                return
+            image = decode_clear(data)
+            if image.isNull():
+                return
+            self.keyhole_id, self.keyhole_image = media_id, image
+            self.exposure.start()
+            self._tick.start()
+            self._repaint(media_id)
+            self.revealed.emit(media_id)
+
+        def failed(exc: BaseException, details: str) -> None:
+            if self._keyhole_target == media_id:
+                self._keyhole_target = None
+            show_error(self, exc, details)
+
+        # The edit lane: the audit entry is written before the pixels can be shown.
+        self.session.runner.submit(work, title="Recording keyhole reveal", lane="edit", visible=False,
+                                   on_done=done, on_error=failed)
+
+    def _close_keyhole_session(self) -> None:
+        """End the reveal session of the tile the keyhole points at (the keyhole stays on)."""
+        self._keyhole_target = None
+        media_id = self.keyhole_id
+        if media_id is None:
+            return
+        self.keyhole_id, self.keyhole_image = None, None  # drop the clear pixels at once
+        self.exposure.stop()
+        self._tick.stop()
+        self._repaint(media_id)
+        self.concealed.emit(media_id)
+        self._check_break()
+
+    def end_keyhole(self) -> None:
+        """Close the keyhole: everything protected again (no-op when it is not on)."""
+        self._keyhole_by = None
+        self._keyhole_poll.stop()
+        self._close_keyhole_session()
+        self.keyhole_pos = None
 
     def _repaint(self, media_id: int) -> None:
         row = self.model.row_of(media_id)

@@ -19,6 +19,7 @@ read at all (vanished, unreadable, refused archive members).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import sys
@@ -42,6 +43,8 @@ from workstation.media.walk import MediaSource, SourceProblem
 #: Images larger than this (bytes) are hashed but not decoded.
 DEFAULT_MAX_IMAGE_BYTES = 256 << 20
 _CHUNK = 1 << 20
+_M_TRIM_THRESHOLD = -1  # mallopt() parameters (glibc malloc.h)
+_M_MMAP_THRESHOLD = -3
 
 
 class CancelToken(Protocol):
@@ -196,6 +199,24 @@ def _analyse_batch(batch: list[MediaSource], options: AnalysisOptions) -> list[M
     return [analyse_file(item, options) for item in batch]
 
 
+def _init_worker() -> None:
+    """Worker start: keep freed image buffers in the process heap (glibc).
+
+    Each image allocates and frees a few buffers of about a megabyte (the file, the
+    decoded picture, its luma). By default glibc serves those from fresh mmap()s and hands
+    them back at once, so every image pays some 700 page faults (about a third of the CPU
+    time of an image). Raising the mmap and trim thresholds lets the heap reuse them. Only
+    the workers are tuned: they are ours, the caller's process is not."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(_M_MMAP_THRESHOLD, 16 << 20)  # larger ones (huge images) still go straight back
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+
+
 def _default_context() -> Any:
     # forkserver: workers fork from a clean single-threaded server (safe when the caller
     # runs Qt threads) and start fast after the first pool; spawn where it is missing.
@@ -252,7 +273,7 @@ def analyse_many(sources: Iterable[MediaSource | SourceProblem | str | os.PathLi
         (runnable[i:i + size], False) for i in range(0, len(runnable), size))
     context = mp_context or _default_context()
     while queue:
-        pool = ProcessPoolExecutor(max_workers=worker_count, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=worker_count, mp_context=context, initializer=_init_worker)
         running: dict[Future[list[MediaAnalysis | MediaFailure]], tuple[list[MediaSource], bool]] = {}
         broken = False
         try:

@@ -10,11 +10,22 @@ Safety first, because seized media is hostile input:
 
 Speed: PDQ reduces every image to 64 x 64 luma, so decoding at full resolution is waste.
 JPEGs are decoded with DCT scaling (``Image.draft``) to the smallest size whose long side
-is still at least ``pdq_side`` (512), other formats are box-reduced by an integer factor,
-then the image is resized to a long side of ``pdq_side`` before hashing. On the PDQ
-reference corpus this keeps every hash within 10 bits of the reference implementations
-(tolerance 16); see ``tests/core/media/test_images_pdq.py``. ``pdq_side=None`` hashes the
-full-resolution image (bit-exact with the Java reference on the bridge photo).
+is still at least ``pdq_side`` (512), other formats are box-reduced by an integer factor;
+the hash is then that of the image resized (triangle filter) to a long side of ``pdq_side``.
+On the PDQ reference corpus this keeps every hash within 10 bits of the reference
+implementations (tolerance 16); see ``tests/core/media/test_images_pdq.py``.
+``pdq_side=None`` hashes the full-resolution image (bit-exact with the Java reference on the
+bridge photo).
+
+That resize and PDQ's own first steps (luma; two passes of an edge-normalised box filter of
+width ceil(side / 128) along each axis; 64 evenly spaced samples) are all linear, so they
+collapse into one 64 x n weight matrix per axis, built once per image size
+(:func:`_pdq_axis`). The 64 x 64 luma buffer comes from a few weighted sums per sample
+instead of resizing the picture and filtering every pixel (about 0.4 ms instead of 4 ms
+for a megapixel photo), and ``pdqhash`` hashes that buffer, on which its filter is the
+identity. The hashes are those of the resize-then-hash path (bit for bit on the reference
+corpus, within 2 bits on generated photos of odd sizes). Images already within
+``pdq_side`` go to ``pdqhash`` unchanged.
 
 Pixel modes: EXIF orientation is applied before hashing and thumbnailing. Alpha is dropped
 for PDQ (what the reference tools do, so hashes interoperate) and composited over white for
@@ -24,6 +35,7 @@ the hash describes the picture a viewer shows. Palette, CMYK, 1-bit and YCbCr be
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -240,6 +252,119 @@ def _bits_to_hex(vector: Any) -> str:
     return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes().hex()
 
 
+# ---------------------------------------------------------------- PDQ of a reduced image
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+_OFFSETS = np.array([(r, g, b) for r in range(-2, 3) for g in range(-2, 3) for b in range(-2, 3)])
+#: For a fraction f/256 of a grey level: the (dr, dg, db) offsets whose luma adds closest to it.
+_OFFSET_FOR_FRACTION = _OFFSETS[np.abs(
+    (_OFFSETS @ _LUMA_WEIGHTS)[None, :] - ((np.arange(256) + 0.5) / 256)[:, None]).argmin(axis=1)]
+
+
+def _box_window(n: int) -> int:
+    """Width of the box filter PDQ uses along an axis of ``n`` samples reduced to 64."""
+    return max(1, (n + 127) // 128)
+
+
+def _resize_rows(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Banded weights (row i: ``weights[i]`` from column ``starts[i]``) of a triangle-filter
+    resize of ``n`` samples to ``m`` (m <= n), the filter widened by the reduction factor
+    so every input sample counts."""
+    scale = n / m
+    support = max(scale, 1.0)
+    centres = (np.arange(m) + 0.5) * scale
+    lo = np.maximum((centres - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum((centres + support + 0.5).astype(np.int64), n)
+    k = int((hi - lo).max())
+    x = lo[:, None] + np.arange(k)[None, :]
+    w = np.maximum(0.0, 1.0 - np.abs((x - centres[:, None] + 0.5) / support))
+    w[x >= hi[:, None]] = 0.0
+    return lo, w / w.sum(axis=1, keepdims=True)
+
+
+def _box_rows(m: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Banded weights of PDQ's edge-normalised box filter over ``m`` samples, output at
+    ``positions``: the mean of the window, cut short at the ends."""
+    w = _box_window(m)
+    half = (w + 2) // 2
+    lo = np.maximum(positions + half - w, 0)
+    hi = np.minimum(positions + half - 1, m - 1)
+    k = np.arange(w)[None, :]
+    return lo, np.where(k <= (hi - lo)[:, None], 1.0 / (hi - lo + 1)[:, None], 0.0)
+
+
+def _compose(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray],
+             width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The banded product of banded ``a`` (rows x m) and ``b`` (m x ``width``)."""
+    a_starts, a_weights = a
+    b_starts, b_weights = b
+    rows, ka = a_weights.shape
+    kb = b_weights.shape[1]
+    middle = np.minimum(a_starts[:, None] + np.arange(ka)[None, :], len(b_starts) - 1)  # zero weight past the end
+    columns = b_starts[middle][:, :, None] + np.arange(kb)[None, None, :]
+    dense = np.zeros((rows, width + kb))
+    np.add.at(dense, (np.arange(rows)[:, None, None], columns), a_weights[:, :, None] * b_weights[middle])
+    dense = dense[:, :width]
+    nonzero = dense != 0
+    first = nonzero.argmax(axis=1)
+    span = width - nonzero[:, ::-1].argmax(axis=1) - first
+    k = int(span.max())
+    index = np.minimum(first[:, None] + np.arange(k)[None, :], width - 1)
+    return first, np.where(np.arange(k)[None, :] < span[:, None], np.take_along_axis(dense, index, axis=1), 0.0)
+
+
+@functools.lru_cache(maxsize=256)
+def _pdq_axis(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """One axis of "resize ``n`` samples to ``m``, then PDQ's filter and its 64 samples" as
+    (indices, weights), each (64, K): sample s is ``sum(x[indices[s]] * weights[s])``."""
+    samples = ((np.arange(64) + 0.5) * m / 64).astype(np.int64)
+    # Sampling after the second box pass, then the first pass, then the resize.
+    op = _compose(_box_rows(m, samples), _box_rows(m, np.arange(m)), m)
+    if m != n:
+        op = _compose(op, _resize_rows(n, m), n)
+    starts, weights = op
+    indices = np.minimum(starts[:, None] + np.arange(weights.shape[1])[None, :], n - 1)
+    weights = weights.astype(np.float32)
+    indices.setflags(write=False)  # cached: shared by every later image of this size
+    weights.setflags(write=False)
+    return indices, weights
+
+
+def _pdq_buffer(rgb: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """PDQ's 64 x 64 luma buffer of ``rgb`` resized to ``size`` (float, 0..255)."""
+    luma = np.asarray(rgb.convert("F"))  # Pillow: the same ITU-R 601 luma pdqhash computes, in float
+    col_idx, col_w = _pdq_axis(rgb.width, size[0])
+    row_idx, row_w = _pdq_axis(rgb.height, size[1])
+    columns = np.einsum("hsk,sk->hs", luma[:, col_idx], col_w)
+    return np.einsum("skc,sk->sc", columns[row_idx], row_w)
+
+
+def _pdq_rgb_of_buffer(buffer: np.ndarray) -> Image.Image:
+    """A 64 x 64 RGB image whose luma, as ``pdqhash`` computes it, is ``buffer``.
+
+    ``pdqhash`` takes 8-bit RGB; plain grey would round the buffer to whole levels, which
+    moves bits of flat pictures. Spreading each value over R, G and B (offsets of -2..2
+    around it) keeps the luma within 0.03 of the value."""
+    values = np.clip(buffer, 0.0, 255.0)
+    base = np.clip(np.floor(values), 2, 253)
+    fraction = np.clip(((values - base) * 256).astype(np.int64), 0, 255)
+    rgb = base[:, :, None] + _OFFSET_FOR_FRACTION[fraction]
+    edge = (values < 2) | (values >= 254)
+    rgb[edge] = np.rint(values[edge])[:, None]
+    return Image.fromarray(np.ascontiguousarray(rgb.astype(np.uint8)), "RGB")
+
+
+def pdq_input(rgb: Image.Image, pdq_side: int | None = DEFAULT_PDQ_SIDE) -> Image.Image:
+    """What :func:`analyse_image` hands to ``pdqhash`` for an RGB image: the image itself
+    when it is within ``pdq_side`` (or ``pdq_side`` is None), else a 64 x 64 image standing
+    for it resized to a long side of ``pdq_side`` (see the module doc)."""
+    width, height = rgb.size
+    if not pdq_side or max(width, height) <= pdq_side:
+        return rgb
+    scale = pdq_side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return _pdq_rgb_of_buffer(_pdq_buffer(rgb, size))
+
+
 def pdq_dihedral_of_rgb(rgb: Image.Image) -> tuple[list[str], int]:
     """The 8 dihedral PDQ hashes (original, rot90, rot180, rot270, flipx, flipy,
     flip-plus-1, flip-minus-1) of an RGB image and its quality, in one pass."""
@@ -249,7 +374,8 @@ def pdq_dihedral_of_rgb(rgb: Image.Image) -> tuple[list[str], int]:
 
 def load_for_pdq(data: bytes | str | os.PathLike[str], *, pdq_side: int | None = DEFAULT_PDQ_SIDE,
                  max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode, orient and convert an image exactly as :func:`analyse_image` hashes it."""
+    """Decode, orient and convert an image exactly as :func:`analyse_image` hashes it
+    (:func:`pdq_input`: 64 x 64 for an image larger than ``pdq_side``)."""
     raw, source = _read_input(data)
     try:
         image = _open(raw, max_pixels)
@@ -257,7 +383,7 @@ def load_for_pdq(data: bytes | str | os.PathLike[str], *, pdq_side: int | None =
         image = _decode(image, pdq_side)
         image = apply_orientation(image, exif.orientation if exif else None)
         rgb, _ = to_rgb(image)
-        return _resize_long_side(rgb, pdq_side) if pdq_side else rgb
+        return pdq_input(rgb, pdq_side)
     except MediaError as exc:
         raise exc.with_source(source) if source else exc
 
@@ -307,13 +433,8 @@ def analyse_image(data: bytes | bytearray | memoryview | str | os.PathLike[str],
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         rgb, rgba = to_rgb(decoded)
-        hashed = _resize_long_side(rgb, pdq_side) if pdq_side else rgb
-        pdq_hex, quality = pdq_of_rgb(hashed)
-        if rgba is not None:
-            thumb_source = rgba
-        else:
-            thumb_source = hashed if max(hashed.size) >= min(thumb_size, max(rgb.size)) else rgb
-        thumbnail = _thumbnail(thumb_source, thumb_size)
+        pdq_hex, quality = pdq_of_rgb(pdq_input(rgb, pdq_side))
+        thumbnail = _thumbnail(rgba if rgba is not None else rgb, thumb_size)
     except MediaError as exc:
         raise exc.with_source(source) if source else exc
     except MemoryError as exc:

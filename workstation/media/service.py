@@ -41,7 +41,6 @@ import os
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -341,9 +340,10 @@ def set_case_scheme(ws: Workstation, case_id: int, scheme: str) -> Changes:
 
 
 # ====================================================================== PDQ index of hash sets
+# The index lives in ``Database.caches`` (key below), which ``Database.lock()`` empties: its
+# ~140 MB per million entries are released at lock and never serve another database.
 _index_lock = threading.Lock()
-_set_indexes: weakref.WeakKeyDictionary[Any, tuple[tuple[tuple[int, int], ...], PDQIndex]] = \
-    weakref.WeakKeyDictionary()
+_SET_INDEX_CACHE = "media.hashset_pdq_index"
 
 
 def _raw_cursor(conn: Connection) -> Any:
@@ -358,10 +358,11 @@ def _sets_version(conn: Connection) -> tuple[tuple[int, int], ...]:
 
 def _set_pdq_index(ws: Workstation, conn: Connection) -> PDQIndex:
     """A PDQ index over every PDQ entry of every hash set (ids: hash_entry ids), built once
-    per database and set version, then served from memory."""
+    per database and set version, then served from memory until the database is locked."""
     version = _sets_version(conn)
+    caches = ws.db.caches
     with _index_lock:
-        cached = _set_indexes.get(ws.db)
+        cached = caches.get(_SET_INDEX_CACHE)
         if cached is not None and cached[0] == version:
             return cached[1]
     cur = _raw_cursor(conn)
@@ -377,7 +378,11 @@ def _set_pdq_index(ws: Workstation, conn: Connection) -> PDQIndex:
             index.extend(r for r in rows if _valid_pdq(r[1]))
     index.build()
     with _index_lock:
-        _set_indexes[ws.db] = (version, index)
+        caches[_SET_INDEX_CACHE] = (version, index)
+        if ws.db.is_locked:
+            # Locked while it was being built: lock() empties the caches after it drops the
+            # engine, so whichever came second, the index is not kept.
+            caches.pop(_SET_INDEX_CACHE, None)
     return index
 
 
@@ -1289,9 +1294,11 @@ def get_thumbnails(ws: Workstation, ids: Iterable[int]) -> dict[int, bytes]:
     return out
 
 
-def record_reveal(ws: Workstation, media_id: int, *, seconds: float | None = None) -> int:
+def record_reveal(ws: Workstation, media_id: int, *, seconds: float | None = None, how: str | None = None) -> int:
     """Audit that the officer revealed the unprotected thumbnail of a file ("media.reveal").
-    Call it before the pixels are shown. Returns the audit sequence number."""
+    Call it before the pixels are shown. ``how`` says which way (``"hold"``: the whole
+    picture while held; ``"keyhole"``: only a circle around the pointer). Returns the
+    audit sequence number."""
     with ws.db.write() as conn:
         row = conn.execute(select(s.media.c.case_id, s.media.c.sha256, s.media.c.deleted).where(
             s.media.c.id == media_id)).first()
@@ -1300,6 +1307,8 @@ def record_reveal(ws: Workstation, media_id: int, *, seconds: float | None = Non
         details: dict[str, Any] = {"case_id": int(row.case_id), "sha256": row.sha256}
         if seconds is not None:
             details["seconds"] = round(float(seconds), 3)
+        if how is not None:
+            details["how"] = how
         return ws.audit.append(conn, "media.reveal", "media", media_id, details)
 
 

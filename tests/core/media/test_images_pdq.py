@@ -279,7 +279,28 @@ def test_multi_frame_gif_uses_the_first_frame() -> None:
 
 
 def test_load_for_pdq_matches_analyse_image(shared_data: Path) -> None:
-    path = shared_data / "pdq/misc-images/c.png"
+    path = shared_data / "pdq/misc-images/c.png"  # 1432 x 812: reduced to PDQ's 64 x 64 buffer
     rgb = load_for_pdq(path)
-    assert max(rgb.size) == 512 and rgb.mode == "RGB"
-    assert pdq_of_rgb(rgb)[0] == analyse_image(path).pdq_hex
+    assert rgb.size == (64, 64) and rgb.mode == "RGB"
+    assert pdq_of_rgb(rgb) == _pdq(path)
+    small = shared_data / "pdq/bridge-mods/square-256x256.jpg"  # within pdq_side: hashed as it is
+    assert load_for_pdq(small).size == (256, 256)
+    assert pdq_of_rgb(load_for_pdq(small)) == _pdq(small)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1224, 816), (1000, 1000), (513, 2000), (3000, 641), (777, 555)])
+def test_reduced_hash_is_the_hash_of_the_resized_image(width: int, height: int) -> None:
+    """The one-step reduction (resize + PDQ filter as weight matrices) gives the hash of the
+    picture actually resized to 512 and handed to pdqhash whole, for odd sizes too."""
+    for seed in range(3):
+        picture = photo_like(width, height, seed=seed)
+        # A PNG is first box-reduced by a whole factor while its long side stays >= 512.
+        factor = max(width, height) // 512
+        decoded = picture.reduce(factor) if factor >= 2 else picture
+        scale = 512 / max(decoded.size)
+        resized = decoded.resize((round(decoded.width * scale), round(decoded.height * scale)),
+                                 Image.Resampling.BILINEAR, reducing_gap=None)
+        slow_hex, slow_quality = pdq_of_rgb(resized)
+        result = analyse_image(encode(picture, "PNG"))
+        assert hamming(result.pdq_hex, slow_hex) <= 2, (width, height, seed)
+        assert abs(result.pdq_quality - slow_quality) <= 1

@@ -3,12 +3,15 @@ sets and matching, categorising, reveal audit, bad inputs and the VICS export.""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
 import os
+import random
 import shutil
 import tempfile
+import tracemalloc
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -420,6 +423,80 @@ def test_pdq_near_duplicate_of_a_set_entry_is_matched_and_low_quality_ignored(
     assert media.list_matches(ws, rows["blur-a-lot.jpg"].id) == [match]
 
 
+def _live_pdq_indexes(min_entries: int) -> int:
+    from workstation.media.pdq import PDQIndex
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, PDQIndex) and len(o) >= min_entries)
+
+
+def test_hashset_pdq_index_is_released_at_lock_and_never_serves_another_database(
+        template_db: Path, tmp_path: Path, shared_data: Path) -> None:
+    """The in-memory index of the sets' PDQ hashes (large: ~140 MB per million entries)
+    goes when the database is locked, and the next database unlocked builds its own, even
+    when its sets look the same (same ids and sizes)."""
+    from tests.conftest import PASSPHRASE
+    from workstation.domain.service import Workstation
+    from workstation.store.database import Database
+
+    entries = 25_000  # above the size where the index builds its bucket tables
+    rng = random.Random(8)
+    noise = [f"{rng.getrandbits(256):064x}" for _ in range(entries - 1)]
+    lists = {"a": [BRIDGE_PDQ, *noise], "b": [*noise, f"{rng.getrandbits(256):064x}"]}  # b: nothing near the bridge
+    src = tmp_path / "seized"
+    src.mkdir()
+    shutil.copy(shared_data / "pdq/bridge-mods/blur-a-lot.jpg", src)
+
+    def unlock(name: str) -> Workstation:
+        path = tmp_path / f"{name}.db"
+        if not path.exists():
+            shutil.copy2(template_db, path)
+        return Workstation(Database.open(path, PASSPHRASE))
+
+    def prepare(name: str) -> Workstation:
+        ws = unlock(name)
+        case = _case(ws)
+        media.ingest_media(ws, case, src, workers=1)
+        listing = tmp_path / f"{name}-pdq.txt"
+        listing.write_text("".join(f"{h},100\n" for h in lists[name]))
+        media.import_hashset(ws, listing, kind="alert", name="watch", fmt="pdq_list", match=False)
+        return ws
+
+    before = _live_pdq_indexes(entries)
+    ws_a = prepare("a")
+    case_a = ws_a.list_cases()[0].id
+    tracemalloc.start()
+    try:
+        assert media.match_hashsets(ws_a, case_id=case_a).matches == 1  # builds and keeps the sets' index
+        assert _live_pdq_indexes(entries) == before + 1
+        held = tracemalloc.get_traced_memory()[0]
+        ws_a.db.lock()
+        assert _live_pdq_indexes(entries) == before  # dropped with the lock...
+        released = held - tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert released > entries * 100  # ...and its memory with it
+
+    # The next database, with a set of the same id and size, matches against its own entries.
+    ws_b = prepare("b")
+    try:
+        case_b = ws_b.list_cases()[0].id
+        assert media.match_hashsets(ws_b, case_id=case_b).matches == 0
+        assert media.list_alerts(ws_b, case_b) == []
+    finally:
+        ws_b.db.lock()
+    assert _live_pdq_indexes(entries) == before
+    # Unlocked again, the first database rebuilds its index and still finds the near copy.
+    ws_a = unlock("a")
+    try:
+        with ws_a.db.write() as conn:
+            conn.exec_driver_sql("DELETE FROM media_alert")
+            conn.exec_driver_sql("DELETE FROM hash_match")
+        assert media.match_hashsets(ws_a, case_id=case_a).matches == 1
+    finally:
+        ws_a.db.lock()
+
+
 # ---------------------------------------------------------------------- categorising, reveal, export
 def test_categorising_a_stack_applies_to_every_member_and_is_audited(ws, tmp_path: Path, shared_data: Path) -> None:
     case = _case(ws)
@@ -479,6 +556,8 @@ def test_reveal_is_audited(ws, tmp_path: Path) -> None:
     assert (entry.seq, entry.target_type, entry.target_id, entry.details["case_id"]) == (seq, "media", str(mid), case)
     with pytest.raises(NotFound):
         media.record_reveal(ws, mid + 100)
+    media.record_reveal(ws, mid, how="keyhole")
+    assert [e.details.get("how") for e in _audit(ws, "media.reveal")] == [None, "keyhole"]
     assert ws.audit.verify().ok
 
 
