@@ -28,9 +28,12 @@ def set_clock(fn: Callable[[], datetime] | None) -> None:
     _now = fn if fn is not None else (lambda: datetime.now(UTC))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_micros(dt: datetime) -> int:
     """Aware datetime → integer microseconds since the epoch, UTC."""
-    delta = dt.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = dt - _EPOCH  # aware minus aware: the offset is taken into account
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

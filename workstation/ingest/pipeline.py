@@ -191,6 +191,7 @@ class _Counters:
     skipped: int = 0
     errors: list[RowProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    zone_name: str = "UTC"
 
 
 class _Resolver:
@@ -202,6 +203,7 @@ class _Resolver:
         self.options = options
         self.counters = counters
         self._cache: dict[tuple[str, str, str | None], int] = {}
+        self.known = self._cache  # (kind, value, platform) → entity id, for the per-row fast path
         self._fp_key = ws.fingerprint_key
 
     def entity(self, party: Party, ref: str) -> int:
@@ -273,12 +275,6 @@ def _zone(options: ImportOptions) -> Any:
         raise UsageError(f"unknown timezone {options.timezone!r}") from None
 
 
-def _aware(dt: datetime | None, zone: Any) -> datetime | None:
-    if dt is None or dt.tzinfo is not None:
-        return dt
-    return dt.replace(tzinfo=zone)
-
-
 def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | None = "auto",
                options: ImportOptions | None = None, skip_bad_rows: bool = False,
                progress: Progress | None = None, cancel: CancelToken | None = None) -> ImportResult:
@@ -302,7 +298,7 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                             duplicate_of=dup[0])
     report = progress or (lambda f, m: None)
     tracker = textio.PositionTracker(p, size)
-    counters = _Counters()
+    counters = _Counters(zone_name=str(zone))
     report(0.0, f"reading {p.name} as {parser.label}")
     stored_name = storable_name(p.name)
     try:
@@ -377,7 +373,10 @@ def _bad_row(path: Path, err: RowError, counters: _Counters, skip: bool) -> None
 
 
 def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any, counters: _Counters) -> None:
-    when = _aware(rec.occurred_at, zone)
+    # This runs once per imported row: plain local code, no helper calls it can do without.
+    when = rec.occurred_at
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=zone)
     if rec.kind == "system":
         # "X joined", "messages are end-to-end encrypted": not messages, so not events; kept
         # with the source (who joined when can still matter to an investigator).
@@ -395,14 +394,17 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
         props = dict(props)
         props["attachments"] = [{k: v for k, v in a.__dict__.items() if v is not None} for a in rec.attachments]
     if rec.occurred_at is not None and rec.occurred_at.tzinfo is None:
-        props = dict(props)
-        props["time_zone_assumed"] = str(zone)
+        props = {**props, "time_zone_assumed": counters.zone_name}
     if rec.kind in EXTRACT_KINDS and rec.body:
         parties.extend(resolver.mentions(rec.body, rec.ref))
-    w.event(rec.kind, when, title=rec.title or "", body=rec.body, properties=props, parties=parties, ref=rec.ref)
-    for lk in rec.links:
-        w.link(resolver.entity(lk.src, rec.ref), resolver.entity(lk.dst, rec.ref), lk.kind,
-               confidence=lk.confidence, ref=rec.ref)
+    w.event(rec.kind, when, title=rec.title or "", body=rec.body, properties=props, parties=parties, ref=ref)
+    if rec.links:
+        known = resolver.known
+        for lk in rec.links:
+            src, dst = lk.src, lk.dst
+            a = known.get((src.kind, src.value, src.platform)) or entity(src, ref)
+            b = known.get((dst.kind, dst.value, dst.platform)) or entity(dst, ref)
+            w.link(a, b, lk.kind, confidence=lk.confidence, ref=ref)
     counters.events += 1
     if rec.kind == "message":
         counters.messages += 1

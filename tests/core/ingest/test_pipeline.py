@@ -220,3 +220,15 @@ def test_disk_filling_up_during_an_import_leaves_the_case_as_it_was(small_filesy
     again = Database.open(mnt / "case.db", "a passphrase for the small disk")
     assert again.integrity_check() == []
     again.lock()
+
+
+def test_background_writer_gives_the_interpreter_its_switch_interval_back(ws, case_id, tmp_path: Path) -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    result = run_import(ws, case_id, _statement(tmp_path / "s.csv", 12_000))
+    assert result.events == 12_000
+    assert sys.getswitchinterval() == before
+    # Row uids are unique and in insertion order (the unique index appends).
+    uids = [e.uid for e in ws.list_events(case_id, limit=None)]
+    assert len(set(uids)) == 12_000
