@@ -42,9 +42,14 @@ COUNTS: dict[str, tuple[str, int, str]] = {
     "backoff-attempts": ("BACKOFF_ATTEMPTS", 16, "wrong passphrases typed into the unlock dialog"),
     "lock-during-import": ("LOCK_DURING_IMPORT", 25, "lock() calls in the middle of an import"),
     "bundle-damage": ("BUNDLE_DAMAGE", 500, "damaged sync bundles per direction"),
-    "sync-kills": ("SYNC_KILLS", 20, "SIGKILLs of an online sync"),
+    "sync-kills": ("SYNC_KILLS", 1000, "SIGKILLs of a laptop's sync at random points of push and pull"),
+    "sync-server-kills": ("SYNC_SERVER_KILLS", 300, "HQ (SQLite) SIGKILLed/stopped at random points, restarted"),
+    "sync-server-kills-pg": ("SYNC_SERVER_KILLS_PG", 60, "the same with HQ on PostgreSQL"),
+    "sync-replays": ("SYNC_REPLAYS", 10_000, "recorded push batches sent again (raw HTTP)"),
+    "sync-pairs": ("SYNC_PAIRS", 500, "concurrent edits of one record on two laptops"),
     "media-crash-trials": ("MEDIA_CRASH_TRIALS", 30, "SIGKILLs during media ingest"),
     "media-files": ("MEDIA_FILES", 120, "images in the folder the killed media ingest reads"),
+    "hq-fuzz-examples": ("HQ_FUZZ_EXAMPLES", 100, "schemathesis examples per HQ operation and run"),
 }
 
 AREAS = {
@@ -57,6 +62,8 @@ AREAS = {
     "sync": "test_sync_faults.py",
     "media": "test_media_faults.py",
     "regressions": "test_regressions.py",
+    "hq-fuzz": "test_hq_schemathesis.py",
+    "hq-access": "test_hq_access_matrix.py",
 }
 
 

@@ -21,13 +21,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from pydantic import ValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workstation.hq.service import CaseNotFound, DeviceContext, EnrolmentRefused, HQService
@@ -49,6 +51,65 @@ from workstation.sync.protocol import (
 )
 
 NOT_FOUND = {"detail": "case not found"}
+#: HQ's change sequence is a 64-bit integer: a cursor beyond it is refused (422), not sent to SQL.
+MAX_SEQ = 2**63 - 1
+
+
+# ---------------------------------------------------------------------- documented answers
+class Message(BaseModel):
+    """A refusal, in words."""
+
+    model_config = ConfigDict(extra="forbid")
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    """Where a request is malformed and how (the submitted value is never echoed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """A malformed request: field problems, or a sentence for a record that breaks the protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+    detail: str | list[FieldProblem]
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ok: bool
+    protocol: int
+
+
+def _msg(description: str, **extra: Any) -> dict[str, Any]:
+    return {"model": Message, "description": description, **extra}
+
+
+RATE_LIMITED = _msg("too many failed attempts from this address (or with this revoked device): wait "
+                    "`Retry-After` seconds", headers={"Retry-After": {
+                        "description": "seconds to wait", "schema": {"type": "string", "pattern": "^[0-9]+$"}}})
+#: Answers every authenticated endpoint may give besides its own.
+AUTH_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: _msg("missing, unknown or revoked device token", headers={"WWW-Authenticate": {
+        "description": "`Bearer`", "schema": {"type": "string"}}}),
+    429: RATE_LIMITED,
+}
+#: Answers of endpoints that take a JSON body (optionally gzip-encoded).
+BODY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: _msg("the body cannot be read: not decodable, or an unsupported or damaged Content-Encoding"),
+    413: _msg(f"the body is over {MAX_BODY_BYTES} bytes, or over {MAX_INFLATED_BYTES} once decompressed"),
+    422: {"model": Invalid, "description": "malformed request; nothing was applied"},
+}
+QUERY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Invalid, "description": "malformed path or query parameter"},
+}
+CASE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    404: _msg("no such case, or one this device may not see (the two are never told apart)"),
+}
 
 
 class BodyTooLarge(Exception):
@@ -128,6 +189,11 @@ class InflatingRoute(APIRoute):
                 except BadEncoding as exc:
                     request.state.outcome = "invalid"
                     return JSONResponse({"detail": str(exc)}, 400)
+                except ClientDisconnect:
+                    # The laptop went away mid-upload (killed, cut off): nobody to answer, but
+                    # the request is still audited, and it is not a server error.
+                    request.state.outcome = "client gone"
+                    return Response(status_code=400)
             return await handler(request)
 
         return route
@@ -241,7 +307,12 @@ def create_app(service: HQService, *, limiter: AuthLimiter | None = None) -> Fas
         request.state.outcome = "invalid"
         return JSONResponse({"detail": errors}, 422)
 
-    def device(request: Request) -> DeviceContext:
+    bearer = HTTPBearer(auto_error=False, scheme_name="deviceToken",
+                        description="The device token received at enrolment.")
+
+    # ``_credentials`` only declares the scheme in the OpenAPI document; the header is read below.
+    def device(request: Request,
+               _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> DeviceContext:
         ip = _ip(request)
         lim: AuthLimiter = app.state.limiter
         wait = lim.retry_after(ip)
@@ -271,12 +342,14 @@ def create_app(service: HQService, *, limiter: AuthLimiter | None = None) -> Fas
     Device = Annotated[DeviceContext, Depends(device)]
     CaseUid = Annotated[str, Path(pattern=UID_PATTERN)]
 
-    @app.get("/v1/health", tags=["meta"])
-    def health() -> dict[str, Any]:
+    @app.get("/v1/health", response_model=Health, tags=["meta"])
+    def health() -> Health:
         """Liveness: no authentication, no data."""
-        return {"ok": True, "protocol": PROTOCOL_VERSION}
+        return Health(ok=True, protocol=PROTOCOL_VERSION)
 
-    @app.post("/v1/enrol", response_model=EnrolResponse, tags=["identity"])
+    @app.post("/v1/enrol", response_model=EnrolResponse, tags=["identity"], responses={
+        **BODY_ANSWERS, 403: _msg("the enrolment code is wrong, used or expired, or the device is already enrolled"),
+        429: RATE_LIMITED})
     def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         """Redeem a one-time enrolment code: register this device's public keys and
         receive its token, HQ's public keys and the HQ-wide fingerprint key."""
@@ -301,13 +374,14 @@ def create_app(service: HQService, *, limiter: AuthLimiter | None = None) -> Fas
                              agency_code=ctx.agency_code, hq_id=st.hq_id, hq_box_pub=st.box_pub,
                              hq_sign_pub=st.sign_pub, fingerprint_key=st.fp_key)
 
-    @app.get("/v1/me", response_model=Identity, tags=["identity"])
+    @app.get("/v1/me", response_model=Identity, tags=["identity"], responses=AUTH_ANSWERS)
     def me(ctx: Device) -> Identity:
         """Who this token belongs to."""
         return Identity(device_id=ctx.device_id, officer=ctx.officer, agency=ctx.agency,
                         agency_code=ctx.agency_code, hq_id=service.store.hq_id)
 
-    @app.post("/v1/push", response_model=PushResponse, tags=["sync"], openapi_extra={"requestBody": {
+    @app.post("/v1/push", response_model=PushResponse, tags=["sync"],
+              responses={**AUTH_ANSWERS, **BODY_ANSWERS, **CASE_ANSWERS}, openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}}}})
     async def push(request: Request, ctx: Device) -> PushResponse:
         """Merge a batch of changed records (all or nothing). The body is a PushRequest."""
@@ -323,34 +397,35 @@ def create_app(service: HQService, *, limiter: AuthLimiter | None = None) -> Fas
         request.state.audited = True
         return result
 
-    @app.get("/v1/changes", response_model=PullResponse, tags=["sync"])
-    def changes(ctx: Device, since: Annotated[int, Query(ge=0)] = 0,
+    @app.get("/v1/changes", response_model=PullResponse, tags=["sync"], responses={**AUTH_ANSWERS, **QUERY_ANSWERS})
+    def changes(ctx: Device, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
         """Records visible to this device changed after ``since`` (HQ's change sequence)."""
         return Response(service.pull_json(ctx, since, limit), media_type="application/json")
 
-    @app.get("/v1/cases", response_model=list[CaseSummary], tags=["cases"])
+    @app.get("/v1/cases", response_model=list[CaseSummary], tags=["cases"], responses=AUTH_ANSWERS)
     def cases(ctx: Device) -> list[CaseSummary]:
         """The cases this device may see."""
         return service.cases(ctx)
 
     @app.get("/v1/cases/{case_uid}", response_model=CaseSummary, tags=["cases"],
-             responses={404: {"description": "no such case, or not visible to this device"}})
+             responses={**AUTH_ANSWERS, **QUERY_ANSWERS, **CASE_ANSWERS})
     def case(case_uid: CaseUid, ctx: Device, request: Request) -> CaseSummary:
         """What HQ holds of one case."""
         request.state.cases = [case_uid]
         return service.case(ctx, case_uid)
 
     @app.get("/v1/cases/{case_uid}/changes", response_model=PullResponse, tags=["cases"],
-             responses={404: {"description": "no such case, or not visible to this device"}})
-    def case_changes(case_uid: CaseUid, ctx: Device, request: Request, since: Annotated[int, Query(ge=0)] = 0,
+             responses={**AUTH_ANSWERS, **QUERY_ANSWERS, **CASE_ANSWERS})
+    def case_changes(case_uid: CaseUid, ctx: Device, request: Request,
+                     since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
         """Changes of one case after ``since``."""
         request.state.cases = [case_uid]
         return Response(service.pull_json(ctx, since, limit, case_uid=case_uid), media_type="application/json")
 
     @app.post("/v1/deconflict", response_model=DeconflictResponse, tags=["cases"],
-              responses={404: {"description": "the given case does not exist or is not visible"}})
+              responses={**AUTH_ANSWERS, **BODY_ANSWERS, **CASE_ANSWERS})
     def deconflict(body: DeconflictRequest, ctx: Device, request: Request) -> DeconflictResponse:
         """Which other cases hold these keyed fingerprints: owning unit and contact only."""
         if body.case:

@@ -105,6 +105,31 @@ class Record(Base):
 Index("ix_hq_record_case_seq", Record.case_uid, Record.seq)
 
 
+class ConflictNote(Base):
+    """A true conflict HQ found in a device's push: reported in the push answer and again
+    with that device's next pull (``seq`` is a place in the change sequence), so that a
+    lost answer never loses it. ``mine``: what the device sent; ``theirs``: what HQ held."""
+
+    __tablename__ = "hq_conflict"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[str] = mapped_column(String(64))
+    case_uid: Mapped[str] = mapped_column(String(36))
+    tbl: Mapped[str] = mapped_column(String(16))
+    record_uid: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(32))
+    mine: Mapped[str] = mapped_column(Text)  # JSON text
+    mine_stamp: Mapped[str] = mapped_column(String(64))
+    theirs: Mapped[str] = mapped_column(Text)  # JSON text
+    theirs_stamp: Mapped[str] = mapped_column(String(64))
+    winner: Mapped[str] = mapped_column(String(8))
+    detected_at: Mapped[str] = mapped_column(String(32))
+
+
+Index("ix_hq_conflict_device_seq", ConflictNote.device_id, ConflictNote.seq)
+
+
 class Fingerprint(Base):
     __tablename__ = "hq_fingerprint"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -102,9 +102,12 @@ def _config(app: Any, host: str, port: int, tls_cert: str | Path | None, tls_key
 
         factory = tls_factory
 
+    # HQ terminates TLS itself: the peer address is the client's. Trusting X-Forwarded-For
+    # (uvicorn's default for loopback peers) would let a local process pick the address the
+    # authentication-failure limiter counts against.
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                           ssl_context_factory=factory, timeout_keep_alive=30, server_header=False,
-                          timeout_graceful_shutdown=grace)
+                          timeout_graceful_shutdown=grace, proxy_headers=False)
 
 
 def build(db_url: str | None) -> tuple[Any, Any]:
@@ -166,7 +169,10 @@ class RunningHQ:
         self.service = HQService(open_store(self.db_url))
         self.app = create_app(self.service, limiter=self.limiter)
         self.limiter = self.app.state.limiter
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP given explicitly: asyncio turns Nagle off (TCP_NODELAY) only on accepted
+        # sockets whose protocol says TCP, and a plain socket() says 0 — every answer would
+        # then wait ~40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]

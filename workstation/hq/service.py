@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, Text, bindparam, func, or_, select
+from sqlalchemy import Table, Text, bindparam, func, insert, or_, select
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from workstation.hq.models import (
     AuditEntry,
     BundleLog,
     Case,
+    ConflictNote,
     Device,
     EnrolmentCode,
     Fingerprint,
@@ -64,6 +65,7 @@ from workstation.sync.protocol import (
     PullResponse,
     PushResponse,
     WireRecord,
+    stamp_node,
     validate_record,
 )
 
@@ -134,6 +136,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _printable(text: str) -> str:
+    """``text`` with NUL characters spelt out: PostgreSQL text columns cannot hold them, and
+    an audit row must never fail to be written because of what a caller sent."""
+    return text.replace("\x00", "\\x00")
+
+
 def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
@@ -191,6 +199,9 @@ class HQService:
     def enrol(self, code: str, device_id: str, sign_pub: str, box_pub: str,
               label: str = "") -> tuple[DeviceContext, str]:
         """Redeem a one-time code: register the device, return its context and token."""
+        if "\x00" in label:
+            # Checked before the code is spent. (PostgreSQL cannot store it; no label needs it.)
+            raise ProtocolError("the device label may not contain NUL characters")
         now = clock.utcnow_iso()
         token = secrets.token_urlsafe(32)  # 256 bits
         with self.store.write_lock, self.store.session() as session, session.begin():
@@ -264,10 +275,12 @@ class HQService:
         if cases:
             lst = sorted(set(cases))
             case_text = ",".join(lst[:50]) + (f",…(+{len(lst) - 50})" if len(lst) > 50 else "")
-        session.add(AuditEntry(at=clock.utcnow_iso(), ip=ip, device_id=ctx.device_id if ctx else device_id,
+        p = _printable
+        dev = ctx.device_id if ctx else device_id
+        session.add(AuditEntry(at=clock.utcnow_iso(), ip=ip and p(ip), device_id=dev and p(dev),
                                officer_id=ctx.officer_id if ctx else None, agency_id=ctx.agency_id if ctx else None,
-                               method=method[:8], endpoint=endpoint[:200], cases=case_text, status=status,
-                               outcome=outcome[:32], detail=detail))
+                               method=p(method)[:8], endpoint=p(endpoint)[:200], cases=case_text and p(case_text),
+                               status=status, outcome=p(outcome)[:32], detail=detail and p(detail)))
 
     def audit_request(self, ctx: DeviceContext | None, method: str, endpoint: str, cases: Iterable[str] | None,
                       status: int, outcome: str, *, ip: str | None = None, device_id: str | None = None,
@@ -304,7 +317,8 @@ class HQService:
     def _grants_for(self, session: Session, case: Case) -> set[tuple[str, int]]:
         want: set[tuple[str, int]] = {("agency", case.owner_agency_id), ("officer", case.owner_officer_id)}
         if case.sharing == "agencies":
-            names = [str(x).strip() for x in (case.shared_with or []) if str(x).strip()]
+            # A name with a NUL matches no agency or officer (and PostgreSQL refuses it as a parameter).
+            names = [str(x).strip() for x in (case.shared_with or []) if str(x).strip() and "\x00" not in str(x)]
             officers = [n.split(":", 1)[1].strip() for n in names if n.lower().startswith("officer:")]
             agencies = [n.lower() for n in names if not n.lower().startswith("officer:")]
             if agencies:
@@ -362,6 +376,8 @@ class HQService:
         """
         for rec in records:
             validate_record(rec)
+            if "\x00" in rec.origin:
+                raise ProtocolError(f"record {rec.uid} ({rec.t}): 'origin' may not contain NUL characters")
         ordered = sorted(records, key=lambda r: TABLE_RANK[r.t])
         conflicts: list[Conflict] = []
         ignored: list[str] = []
@@ -425,7 +441,7 @@ class HQService:
                     fps[rec.uid] = (rec.case, [] if rec.deleted else rec.fp)
                     continue
                 is_owner = cases[rec.case].owner_agency_id == ctx.agency_id
-                did, exact = self._merge(old, rec, is_owner, conflicts, ignored)
+                did, exact = self._merge(old, rec, is_owner, conflicts, ignored, ctx.device_id)
                 if did:
                     changed.append((old, exact))
                     fps[rec.uid] = (rec.case, [] if old.deleted else rec.fp)
@@ -463,6 +479,9 @@ class HQService:
                 fp_rows = [(fp, cu, uid) for uid, (cu, lst) in fps.items() for fp in dict.fromkeys(lst)]
                 if fp_rows:
                     cur.executemany("INSERT INTO hq_fingerprint (fp, case_uid, record_uid) VALUES (?, ?, ?)", fp_rows)
+            won = [c for c in conflicts if c.winner == "mine"]
+            if won:
+                self._keep_conflicts(session, ctx, won, {r.uid: r.case for r in ordered}, now)
             for uid in touched_cases:
                 case = cases[uid]
                 fields = existing[uid].fields if uid in existing else next(
@@ -479,6 +498,30 @@ class HQService:
                             f"records={len(records)} changed={n} conflicts={len(conflicts)}", audit[2])
         self._maybe_analyze(len(new_rows))
         return PushResponse(accepted=len(records), changed=n, conflicts=conflicts, ignored=ignored, head=head)
+
+    def _keep_conflicts(self, session: Session, ctx: DeviceContext, conflicts: Sequence[Conflict],
+                        case_of: dict[str, str], now: str) -> None:
+        """Keep conflicts this push won for the device's next pull (same transaction). Only
+        those: HQ now holds the device's value, so if the answer is lost nothing else could
+        tell that another device's value was overwritten. A conflict the device lost is
+        found again when it sends its change again (HQ still holds the winner)."""
+        seq = self.store.next_seqs(session, len(conflicts))
+        session.execute(insert(ConflictNote), [
+            {"seq": seq + i, "device_id": ctx.device_id, "case_uid": case_of[c.uid], "tbl": c.t, "record_uid": c.uid,
+             "field": c.field, "mine": _dumps(c.mine), "mine_stamp": c.mine_stamp, "theirs": _dumps(c.value),
+             "theirs_stamp": c.stamp, "winner": c.winner, "detected_at": now} for i, c in enumerate(conflicts)])
+
+    def _conflicts_for(self, session: Session, ctx: DeviceContext, since: int, upto: int,
+                       case_uid: str | None) -> list[dict[str, Any]]:
+        """The device's kept conflicts in (since, upto] of the change sequence, in cases it
+        may still see, as the wire's Conflict objects."""
+        ct = cast(Table, ConflictNote.__table__)
+        q = select(ct.c.tbl, ct.c.record_uid, ct.c.field, ct.c.theirs, ct.c.theirs_stamp, ct.c.winner, ct.c.mine,
+                   ct.c.mine_stamp).where(ct.c.device_id == ctx.device_id, ct.c.seq > since, ct.c.seq <= upto)
+        q = q.where(ct.c.case_uid == case_uid) if case_uid is not None else q.where(
+            ct.c.case_uid.in_(self._grant_subquery(ctx)))
+        return [{"t": r[0], "uid": r[1], "field": r[2], "value": json.loads(r[3]), "stamp": r[4], "winner": r[5],
+                 "mine": json.loads(r[6]), "mine_stamp": r[7]} for r in session.execute(q.order_by(ct.c.seq))]
 
     def _maybe_analyze(self, inserted: int) -> None:
         """PostgreSQL plans the pull query from table statistics; after a large first push
@@ -497,9 +540,11 @@ class HQService:
         return hmac.new(self.store.ref_key, uid.encode(), hashlib.sha256).hexdigest()[:12].upper()
 
     def _merge(self, row: _Row, rec: WireRecord, is_owner: bool, conflicts: list[Conflict],
-               ignored: list[str]) -> tuple[bool, bool]:
+               ignored: list[str], device_id: str) -> tuple[bool, bool]:
         """Merge ``rec`` into HQ's ``row`` field by field. Returns (changed, exact) where
-        exact means HQ's row is now exactly what the device sent."""
+        exact means HQ's row is now exactly what the device sent. HQ's value stamped by the
+        pushing device itself is never in conflict with what it sends (that device made
+        its newer edit knowing it, or is sending an older one again)."""
         fields = dict(row.fields)
         stamps = dict(row.stamps)
         did = False
@@ -523,11 +568,11 @@ class HQService:
                     exact = False
                 continue
             base = rec.b.get(name)
-            if base is not None and hq_s > base:
+            if base is not None and hq_s > base and stamp_node(hq_s) != device_id:
                 winner: Literal["mine", "theirs"] = "mine" if in_s > hq_s else "theirs"
                 if fields.get(name) != value:
                     conflicts.append(Conflict(t=rec.t, uid=rec.uid, field=name, value=fields.get(name),
-                                              stamp=hq_s, winner=winner))
+                                              stamp=hq_s, winner=winner, mine=value, mine_stamp=in_s))
                 if winner == "theirs":
                     exact = False
                     continue
@@ -565,6 +610,7 @@ class HQService:
         documents are spliced in as they are (HQ validated them on the way in), which
         spares a decode and re-encode of every record."""
         limit = max(1, min(limit, 5000))
+        since = max(-1, min(since, 2**63 - 1))  # the sequence is a 64-bit integer; SQL refuses larger
         rt = _RECORDS
         with self.store.session() as session, session.begin():
             if case_uid is not None:
@@ -579,12 +625,16 @@ class HQService:
             else:
                 q = q.where(rt.c.case_uid.in_(self._grant_subquery(ctx)))
             rows = session.execute(q.order_by(rt.c.seq).limit(limit)).all()
-        more = len(rows) == limit
-        nxt = rows[-1][0] if more else max(head, since)
+            more = len(rows) == limit
+            nxt = rows[-1][0] if more else max(head, since)
+            # The device's own conflicts up to the same cursor: they are saved with it.
+            conflicts = self._conflicts_for(session, ctx, since, nxt, case_uid)
         q_ = json.dumps
         parts = [f'{{"t":{q_(r[1])},"uid":{q_(r[2])},"case":{q_(r[3])},"hlc":{q_(r[4])},"origin":{q_(r[5])},'
                  f'"deleted":{"true" if r[6] else "false"},"f":{r[7]},"s":{r[8]}}}' for r in rows]
         tail = f'"next":{int(nxt)},"head":{int(head)},"more":{"true" if more else "false"}'
+        if conflicts:
+            tail += f',"conflicts":{_dumps(conflicts)}'
         return f'{{"records":[{",".join(parts)}],{tail}}}'.encode()
 
     # ================================================================== cases
@@ -679,16 +729,18 @@ class HQService:
             raise BadInput(f"{source}: the bundle holds records of a case this device may not write "
                            "(or that HQ does not hold); nothing was applied") from None
         records: list[WireRecord] = []
+        conflicts = list(result.conflicts)
         cursor = push.cursor
         while True:
             page = self.pull(ctx, cursor, 5000)
             records.extend(page.records)
+            conflicts.extend(page.conflicts)  # this push's again, and any an earlier answer lost
             cursor = page.next
             if not page.more:
                 break
         ack = BundleAck(bundle_id=header.bundle_id, outbox_upto=push.outbox_upto,
                         acked=[AckedRecord(t=r.t, uid=r.uid, s=r.s) for r in push.records],
-                        conflicts=result.conflicts, records=records, next=cursor, head=result.head)
+                        conflicts=conflicts, records=records, next=cursor, head=result.head)
         sealed, _ = seal(ack.model_dump(mode="json"), kind="ack", hq_id=self.store.hq_id, sender="hq",
                          recipient=ctx.device_id, recipient_box_pub=box_pub, sender_sign_key=self.store.sign_key)
         with self.store.write_lock, self.store.session() as session, session.begin():

@@ -5,8 +5,9 @@ imports ``sync.hlc`` on every start):
 
 * ``sync.client``: ``enroll(ws, hq_url, code, ca_cert=None) -> Enrolment``,
   ``enrolment_info(ws) -> EnrolmentInfo | None`` (no secrets: what the UI shows)
-* ``sync.engine``: ``sync_now(ws, progress=None, cancel=None) -> SyncReport``,
-  ``export_bundle(ws, out)``, ``import_bundle(ws, src)``
+* ``sync.engine``: ``sync_now(ws, progress=None, cancel=None, trace=None) -> SyncReport``
+  (``trace(step, info)`` hears each step, ``engine.TRACE_STEPS``), ``export_bundle(ws, out)``,
+  ``import_bundle(ws, src)``
 * ``sync.status``: ``sync_status(ws, case_id) -> CaseSyncStatus``,
   ``record_sync_state(ws, table, id) -> 'local only'|'pending'|'synced'|'conflict'``
 * ``sync.conflicts``: ``list_conflicts(ws, case_id=None)``,

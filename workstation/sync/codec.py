@@ -39,6 +39,7 @@ from workstation.sync.protocol import (
     ProtocolError,
     WireRecord,
     check_names,
+    stamp_node,
 )
 
 SA_TABLES = {"case": s.case, "source": s.source, "entity": s.entity, "link": s.link,
@@ -388,8 +389,11 @@ def acknowledge(conn: Connection, rows: Sequence[OutRow], conflicts: Sequence[Co
             rec = mine.get((c.t, c.uid))
             if rec is None:
                 continue
-            record_conflict(conn, c.t, c.uid, c.field, rec["f"].get(c.field), rec["s"].get(c.field, ""),
-                            c.value, c.stamp, c.winner)
+            if c.mine_stamp:
+                record_conflict(conn, c.t, c.uid, c.field, c.mine, c.mine_stamp, c.value, c.stamp, c.winner)
+            else:  # an HQ that does not say what it compared against: the record as sent
+                record_conflict(conn, c.t, c.uid, c.field, rec["f"].get(c.field), rec["s"].get(c.field, ""),
+                                c.value, c.stamp, c.winner)
 
 
 def hold(conn: Connection, rows: Sequence[OutRow], reason: str) -> None:
@@ -414,19 +418,35 @@ def advance_bases(conn: Connection, items: Iterable[tuple[str, int, dict[str, st
                         "AND (base IS NULL OR base < ?)", params)
 
 
+SUPERSEDED = "superseded"
+
+
 def record_conflict(conn: Connection, tbl: str, uid: str, fld: str, mine: Any, mine_hlc: str,
-                    theirs: Any, theirs_hlc: str, winner: str) -> None:
-    """Keep a true conflict (once per record and field while it is open)."""
-    values = dict(mine=json.dumps(mine), mine_hlc=mine_hlc, theirs=json.dumps(theirs),
-                  theirs_hlc=theirs_hlc, winner=winner)
-    existing = conn.execute(select(s.sync_conflict.c.id).where(
-        s.sync_conflict.c.tbl == tbl, s.sync_conflict.c.row_uid == uid, s.sync_conflict.c.field == fld,
-        s.sync_conflict.c.resolved_at.is_(None))).first()
-    if existing:
-        conn.execute(update(s.sync_conflict).where(s.sync_conflict.c.id == existing[0]).values(**values))
-    else:
-        conn.execute(insert(s.sync_conflict).values(tbl=tbl, row_uid=uid, field=fld,
-                                                     detected_at=clock.utcnow_iso(), **values))
+                    theirs: Any, theirs_hlc: str, winner: str) -> bool:
+    """Keep a true conflict. The same conflict (record, field and both stamps) is kept once,
+    however often it is reported (HQ reports it in the push answer and again with the
+    pull). One conflict per record and field is open: a newer one closes the older as
+    ``superseded`` — kept, so no value that lost is ever forgotten — and an older one
+    reported late is kept already closed. Returns True when the conflict is new here."""
+    sc = s.sync_conflict
+    same = conn.execute(select(sc.c.id).where(
+        sc.c.tbl == tbl, sc.c.row_uid == uid, sc.c.field == fld, sc.c.mine_hlc == mine_hlc,
+        sc.c.theirs_hlc == theirs_hlc)).first()
+    if same:
+        return False
+    now = clock.utcnow_iso()
+    values = dict(tbl=tbl, row_uid=uid, field=fld, mine=json.dumps(mine), mine_hlc=mine_hlc, theirs=json.dumps(theirs),
+                  theirs_hlc=theirs_hlc, winner=winner, detected_at=now)
+    newest = max(mine_hlc, theirs_hlc)
+    open_ = conn.execute(select(sc.c.id, sc.c.mine_hlc, sc.c.theirs_hlc).where(
+        sc.c.tbl == tbl, sc.c.row_uid == uid, sc.c.field == fld, sc.c.resolved_at.is_(None))).fetchall()
+    if any(max(o.mine_hlc or "", o.theirs_hlc or "") > newest for o in open_):
+        values.update(resolved_at=now, resolution=SUPERSEDED, resolved_by="sync")
+    elif open_:
+        conn.execute(update(sc).where(sc.c.id.in_([o.id for o in open_])).values(
+            resolved_at=now, resolution=SUPERSEDED, resolved_by="sync"))
+    conn.execute(insert(sc).values(**values))
+    return True
 
 
 # ====================================================================== incoming
@@ -448,8 +468,9 @@ class Applier:
     """Applies wire records inside one open write transaction ``conn`` (the caller commits
     them together with the pull cursor). Holds ``sync_apply`` while it works."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, device: str = "") -> None:
         self.conn = conn
+        self.device = device
         self.ids: dict[str, dict[str, int]] = {t: {} for t in TABLES}
         self.result = ApplyResult()
         self.now = clock.utcnow_iso()
@@ -693,11 +714,17 @@ class Applier:
                 if lb < rs:
                     stamp_updates.append((col, ls, rs))
                 continue
+            if pending and rs > lb and self.device and stamp_node(rs) == self.device:
+                # HQ sends back an edit of ours whose acknowledgement never arrived: ours
+                # pending here is newer (or it is that very edit); HQ has agreed on it.
+                if rs <= ls:
+                    stamp_updates.append((col, ls, rs))
+                    continue
             if pending and rs > lb:
                 mine = wire_value_of(self.conn, rec.t, name, row)
                 winner = "theirs" if rs > ls else "mine"
-                if mine != rec.f[name]:
-                    record_conflict(self.conn, rec.t, rec.uid, name, mine, ls, rec.f[name], rs, winner)
+                if mine != rec.f[name] and record_conflict(self.conn, rec.t, rec.uid, name, mine, ls, rec.f[name],
+                                                           rs, winner):
                     self.result.conflicts += 1
                 if winner == "mine":
                     stamp_updates.append((col, ls, rs))  # agreed base is now HQ's; ours still to push

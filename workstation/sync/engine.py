@@ -17,6 +17,10 @@ a no-op (stamps compare equal).
 
 Cancelling stops between batches: what HQ already acknowledged, and what was already
 applied here, stays (each batch is complete and consistent on its own).
+
+Tracing. ``sync_now(trace=...)`` is told each step as it happens (see :data:`TRACE_STEPS`):
+diagnostics, and the reliability suite, which kills the process or HQ at these points and
+keeps the acknowledged records as its ledger. A trace function must not touch the database.
 """
 
 from __future__ import annotations
@@ -38,9 +42,19 @@ from workstation.store import schema as s
 from workstation.sync import codec
 from workstation.sync.client import HQClient, HQRefused, TransportWrap, connect, require_enrolment
 from workstation.sync.crypto import open_sealed, seal
-from workstation.sync.protocol import DEFAULT_BATCH, BundleAck, PullResponse, PushResponse, WireRecord
+from workstation.sync.protocol import DEFAULT_BATCH, BundleAck, Conflict, PullResponse, PushResponse, WireRecord
 
 Progress = Callable[[float, str], None]
+Trace = Callable[[str, dict[str, Any]], None]
+
+#: The steps ``trace(step, info)`` hears, in order, per batch or page:
+#: ``push.request`` (``records``: the wire records about to be sent), ``push.answered``
+#: (HQ acknowledged them: ``records``, ``conflicts``; not yet recorded here),
+#: ``push.recorded`` (the acknowledgement is committed here), ``pull.request``
+#: (``since``), ``pull.answered`` (``records``: how many, ``next``; nothing applied yet),
+#: ``pull.applied`` (``uids`` applied and ``cursor`` saved, committed), then ``done``.
+TRACE_STEPS = ("push.request", "push.answered", "push.recorded", "pull.request", "pull.answered", "pull.applied",
+               "done")
 
 
 class CancelToken(Protocol):
@@ -80,8 +94,9 @@ def read_page(raw: bytes) -> PullResponse:
         if any(r.t not in codec.SA_TABLES or not isinstance(r.f, dict) or not isinstance(r.s, dict)
                for r in records):
             raise ValueError("a record of an unknown kind or shape")
+        conflicts = [Conflict.model_validate(c) for c in doc.get("conflicts") or ()]
         return PullResponse.model_construct(records=records, next=int(doc["next"]), head=int(doc["head"]),
-                                            more=bool(doc["more"]))
+                                            more=bool(doc["more"]), conflicts=conflicts)
     except (ValueError, KeyError, TypeError) as exc:
         raise NetworkError(f"HQ sent changes this laptop cannot read: {str(exc)[:300]}") from None
 
@@ -111,7 +126,7 @@ def _observe(ws: Any, conn: Connection, max_hlc: str) -> None:
 
 def apply_records(ws: Any, conn: Connection, records: list[WireRecord]) -> codec.ApplyResult:
     """Apply records from HQ inside the caller's write transaction (parked ones retried)."""
-    applier = codec.Applier(conn)
+    applier = codec.Applier(conn, ws.db.device_id)
     try:
         res = applier.apply(records)
         if res.inserted or res.updated:
@@ -122,14 +137,27 @@ def apply_records(ws: Any, conn: Connection, records: list[WireRecord]) -> codec
     return res
 
 
-def _push_rows(ws: Any, client: HQClient, rows: list[codec.OutRow]) -> tuple[int, int, int]:
+def keep_conflicts(conn: Connection, conflicts: list[Conflict]) -> int:
+    """Keep conflicts HQ found in this laptop's pushes (each once; see codec.record_conflict).
+    Returns how many were new here."""
+    new = 0
+    for c in conflicts:
+        if c.t in codec.SA_TABLES:
+            new += codec.record_conflict(conn, c.t, c.uid, c.field, c.mine, c.mine_stamp, c.value, c.stamp, c.winner)
+    return new
+
+
+def _push_rows(ws: Any, client: HQClient, rows: list[codec.OutRow],
+               trace: Trace | None = None) -> tuple[int, int, int]:
     """Push one batch and record HQ's acknowledgement. When HQ answers "case not found"
     (the case's owner withdrew this agency's access, or HQ lost the case) the batch is
     sent again case by case and the refused cases' rows are held here, so that one lost
     case never blocks the others. Returns (acknowledged, held, conflicts)."""
+    records = [r.record for r in rows]
+    if trace:
+        trace("push.request", {"records": records})
     try:
-        answer = PushResponse.model_validate(client.request("POST", "/v1/push", body={
-            "records": [r.record for r in rows]}))
+        answer = PushResponse.model_validate(client.request("POST", "/v1/push", body={"records": records}))
     except HQRefused as exc:
         if exc.status != 404:
             raise
@@ -142,23 +170,28 @@ def _push_rows(ws: Any, client: HQClient, rows: list[codec.OutRow]) -> tuple[int
             return 0, len(rows), 0
         totals = [0, 0, 0]
         for part in by_case.values():
-            for i, v in enumerate(_push_rows(ws, client, part)):
+            for i, v in enumerate(_push_rows(ws, client, part, trace)):
                 totals[i] += v
         return totals[0], totals[1], totals[2]
+    if trace:
+        trace("push.answered", {"records": records, "conflicts": [c.model_dump() for c in answer.conflicts]})
     with ws.db.write() as conn:
         codec.acknowledge(conn, rows, answer.conflicts)
         _state_set(conn, "last_push_at", clock.utcnow_iso())
+    if trace:
+        trace("push.recorded", {"records": len(rows)})
     return len(rows), 0, len(answer.conflicts)
 
 
 def sync_now(ws: Any, progress: Progress | None = None, cancel: CancelToken | None = None, *,
              wrap: TransportWrap | None = None, batch: int = DEFAULT_BATCH,
-             client: HQClient | None = None) -> SyncReport:
+             client: HQClient | None = None, trace: Trace | None = None) -> SyncReport:
     """Push this laptop's changes to HQ, then pull HQ's. Blocks (run it in a worker).
 
     ``progress(fraction, message)`` is called after each batch; ``cancel.is_set()`` is
-    checked between batches (raises Cancelled). Raises UsageError when not enrolled and
-    NetworkError (exit code 6) when HQ is unreachable or refuses.
+    checked between batches (raises Cancelled); ``trace(step, info)`` hears every step
+    (:data:`TRACE_STEPS`). Raises UsageError when not enrolled and NetworkError (exit
+    code 6) when HQ is unreachable or refuses.
     """
     started = time.monotonic()
     enr = require_enrolment(ws)
@@ -181,7 +214,7 @@ def sync_now(ws: Any, progress: Progress | None = None, cancel: CancelToken | No
                 if b.dropped or b.held:
                     continue
                 break
-            done, refused, found = _push_rows(ws, client, b.rows)
+            done, refused, found = _push_rows(ws, client, b.rows, trace)
             pushed += done
             held += refused
             conflicts += found
@@ -194,14 +227,21 @@ def sync_now(ws: Any, progress: Progress | None = None, cancel: CancelToken | No
         first = cursor
         while True:
             _check(cancel)
+            if trace:
+                trace("pull.request", {"since": cursor})
             page = read_page(client.request("GET", "/v1/changes", params={"since": cursor, "limit": batch},
                                             raw=True))
+            if trace:
+                trace("pull.answered", {"records": len(page.records), "next": page.next})
             with ws.db.write() as conn:
                 res = apply_records(ws, conn, page.records) if page.records else codec.ApplyResult()
+                res.conflicts += keep_conflicts(conn, page.conflicts)
                 if page.next > cursor or page.records:
                     cursor = max(cursor, page.next)
                     _state_set(conn, "cursor", str(cursor))
                 _state_set(conn, "last_pull_at", clock.utcnow_iso())
+            if trace:
+                trace("pull.applied", {"uids": [r.uid for r in page.records], "cursor": cursor})
             pulled += res.inserted + res.updated
             unchanged += res.unchanged
             conflicts += res.conflicts
@@ -221,6 +261,8 @@ def sync_now(ws: Any, progress: Progress | None = None, cancel: CancelToken | No
     finally:
         if own:
             client.close()
+    if trace:
+        trace("done", {"pushed": pushed, "pulled": pulled, "conflicts": conflicts})
     if progress:
         progress(1.0, "sync finished")
     return SyncReport(pushed, pulled, unchanged, conflicts, parked, held, batches, client.bytes_sent,
@@ -320,6 +362,9 @@ def import_bundle(ws: Any, src: str | os.PathLike[str]) -> BundleReport:
             if a.t == "case":
                 _state_set(conn, f"hq_case:{a.uid}", "1")
         for c in ack.conflicts:
+            if c.mine_stamp:
+                codec.record_conflict(conn, c.t, c.uid, c.field, c.mine, c.mine_stamp, c.value, c.stamp, c.winner)
+                continue
             table = codec.SA_TABLES[c.t]
             row = conn.execute(select(table).where(table.c.uid == c.uid)).first()
             mine = codec.wire_value_of(conn, c.t, c.field, row) if row is not None else None

@@ -133,7 +133,12 @@ class PushRequest(_Strict):
 
 class Conflict(_Strict):
     """A field edited on two sides since their common base. ``value``/``stamp`` are HQ's
-    (theirs); ``winner`` says which one the merge kept for now."""
+    (theirs), ``mine``/``mine_stamp`` what the device sent; ``winner`` says which one the
+    merge kept for now. HQ keeps every conflict the device won (HQ then holds the device's
+    value, and nothing else could tell that another value was overwritten) and sends it
+    again with the device's next pull, so a lost push answer cannot lose it; a lost
+    conflict is found again when the change is sent again. A device keeps each (record,
+    field, mine_stamp, stamp) once."""
 
     t: str
     uid: Uid
@@ -141,6 +146,8 @@ class Conflict(_Strict):
     value: JsonValue
     stamp: StampOrEmpty
     winner: Literal["mine", "theirs"]
+    mine: JsonValue = None
+    mine_stamp: StampOrEmpty = ""
 
 
 class PushResponse(_Strict):
@@ -152,10 +159,14 @@ class PushResponse(_Strict):
 
 
 class PullResponse(_Strict):
+    """A page of changes after the device's cursor, and the conflicts HQ found in this
+    device's own pushes in the same stretch of the change sequence."""
+
     records: list[WireRecord]
     next: int
     head: int
     more: bool
+    conflicts: list[Conflict] = Field(default_factory=list)
 
 
 class EnrolRequest(_Strict):
@@ -362,9 +373,16 @@ def stamp_of(rec: WireRecord, name: str) -> str:
     return rec.s.get(name, "")
 
 
+def stamp_node(stamp: str) -> str:
+    """The device that made a stamp ("" for the never-edited stamp). Two edits stamped by
+    the same device are never a conflict: the later one was made knowing the earlier."""
+    parts = stamp.split(".", 2)
+    return parts[2] if len(parts) == 3 else ""
+
+
 __all__ = [
     "AckedRecord", "BundleAck", "BundlePush", "CaseSummary", "Conflict", "DeconflictItem",
     "DeconflictMatch", "DeconflictRequest", "DeconflictResponse", "DELETED", "EnrolRequest",
     "EnrolResponse", "FIELD_TYPES", "Identity", "ProtocolError", "PullResponse", "PushRequest",
-    "PushResponse", "TABLES", "TABLE_RANK", "WireRecord", "validate_record", "stamp_of",
+    "PushResponse", "TABLES", "TABLE_RANK", "WireRecord", "validate_record", "stamp_of", "stamp_node",
 ]

@@ -121,10 +121,14 @@ def test_failed_authentication_is_rate_limited_and_audited(laptops, hq) -> None:
     hq.limiter.reset()
     try:
         with anon(hq) as c:
-            codes = [c.get("/v1/me", headers={"Authorization": f"Bearer wrong-token-{i:040d}"}).status_code
+            # A forwarded-for header is not believed: it cannot spread the guesses over
+            # made-up addresses.
+            codes = [c.get("/v1/me", headers={"Authorization": f"Bearer wrong-token-{i:040d}",
+                                              "X-Forwarded-For": f"198.51.100.{i + 1}"}).status_code
                      for i in range(hq.limiter.threshold)]
             assert codes == [401] * hq.limiter.threshold
-            refused = c.get("/v1/me", headers={"Authorization": "Bearer another-wrong-token-000000000000"})
+            refused = c.get("/v1/me", headers={"Authorization": "Bearer another-wrong-token-000000000000",
+                                               "X-Forwarded-For": "203.0.113.77"})
             assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         # While the address is blocked, even a valid token waits.
         with pytest.raises(HQRefused, match="retry in"):
