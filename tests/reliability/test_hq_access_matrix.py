@@ -605,7 +605,14 @@ class _AnyVersionServer:
                 pass
 
     def close(self) -> None:
+        # close() alone does not wake a thread blocked in accept() on Linux; shutdown does.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the control TLS server did not stop"
 
 
 def _client_context(cert: Path, version: ssl.TLSVersion) -> ssl.SSLContext:

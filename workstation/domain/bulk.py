@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from workstation.domain.service import Workstation
 
 BATCH = 5000
+#: A batch is also flushed once its texts pass this many characters (memory stays bounded
+#: when rows carry long bodies), and a batch this large is not turned into one JSON text —
+#: SQLite would hold several copies of it — but bound row by row on the caller's thread.
+BATCH_CHARS = 16 << 20
+JSON_BATCH_CHARS = 4 << 20
 # Datetimes go through ``default=str`` ("2024-01-02 03:04:05+00:00"), as json.dumps wrote them.
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
@@ -183,6 +188,8 @@ class BulkWriter:
         self.now = clock.utcnow_iso()
         self.origin = ws.db.device_id
         self._hlc = ws.clock.now()
+        self._pending_chars = 0
+        self._heavy = False
         self._uid_prefix = ""
         self._uid_left = 0
         self._uid_next = 0
@@ -244,11 +251,13 @@ class BulkWriter:
         if found is not None:
             return found
         eid = self._id("entity")
+        props = _json(properties)
         self._new_entities.append((
-            eid, self.case_id, kind, label, key, _json(properties), sensitive, self.source_id, ref,
+            eid, self.case_id, kind, label, key, props, sensitive, self.source_id, ref,
             self.now, self.now, new_uid(), self.origin, self._hlc))
         self._entities[k] = eid
         self.created["entities"] += 1
+        self._pending_chars += len(label) + len(props)
         return eid
 
     def event(self, kind: str, when: datetime | None, *, title: str = "", body: str | None = None,
@@ -263,9 +272,11 @@ class BulkWriter:
         nxt = self._next
         eid = nxt["event"]
         nxt["event"] = eid + 1
+        props = _json(properties)
         self._events.append((
-            eid, self.case_id, kind, ts, off, title, body, _json(properties), self.source_id, ref,
+            eid, self.case_id, kind, ts, off, title, body, props, self.source_id, ref,
             self.now, self._uid(), self.origin, self._hlc))
+        self._pending_chars += len(title) + len(props) + (len(body) if body else 0)
         if parties:
             pid = nxt["event_party"]
             seen: set[tuple[int, str]] = set()
@@ -278,7 +289,7 @@ class BulkWriter:
                 pid += 1
             nxt["event_party"] = pid
         self.created["events"] += 1
-        if len(self._events) >= BATCH:
+        if len(self._events) >= BATCH or self._pending_chars >= BATCH_CHARS:
             self.flush()
         return eid
 
@@ -297,6 +308,8 @@ class BulkWriter:
         """Write what is pending (entities first: events and links refer to them) and
         index the new rows for full-text search in one statement per table."""
         job: list[tuple[str, Any, bool]] = []
+        self._heavy = self._pending_chars >= JSON_BATCH_CHARS
+        self._pending_chars = 0
         if self._new_entities:
             lo, hi = self._new_entities[0][0], self._new_entities[-1][0]
             self._rows(job, _ENTITY_SQL, self._new_entities)
@@ -321,17 +334,23 @@ class BulkWriter:
             self._links = []
         if not job:
             return
-        if self._thread is not None:
+        if self._thread is not None and not self._heavy:
             self._thread.submit(job)
         else:
-            for sql, params, many in job:
-                if many:
-                    self._cursor.executemany(sql, params)
-                else:
-                    self._cursor.execute(sql, params)
+            if self._thread is not None:
+                self._thread.drain()  # the connection is ours again until the next submit
+            try:
+                for sql, params, many in job:
+                    if many:
+                        self._cursor.executemany(sql, params)
+                    else:
+                        self._cursor.execute(sql, params)
+            except Exception as exc:
+                # Part of a batch may be in: the whole transaction must go, never one row.
+                raise BulkWriteFailed(exc) from exc
 
     def _rows(self, job: list[tuple[str, Any, bool]], sql: str, rows: list[tuple[Any, ...]]) -> None:
-        blob = _rows_json(rows) if self._thread is not None else None
+        blob = _rows_json(rows) if self._thread is not None and not self._heavy else None
         if blob is not None:
             job.append((_JSON_SQL[sql], (blob,), False))
         else:
@@ -346,11 +365,14 @@ class BulkWriter:
     def finish(self) -> dict[str, int]:
         """Flush and give the full-text triggers back to everyone. Must run before commit."""
         if not self._finished:
-            self.flush()
-            if self._thread is not None:
-                try:
+            try:
+                self.flush()
+                if self._thread is not None:
                     self._thread.drain()
-                finally:
+            except BulkWriteFailed as failed:
+                raise failed.original from None
+            finally:
+                if self._thread is not None:
                     self._thread.close(abandon=True)
                     self._thread = None
             self._cursor.execute("DELETE FROM fts_defer")
@@ -372,10 +394,7 @@ class BulkWriter:
         # by the store like any other), not as the wrapper that kept it from reading as one
         # bad row inside the caller's loop.
         if exc_type is None:
-            try:
-                self.finish()
-            except BulkWriteFailed as failed:
-                raise failed.original from None
+            self.finish()
         else:
             self.abandon()
             if isinstance(exc, BulkWriteFailed):

@@ -232,3 +232,22 @@ def test_background_writer_gives_the_interpreter_its_switch_interval_back(ws, ca
     # Row uids are unique and in insertion order (the unique index appends).
     uids = [e.uid for e in ws.list_events(case_id, limit=None)]
     assert len(set(uids)) == 12_000
+
+
+def test_rows_with_long_texts_are_written_whole_beside_ordinary_batches(ws, case_id, tmp_path: Path) -> None:
+    """A batch whose texts pass the JSON limit is bound row by row on the caller's thread
+    (bounded memory); the rows before and after still go through the writer thread."""
+    from workstation.domain import bulk
+
+    p = tmp_path / "long.csv"
+    rows = [f"2024-02-{1 + i % 28:02d},SHOP {i},-{1 + i % 50}.00\n" for i in range(12_000)]
+    width = 100_000  # under the CSV field limit; 50 of them pass the JSON batch limit
+    count = bulk.JSON_BATCH_CHARS // width + 10
+    for i in range(count):
+        rows[7_000 + i] = f'2024-02-03,"needle{i} {"x" * width}",-3.00\n'
+    p.write_text("Date,Description,Amount\n" + "".join(rows), encoding="utf-8")
+    result = run_import(ws, case_id, p)
+    assert result.events == 12_000
+    titles = [e.title for e in ws.list_events(case_id, limit=None)]
+    assert sum(len(t) > width for t in titles) == count and "SHOP 11999" in titles
+    assert len(ws.event_ids(case_id, text="needle7")) == 1
