@@ -354,6 +354,9 @@ class BulkWriter:
         if blob is not None:
             job.append((_JSON_SQL[sql], (blob,), False))
         else:
+            # Bound row by row: on the caller's thread (a second thread would wait for the
+            # GIL at every row), so the whole batch goes there.
+            self._heavy = True
             job.append((sql, rows, True))
 
     def _queue_for_sync(self, job: list[tuple[str, Any, bool]], table: str, lo: int, hi: int) -> None:

@@ -251,3 +251,15 @@ def test_rows_with_long_texts_are_written_whole_beside_ordinary_batches(ws, case
     titles = [e.title for e in ws.list_events(case_id, limit=None)]
     assert sum(len(t) > width for t in titles) == count and "SHOP 11999" in titles
     assert len(ws.event_ids(case_id, text="needle7")) == 1
+
+
+def test_a_nul_character_in_a_message_is_stored_whole(ws, case_id, tmp_path: Path) -> None:
+    """SQLite's JSON functions would cut the text at the NUL: such a batch is bound as is."""
+    export = {"name": "Chat", "type": "personal_chat", "id": 1, "messages": [
+        {"id": i, "type": "message", "date": "2024-05-01T10:00:00", "date_unixtime": str(1714557600 + i),
+         "from": "Sam Sample", "from_id": "user1", "text": f"part one\u0000part two {i}"} for i in range(3)]}
+    p = tmp_path / "result.json"
+    p.write_text(json.dumps(export), encoding="utf-8")
+    assert run_import(ws, case_id, p).events == 3
+    bodies = sorted(e.body or "" for e in ws.list_events(case_id, limit=None))
+    assert bodies[0] == "part one\u0000part two 0"
