@@ -584,6 +584,31 @@ class Workstation:
         """The keyed-fingerprint secret for card numbers (matching typed numbers to keys)."""
         return self._fingerprint_key
 
+    def adopt_fingerprint_key(self, conn: Connection, key: bytes) -> int:
+        """In the caller's write transaction: make ``key`` the database's fingerprint key and
+        recompute the matching key of every card whose full number is held. Returns how many
+        cards were re-keyed. Call :meth:`use_fingerprint_key` once the transaction commits."""
+        from workstation.analysis.identifiers import card_fingerprint
+
+        if self.db.meta_get(conn, "fingerprint_key") == key.hex():
+            return 0
+        self.db.meta_set(conn, "fingerprint_key", key.hex())
+        rows = conn.execute(select(s.entity.c.id, s.entity.c.sensitive).where(
+            s.entity.c.kind == "card", s.entity.c.sensitive.is_not(None))).fetchall()
+        held = [r for r in rows if r.sensitive and r.sensitive.isdigit()]
+        if not held:
+            return 0
+        hlc = self._touch(conn)
+        for r in held:
+            conn.execute(update(s.entity).where(s.entity.c.id == r.id).values(
+                key="card:" + card_fingerprint(r.sensitive, key), hlc=hlc))
+        return len(held)
+
+    def use_fingerprint_key(self, key: bytes) -> None:
+        """Match card numbers with ``key`` from now on in this session (after
+        :meth:`adopt_fingerprint_key` committed it)."""
+        self._fingerprint_key = bytes(key)
+
     # ------------------------------------------------------------------ notes
     def add_note(self, case_id: int, body: str, *, target_type: str | None = None,
                  target_id: int | None = None) -> Changes:

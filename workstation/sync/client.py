@@ -319,28 +319,11 @@ def enroll(ws: Any, hq_url: str, code: str, *, ca_cert: str | None = None, label
 
 
 def _store_enrolment(ws: Any, enr: Enrolment) -> None:
-    from sqlalchemy import select, update
-
-    from workstation.analysis.identifiers import card_fingerprint
-    from workstation.store import schema as s
-
-    fp_key = enr.fingerprint_key
     with ws.db.write() as conn:
         save_enrolment(ws, conn, enr)
         # Adopt HQ's fingerprint key: card keys then agree across every enrolled laptop.
-        rekeyed = 0
-        old = ws.db.meta_get(conn, "fingerprint_key")
-        if old != enr.fp_key:
-            ws.db.meta_set(conn, "fingerprint_key", enr.fp_key)
-            rows = conn.execute(select(s.entity.c.id, s.entity.c.sensitive).where(
-                s.entity.c.kind == "card", s.entity.c.sensitive.is_not(None))).fetchall()
-            hlc = ws._touch(conn) if rows else None
-            for r in rows:
-                if r.sensitive and r.sensitive.isdigit():
-                    conn.execute(update(s.entity).where(s.entity.c.id == r.id).values(
-                        key="card:" + card_fingerprint(r.sensitive, fp_key), hlc=hlc))
-                    rekeyed += 1
+        rekeyed = ws.adopt_fingerprint_key(conn, enr.fingerprint_key)
         ws.audit.append(conn, "sync.enrol", "hq", None, {
             "hq": enr.hq_url, "device_id": enr.device_id, "officer": enr.officer, "agency": enr.agency,
             "certificate_sha256": enr.cert_sha256, "cards_rekeyed": rekeyed})
-    ws._fingerprint_key = fp_key  # adopt HQ's key for this session (the meta row is rewritten too)
+    ws.use_fingerprint_key(enr.fingerprint_key)  # committed: this session matches with it too

@@ -80,3 +80,21 @@ def test_cases_kept_local_are_never_deconflicted(laptops, hq) -> None:
     lap.ws.update_case(cid, keep_local=True)
     with pytest.raises(UsageError, match="kept on this laptop only"):
         deconflict(lap.ws, cid)
+
+
+def test_cards_entered_before_enrolment_are_rekeyed_to_hq_fingerprints(laptops, hq) -> None:
+    """A laptop fingerprints cards with a key of its own until it enrols; enrolling adopts
+    HQ's key and re-keys the cards already held, so every enrolled laptop matches them."""
+    from tests.core.sync.conftest import enrol
+
+    early = laptops("early", enrolled=False)
+    cid = early.ws.create_case("PRE-1", "Before enrolment").id
+    before = early.ws.get_entity(early.ws.add_entity(cid, "card", CARD).id).key
+    enrol(early.ws, hq, "DC-REKEY", "officer-early")
+    after = early.ws.list_entities(cid, kind="card")[0].key
+    late = laptops("late", agency="DC-REKEY")  # enrolled first, card typed afterwards
+    late_cid = late.ws.create_case("POST-1", "After enrolment").id
+    typed_after = late.ws.get_entity(late.ws.add_entity(late_cid, "card", CARD).id).key
+    assert after != before and after == typed_after
+    # The session uses the adopted key at once: the same card typed again is the same entity.
+    assert early.ws.add_entity(cid, "card", CARD).op == "existing"
