@@ -9,32 +9,15 @@ import secrets
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
+from tests.core.sync.helpers import running_hq  # noqa: F401  (the HQ these tests start)
 from workstation.sync.protocol import FIELD_TYPES
-
-
-@contextmanager
-def running_hq(backend: str, tmp: Path, **kw: Any) -> Iterator[Any]:
-    """A started ``RunningHQ`` with TLS over ``backend`` ("sqlite" or "postgres"; the latter
-    skips the test when PostgreSQL is not reachable)."""
-    from tests.core.sync.helpers import hq_url_for
-    from workstation.hq.server import RunningHQ
-
-    with hq_url_for(backend, tmp) as url:
-        server = RunningHQ(url, tls_dir=tmp / "tls", **kw).start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 def tls_context(hq: Any) -> ssl.SSLContext:

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.core.sync.helpers import Laptop, enrol, hq_url_for
+from tests.core.sync.helpers import Laptop, laptop_factory, running_hq
 
 
 @pytest.fixture(scope="module")
 def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from workstation.hq.server import RunningHQ
-
-    tmp = tmp_path_factory.mktemp("hq")
-    with hq_url_for("sqlite", tmp) as url:
-        server = RunningHQ(url, tls_dir=tmp / "tls").start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_hq("sqlite", tmp_path_factory.mktemp("hq")) as server:
+        yield server
 
 
 @pytest.fixture
 def laptops(template_db: Path, tmp_path: Path, hq) -> Iterator[Callable[..., Laptop]]:
-    """``make(name, agency=None, officer=None, enrolled=True)`` → an enrolled laptop. By
-    default all laptops of one test belong to one agency of their own (so a test never
-    pulls what earlier tests of the module shared)."""
-    made: list[Laptop] = []
-    default_agency = f"AG-{uuid.uuid4().hex[:8]}"
-
-    def make(name: str, agency: str | None = None, officer: str | None = None, enrolled: bool = True,
-             **kw: object) -> Laptop:
-        lap = Laptop.copy_of(template_db, tmp_path, name)
-        made.append(lap)
-        if enrolled:
-            enrol(lap.ws, hq, agency or default_agency, officer or f"officer-{name}", **kw)
-        return lap
-
-    yield make
-    for lap in made:
-        lap.close()
+    """``make(name, agency=None, officer=None, enrolled=True)`` → an enrolled laptop (see
+    :func:`tests.core.sync.helpers.laptop_factory`)."""
+    with laptop_factory(template_db, tmp_path, hq) as make:
+        yield make

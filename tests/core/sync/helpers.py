@@ -57,6 +57,44 @@ def hq_url_for(backend: str, tmp: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp / 'hq.db'}"
 
 
+@contextmanager
+def running_hq(backend: str, tmp: Path, **kw: Any) -> Iterator[Any]:
+    """A started ``RunningHQ`` with TLS over ``backend`` ("sqlite" or "postgres"; the latter
+    skips the test when PostgreSQL is not reachable)."""
+    from workstation.hq.server import RunningHQ
+
+    with hq_url_for(backend, tmp) as url:
+        server = RunningHQ(url, tls_dir=tmp / "tls", **kw).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def laptop_factory(template_db: Path, tmp_path: Path, hq: Any) -> Iterator[Any]:
+    """``make(name, agency=None, officer=None, enrolled=True, **enrol_kw)`` → a laptop (a copy
+    of the template database), enrolled at ``hq`` unless told not to. By default all laptops
+    of one factory belong to one agency of their own, so a test never pulls what earlier
+    tests shared; every laptop is closed at the end."""
+    made: list[Laptop] = []
+    default_agency = f"AG-{uuid.uuid4().hex[:8]}"
+
+    def make(name: str, agency: str | None = None, officer: str | None = None, enrolled: bool = True,
+             **kw: Any) -> Laptop:
+        lap = Laptop.copy_of(template_db, tmp_path, name)
+        made.append(lap)
+        if enrolled:
+            enrol(lap.ws, hq, agency or default_agency, officer or f"officer-{name}", **kw)
+        return lap
+
+    try:
+        yield make
+    finally:
+        for lap in made:
+            lap.close()
+
+
 class Laptop:
     """A real encrypted case database with its own device id (a second officer's laptop)."""
 

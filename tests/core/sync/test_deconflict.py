@@ -85,7 +85,7 @@ def test_cases_kept_local_are_never_deconflicted(laptops, hq) -> None:
 def test_cards_entered_before_enrolment_are_rekeyed_to_hq_fingerprints(laptops, hq) -> None:
     """A laptop fingerprints cards with a key of its own until it enrols; enrolling adopts
     HQ's key and re-keys the cards already held, so every enrolled laptop matches them."""
-    from tests.core.sync.conftest import enrol
+    from tests.core.sync.helpers import enrol
 
     early = laptops("early", enrolled=False)
     cid = early.ws.create_case("PRE-1", "Before enrolment").id
