@@ -19,82 +19,53 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QVBoxLayout,
     QWidget,
 )
 
 from workstation.analysis.timeline import event_tags, from_us, is_starred, normalise_tags, to_us, zone_name
 from workstation.domain.models import EVENT_KINDS, EventInfo
-from workstation.errors import WorkstationError
+from ui.dialogs import FormDialog
 from ui.formatting import kind_text
 from ui.timeline.style import kind_swatch
 
 
-class _Form(QDialog):
-    """Form layout, inline error line, OK/Cancel; OK validates then emits ``submitted``."""
+class _Form(FormDialog):
+    """The app's form dialog whose OK validates then emits ``submitted`` (the timeline
+    widget saves through the service and answers with :meth:`finish` or :meth:`fail`)."""
 
     submitted = Signal(dict)
 
     def __init__(self, parent: QWidget | None, title: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(420)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(16, 14, 16, 12)
-        outer.setSpacing(8)
-        self.form = QFormLayout()
-        self.form.setSpacing(7)
-        outer.addLayout(self.form)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
-        outer.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
-        outer.addWidget(self.buttons)
+        super().__init__(parent, title)
         self.busy = False
+        self.submit_handler = self._emit
 
-    def values(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @Slot()
-    def submit(self) -> None:
-        """Validate and emit ``submitted`` (the OK button; also callable from tests)."""
-        if self.busy:
-            return
-        try:
-            values = self.values()
-        except (ValueError, WorkstationError) as exc:
-            self.fail(str(exc))
-            return
-        self.error_label.hide()
+    def _emit(self, _dialog: FormDialog, values: dict[str, Any]) -> None:
         self.busy = True
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.submitted.emit(values)
 
-    def accept(self) -> None:  # Enter: same path as OK
-        self.submit()
+    @Slot()
+    def _submit(self) -> None:
+        if not self.busy:
+            super()._submit()
+
+    def submit(self) -> None:
+        """Validate and emit ``submitted`` (the OK button; also callable from tests)."""
+        self._submit()
 
     def fail(self, message: str) -> None:
         """Keep the form open and say why the edit was refused."""
         self.busy = False
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
-        self.error_label.setText(message or "The change could not be saved.")
-        self.error_label.show()
+        super().fail(message or "The change could not be saved.")
 
-    def finish(self) -> None:
+    def finish(self, result: Any = None) -> None:
         self.busy = False
-        QDialog.accept(self)
+        super().finish(result)
 
 
 class TimelineEventDialog(_Form):
