@@ -566,7 +566,24 @@ class EventTableModel(LazyTableModel):
 
 
 # ---------------------------------------------------------------------- small list models
-class ListTableModel(QAbstractTableModel):
+class HeaderedRows:
+    """For the app's read-only item models: horizontal headers from ``self.headers`` and
+    rows that can be selected but not edited. Put it before the Qt base class."""
+
+    headers: Sequence[str]
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(self.headers)):
+            return self.headers[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
+
+
+class ListTableModel(HeaderedRows, QAbstractTableModel):
     """A fully loaded list of value objects shown in columns. Subclasses define cells."""
 
     headers: tuple[str, ...] = ()
@@ -606,16 +623,6 @@ class ListTableModel(QAbstractTableModel):
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.headers)):
-            return self.headers[section]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.items):

@@ -56,7 +56,7 @@ from workstation.domain.models import Changes
 from workstation.errors import WorkstationError
 from ui.errors import describe_error, show_error
 from ui.formatting import kind_text
-from ui.models import ListTableModel
+from ui.models import HeaderedRows, ListTableModel
 from ui.session import Session
 from ui.theme import entity_icon, icon, theme_colour
 from ui.views.search import HtmlItemDelegate, HtmlRole
@@ -100,7 +100,7 @@ def only_entities(connections: Sequence[CaseConnection], entity_ids: frozenset[i
     return out
 
 
-class ConnectionsModel(QAbstractItemModel):
+class ConnectionsModel(HeaderedRows, QAbstractItemModel):
     """Two levels: other cases (score), and under each the reasons (weight, explanation).
 
     Columns: what (rich text in ``HtmlRole``), score, and a "go there" link column.
@@ -163,18 +163,6 @@ class ConnectionsModel(QAbstractItemModel):
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.headers)):
-            return self.headers[section]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

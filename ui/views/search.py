@@ -61,6 +61,7 @@ from workstation.domain.models import ENTITY_KINDS, EVENT_KINDS, Changes
 from workstation.errors import WorkstationError
 from ui.errors import describe_error, show_error
 from ui.formatting import format_ts, kind_text, zone
+from ui.models import HeaderedRows
 from ui.session import Session
 from ui.theme import entity_icon, event_icon, icon, theme_colour
 
@@ -123,7 +124,7 @@ class SearchRequest:
 
 
 # ---------------------------------------------------------------------- model
-class SearchResultsModel(QAbstractTableModel):
+class SearchResultsModel(HeaderedRows, QAbstractTableModel):
     """Hits of one search, in rank order; more are asked for page by page.
 
     ``fetchMore`` does not read anything itself: it emits ``moreRequested(offset)`` and
@@ -194,18 +195,6 @@ class SearchResultsModel(QAbstractTableModel):
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.headers)):
-            return self.headers[section]
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
         return not parent.isValid() and bool(self.hits) and not self._exhausted and not self._fetching
