@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +49,7 @@ from ui.formatting import format_iso, kind_text
 from ui.models import ListTableModel
 from ui.session import Session
 from ui.theme import entity_icon, icon, theme_colour
+from ui.widgets import record_list_view
 
 
 # ---------------------------------------------------------------------- commands
@@ -258,15 +258,7 @@ class MergeHistoryWidget(QWidget):
         title.setObjectName("sectionLabel")
         v.addWidget(title)
         self.model = MergeHistoryModel(session, self)
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        for col, width in enumerate((150, 150, 130, 90, 220)):
-            self.view.setColumnWidth(col, width)
+        self.view = record_list_view(self.model, (150, 150, 130, 90, 220))
         v.addWidget(self.view, 1)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -408,13 +400,7 @@ class DuplicatesDialog(QDialog):
         self.status_label.setWordWrap(True)
         v.addWidget(self.status_label)
         self.model = DuplicatesModel(self)
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view = record_list_view(self.model)
         header = self.view.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)

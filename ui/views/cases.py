@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHeaderView,
     QHBoxLayout,
     QLabel,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 from workstation.domain.models import CaseInfo, Changes
 from ui.models import CaseListModel
 from ui.session import Session
+from ui.widgets import record_list_view
 
 REFRESH_DELAY_MS = 400
 
@@ -55,13 +54,7 @@ class CaseNavigatorWidget(QWidget):
         bar.addWidget(self.closed_check)
         layout.addLayout(bar)
 
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view = record_list_view(self.model)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         header = self.view.header()
         header.setStretchLastSection(False)

@@ -15,13 +15,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +39,7 @@ from ui.formatting import (
 from ui.models import HistoryModel, LinkListModel, PropertiesModel
 from ui.session import Session
 from ui.theme import entity_icon, event_icon, icon
+from ui.widgets import record_list_view
 
 
 @dataclass
@@ -136,11 +135,11 @@ class DetailsWidget(QWidget):
         self.splitter.setObjectName("detailsSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.properties_model = PropertiesModel(self)
-        self.properties_view = self._tree(self.properties_model, (130,))
+        self.properties_view = record_list_view(self.properties_model, (130,))
         self.splitter.addWidget(self._section("Properties", self.properties_view))
 
         self.links_model = LinkListModel(self)
-        self.links_view = self._tree(self.links_model, (150, 170))
+        self.links_view = record_list_view(self.links_model, (150, 170))
         links_box = QWidget()
         lb = QVBoxLayout(links_box)
         lb.setContentsMargins(0, 0, 0, 0)
@@ -160,7 +159,7 @@ class DetailsWidget(QWidget):
         self.links_view.doubleClicked.connect(self._open_link)
 
         self.history_model = HistoryModel(session, self)
-        self.history_view = self._tree(self.history_model, (140, 80, 110))
+        self.history_view = record_list_view(self.history_model, (140, 80, 110))
         self.splitter.addWidget(self._section("History (audit trail)", self.history_view))
         self.splitter.setSizes([260, 160, 180])
         layout.addWidget(self.splitter, 1)
@@ -175,19 +174,6 @@ class DetailsWidget(QWidget):
         self.clear()
 
     # ------------------------------------------------------------------ building blocks
-    @staticmethod
-    def _tree(model: Any, widths: tuple[int, ...]) -> QTreeView:
-        view = QTreeView()
-        view.setModel(model)
-        view.setRootIsDecorated(False)
-        view.setUniformRowHeights(True)
-        view.setAlternatingRowColors(True)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setWordWrap(False)
-        for i, w in enumerate(widths):
-            view.setColumnWidth(i, w)
-        return view
-
     @staticmethod
     def _section(title: str, body: QWidget) -> QWidget:
         box = QWidget()

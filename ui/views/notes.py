@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +25,7 @@ from workstation.domain.models import Changes, NoteInfo
 from ui.models import NoteListModel
 from ui.session import Session
 from ui.theme import icon
+from ui.widgets import record_list_view
 
 
 class NotesWidget(QWidget):
@@ -62,15 +61,7 @@ class NotesWidget(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("notesSplitter")
         self.model = NoteListModel(session, self)
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setColumnWidth(0, 140)
-        self.view.setColumnWidth(1, 90)
+        self.view = record_list_view(self.model, (140, 90))
         self.splitter.addWidget(self.view)
         self.editor = QPlainTextEdit()
         self.editor.setPlaceholderText("Write a note…")

@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -41,7 +40,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +57,7 @@ from ui.formatting import format_iso, kind_text
 from ui.models import ListTableModel
 from ui.session import Session
 from ui.theme import icon, sharing_icon, theme_colour
+from ui.widgets import record_list_view
 
 REFRESH_DELAY_MS = 500
 STATE_TEXT = {LOCAL_ONLY: "local only", PENDING: "waiting to sync", SYNCED: "synced", CONFLICT: "in conflict"}
@@ -430,16 +429,8 @@ class ConflictsDialog(QDialog):
         self.only_case_check.setEnabled(case_id is not None)
         v.addWidget(self.only_case_check)
         self.model = ConflictsModel(session, self)
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view = record_list_view(self.model, (200, 90, 170, 170, 130))
         self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((200, 90, 170, 170, 130)):
-            self.view.setColumnWidth(col, width)
         v.addWidget(self.view, 1)
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
@@ -565,12 +556,7 @@ class DeconflictionDialog(QDialog):
         v.addWidget(label)
         self.model = DeconflictionModel(self)
         self.model.set_items(list(hits))
-        view = QTreeView()
-        view.setModel(self.model)
-        view.setRootIsDecorated(False)
-        view.setAlternatingRowColors(True)
-        for col, width in enumerate((220, 160, 120, 200)):
-            view.setColumnWidth(col, width)
+        view = record_list_view(self.model, (220, 160, 120, 200))
         v.addWidget(view, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
