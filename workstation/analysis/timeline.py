@@ -38,6 +38,7 @@ from sqlalchemy import select
 from workstation.domain.models import ENTITY_KINDS, EVENT_KINDS, Changes
 from workstation.errors import BadInput, Cancelled, NotFound, UsageError
 from workstation.store import schema as s
+from workstation.text import json_object
 
 if TYPE_CHECKING:  # the service imports analysis modules; avoid the cycle at runtime
     from workstation.domain.service import Workstation
@@ -714,18 +715,6 @@ def _fromtext(text: str) -> np.ndarray:
         return np.fromstring(text, dtype=np.int64, sep=",")
 
 
-def _json(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    try:
-        out = json.loads(value)
-    except (TypeError, ValueError):
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -804,7 +793,7 @@ def load_index(ws: Workstation, case_ids: Sequence[int], *, progress: ProgressFn
                     chunk = flagged[i:i + 900]
                     for eid, props in cur.execute(
                             "SELECT id, properties FROM event WHERE id IN (%s)" % ",".join("?" * len(chunk)), chunk):
-                        d = _json(props)
+                        d = json_object(props)
                         if is_starred(d):
                             starred_ids.append(int(eid))
                         t = event_tags(d)
@@ -914,7 +903,7 @@ def read_index_patch(ws: Workstation, event_ids: Iterable[int], *,
                     continue
                 if r.ts_utc is None:
                     continue
-                rows.append((r.id, int(r.ts_utc), r.kind, r.case_id, _json(r.properties),
+                rows.append((r.id, int(r.ts_utc), r.kind, r.case_id, json_object(r.properties),
                              tuple(parties.get(r.id, ()))))
         wanted = sorted({e for r in rows for e in r[5]})
         for i in range(0, len(wanted), 900):

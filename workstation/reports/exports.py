@@ -36,6 +36,7 @@ from workstation.errors import Cancelled, NotFound, UsageError
 from workstation.reports.atomic import atomic_write, check_target
 from workstation.reports.masking import entity_display
 from workstation.store import schema as s
+from workstation.text import json_object
 
 if TYPE_CHECKING:
     from workstation.domain.service import Workstation
@@ -114,18 +115,6 @@ class Column:
     numeric: bool = False
 
 
-def _j(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            out = json.loads(value)
-        except ValueError:
-            return {}
-        return out if isinstance(out, dict) else {}
-    return dict(value)
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str) if value else ""
 
@@ -173,7 +162,7 @@ def _table_entities(conn: Connection, case_id: int) -> TableRows:
         q = select(E.c.id, E.c.uid, E.c.kind, E.c.label, E.c.key, E.c.merged_into, E.c.properties,
                    E.c.source_id, E.c.source_ref, E.c.created_at, E.c.updated_at).where(where).order_by(E.c.id)
         for r in conn.execute(q).yield_per(2000):
-            props = _j(r.properties)
+            props = json_object(r.properties)
             # A card's key is a keyed fingerprint only this database can recompute: useless
             # outside and best not spread.
             key = "" if r.kind == "card" else (r.key or "")
@@ -189,7 +178,7 @@ def _labels(conn: Connection, case_id: int) -> dict[int, str]:
     out: dict[int, str] = {}
     for eid, kind, label, props in conn.execute(select(E.c.id, E.c.kind, E.c.label, E.c.properties).where(
             E.c.case_id == case_id)):
-        out[eid] = entity_display(kind, label, _j(props)) if kind == "card" else label
+        out[eid] = entity_display(kind, label, json_object(props)) if kind == "card" else label
     return out
 
 
@@ -231,7 +220,7 @@ def _event_batch(conn: Connection, batch: Sequence[Any], labels: Mapping[int, st
         amount: Any = None
         currency = ""
         if props_text and ('"amount"' in props_text or '"currency"' in props_text):
-            props = _j(props_text)
+            props = json_object(props_text)
             amount = _number(props.get("amount"))
             currency = str(props.get("currency") or "")
         yield [eid, uid, kind, _iso_us(ts), _iso_local(ts, off), off, title or "", body or "",
@@ -255,9 +244,9 @@ def _table_links(conn: Connection, case_id: int) -> TableRows:
                     L.c.created_at)
              .join(a, a.c.id == L.c.src_id).join(b, b.c.id == L.c.dst_id).where(where).order_by(L.c.id))
         for r in conn.execute(q).yield_per(2000):
-            yield [r.id, r.uid, r.src_id, entity_display(r.ak, r.al, _j(r.ap)) if r.ak == "card" else r.al, r.kind,
-                   r.dst_id, entity_display(r.bk, r.bl, _j(r.bp)) if r.bk == "card" else r.bl,
-                   float(r.confidence), _dump(_j(r.properties)), r.source_id, r.source_ref or "", r.created_at]
+            yield [r.id, r.uid, r.src_id, entity_display(r.ak, r.al, json_object(r.ap)) if r.ak == "card" else r.al, r.kind,
+                   r.dst_id, entity_display(r.bk, r.bl, json_object(r.bp)) if r.bk == "card" else r.bl,
+                   float(r.confidence), _dump(json_object(r.properties)), r.source_id, r.source_ref or "", r.created_at]
     return cols, rows(), total
 
 
@@ -287,7 +276,7 @@ def _table_sources(conn: Connection, case_id: int) -> TableRows:
         q = select(S.c.id, S.c.uid, S.c.file_name, S.c.file_size, S.c.sha256, S.c.importer, S.c.options,
                    S.c.imported_by, S.c.imported_at).where(where).order_by(S.c.id)
         for r in conn.execute(q):
-            yield [r.id, r.uid, r.file_name, r.file_size, r.sha256, r.importer, _dump(_j(r.options)),
+            yield [r.id, r.uid, r.file_name, r.file_size, r.sha256, r.importer, _dump(json_object(r.options)),
                    r.imported_by, r.imported_at]
     return cols, rows(), total
 

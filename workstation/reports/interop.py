@@ -51,6 +51,7 @@ from workstation.ids import new_uid
 from workstation.ingest.pipeline import ImportResult, RowProblem, file_digest
 from workstation.reports.masking import entity_display
 from workstation.store import schema as s
+from workstation.text import json_object
 
 if TYPE_CHECKING:
     from workstation.domain.service import Workstation
@@ -102,18 +103,6 @@ _KIND_SCHEMA: dict[str, str] = {
     "address": "Address", "location": "Address",
 }
 _HOLDS = ("uses", "holder_of", "owns")
-
-
-def _j(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            out = json.loads(value)
-        except ValueError:
-            return {}
-        return out if isinstance(out, dict) else {}
-    return dict(value)
 
 
 def _ftm_date(ts_us: int | None) -> str | None:
@@ -183,7 +172,7 @@ def _holder_values(conn: Connection, case_id: int, ents: Mapping[int, Any]) -> d
         if b.kind == "email":
             out[src].append(("email", (b.key or "").removeprefix("email:") or b.label))
         elif b.kind == "phone":
-            out[src].append(("phone", str(_j(b.properties).get("e164") or b.label)))
+            out[src].append(("phone", str(json_object(b.properties).get("e164") or b.label)))
     return out
 
 
@@ -224,7 +213,7 @@ def _link_proxy(model: Any, uid: str, kind: str, conf: float, a: tuple[str, str]
 
 def _event_proxy(model: Any, r: Any, parties: Sequence[tuple[str, int]], ents: Mapping[int, Any],
                  schema_of: Mapping[int, tuple[str, str]], owner_of: Mapping[int, str]) -> Any:
-    props = _j(r.properties)
+    props = json_object(r.properties)
     legal = model.get("LegalEntity")
     date = _ftm_date(r.ts_utc)
 
@@ -315,7 +304,7 @@ def write_ftm(ws: Workstation, conn: Connection, case_id: int, fh: IO[bytes], *,
     owner_of: dict[int, str] = {}
     n = 0
     for r in rows:
-        proxy = _entity_proxy(model, r, _j(r.properties), held)
+        proxy = _entity_proxy(model, r, json_object(r.properties), held)
         schema_of[r.id] = (r.uid, proxy.schema.name)
         fh.write(_line(model, proxy).encode("utf-8"))
         n += 1

@@ -61,6 +61,7 @@ from workstation.reports.figures import (
 from workstation.reports.masking import entity_display, mask_cards
 from workstation.reports.state import CaseState, case_state
 from workstation.store import schema as s
+from workstation.text import json_object
 
 if TYPE_CHECKING:
     from workstation.domain.service import Workstation
@@ -136,18 +137,6 @@ def parse_sections(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 # ====================================================================== reading
-def _json(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        try:
-            out = json.loads(value)
-        except ValueError:
-            return {}
-        return out if isinstance(out, dict) else {}
-    return dict(value)
-
-
 def _zone(name: str | None, fallback: str) -> tzinfo:
     for candidate in (name, fallback, "UTC"):
         if not candidate:
@@ -255,7 +244,7 @@ def _collect(ws: Workstation, conn: Connection, case_id: int, sections: Sequence
     E = s.entity
     for r in conn.execute(select(E.c.id, E.c.kind, E.c.label, E.c.key, E.c.properties).where(
             E.c.case_id == case_id, E.c.deleted.is_(False), E.c.merged_into.is_(None)).order_by(E.c.id)):
-        d.entities[r.id] = _Entity(r.id, r.kind, r.label, r.key, _json(r.properties))
+        d.entities[r.id] = _Entity(r.id, r.kind, r.label, r.key, json_object(r.properties))
     for r in conn.execute(select(s.link.c.id, s.link.c.src_id, s.link.c.dst_id, s.link.c.kind,
                                  s.link.c.confidence).where(
             s.link.c.case_id == case_id, s.link.c.deleted.is_(False)).order_by(s.link.c.id)):
@@ -609,7 +598,7 @@ class _Sections:
             for role, eid in d.parties.get(r.id, ()):
                 ent = d.entities.get(eid)
                 parties.append(f"{role.replace('_', ' ')}: {ent.shown if ent else f'#{eid}'}")
-            props = _json(r.properties)
+            props = json_object(r.properties)
             what = mask_cards(r.title or r.kind)
             if r.kind == "transaction" and props.get("amount") not in (None, ""):
                 what += f" — {_money(props.get('amount'))} {props.get('currency') or ''}".rstrip()
