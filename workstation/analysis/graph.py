@@ -64,7 +64,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -672,30 +672,12 @@ def _repulsion_grid(P: np.ndarray, k2: float, k: float, max_cells: int,
     cy = np.minimum(((Y - lo_y) / h).astype(np.int64), g - 1)
     cid = cy * g + cx
     order = np.argsort(cid, kind="stable")
-    counts = np.bincount(cid, minlength=g * g)
-    starts = np.cumsum(counts) - counts
-    scx, scy = cx[order], cy[order]
     # Work in cell order so the gathers below read memory mostly in sequence.
     SX, SY = X[order], Y[order]
-    pos = np.arange(n, dtype=np.int64)
     fx_s = np.zeros(n)
     fy_s = np.zeros(n)
     floor = 0.01 * k2
-    for dx, dy in ((0, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
-        if (dx, dy) == (0, 0):
-            c = cid[order]
-            begin = pos + 1
-            rep = starts[c] + counts[c] - begin
-        else:
-            nxc, nyc = scx + dx, scy + dy
-            valid = (nxc >= 0) & (nxc < g) & (nyc < g)
-            nb = np.where(valid, nyc * g + nxc, 0)
-            begin = starts[nb]
-            rep = np.where(valid, counts[nb], 0)
-        if not rep.any():
-            continue
-        I = np.repeat(pos, rep)
-        J = _ragged_arange(begin, rep)
+    for I, J in _adjacent_cell_pairs(cx, cy, g, order):
         ddx = SX[I] - SX[J]
         ddy = SY[I] - SY[J]
         w = k2 / np.maximum(ddx * ddx + ddy * ddy, floor)
@@ -1049,20 +1031,18 @@ def pack_components(P: np.ndarray, edges: Any, *, k: float = NODE_SPACING) -> np
     return out
 
 
-def _near_pairs(P: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j by cell order) of nodes in the same or adjacent grid cells of
-    size ``cell``: every pair closer than ``cell`` in both axes is among them."""
-    n = len(P)
-    lo = P.min(axis=0)
-    c = np.floor((P - lo) / cell).astype(np.int64)
-    g = int(c.max()) + 1 if n else 1
-    cid = c[:, 1] * g + c[:, 0]
-    order = np.argsort(cid, kind="stable")
+def _adjacent_cell_pairs(cx: np.ndarray, cy: np.ndarray, g: int,
+                         order: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For nodes in grid cells (``cx``, ``cy`` on a g×g grid) sorted by cell (``order``):
+    the pairs (I, J) of positions in that order whose cells are the same or adjacent, each
+    unordered pair once, one batch per half-neighbourhood offset (so memory stays at one
+    batch)."""
+    n = len(cx)
+    cid = cy * g + cx
     counts = np.bincount(cid, minlength=g * g)
     starts = np.cumsum(counts) - counts
-    scx, scy = c[order, 0], c[order, 1]
+    scx, scy = cx[order], cy[order]
     pos = np.arange(n, dtype=np.int64)
-    out_i, out_j = [], []
     for dx, dy in ((0, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
         if (dx, dy) == (0, 0):
             cc = cid[order]
@@ -1075,8 +1055,22 @@ def _near_pairs(P: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
             begin = starts[nb]
             rep = np.where(valid, counts[nb], 0)
         if rep.any():
-            out_i.append(order[np.repeat(pos, rep)])
-            out_j.append(order[_ragged_arange(begin, rep)])
+            yield np.repeat(pos, rep), _ragged_arange(begin, rep)
+
+
+def _near_pairs(P: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j by cell order) of nodes in the same or adjacent grid cells of
+    size ``cell``: every pair closer than ``cell`` in both axes is among them."""
+    n = len(P)
+    lo = P.min(axis=0)
+    c = np.floor((P - lo) / cell).astype(np.int64)
+    g = int(c.max()) + 1 if n else 1
+    cid = c[:, 1] * g + c[:, 0]
+    order = np.argsort(cid, kind="stable")
+    out_i, out_j = [], []
+    for I, J in _adjacent_cell_pairs(c[:, 0], c[:, 1], g, order):
+        out_i.append(order[I])
+        out_j.append(order[J])
     if not out_i:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(out_i), np.concatenate(out_j)
