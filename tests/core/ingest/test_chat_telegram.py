@@ -250,3 +250,193 @@ def test_html_without_messages_is_refused(tmp_path: Path) -> None:
     path.write_text("<html><body><p>hello</p></body></html>")
     with pytest.raises(ParseError, match="no Telegram messages"):
         list(TelegramHtmlParser().parse(path, ImportOptions()))
+
+
+# --------------------------------------------------------------------- JSON producer variants
+
+def _msg(mid: int, **fields: object) -> dict:
+    base: dict = {"id": mid, "type": "message", "date": "2024-01-02T10:00:00",
+                  "date_unixtime": str(1704189600 + mid), "from": "Cara", "from_id": "user200",
+                  "text": ""}
+    base.update(fields)
+    return base
+
+
+NOT_INCLUDED = "(File not included. Change data exporting settings to download.)"
+
+VARIANT_CHAT = {
+    # "messages" first: a chat's name and type may come after its messages.
+    "messages": [
+        _msg(1, text=["Call ", {"type": "phone", "text": "+1 202 555 0133"}, " or mail ",
+                      {"type": "email", "text": "cara@example.org"}, ", pay to ",
+                      {"type": "bank_card", "text": "4000 0000 0000 0002"}, " ",
+                      {"type": "bold", "text": "today"}, " ",
+                      {"type": "mention_name", "text": "Dan", "user_id": 400}, " ",
+                      {"type": "hashtag", "text": "#deal"}, " ",
+                      {"type": "link", "text": "https://example.org/a"}]),
+        # Plain string text with the entities only in text_entities.
+        _msg(2, text="see https://example.org/b",
+             text_entities=[{"type": "plain", "text": "see "},
+                            {"type": "link", "text": "https://example.org/b"}]),
+        # A deleted account: "from" is null, the id remains.
+        _msg(3, **{"from": None, "from_id": "user999", "text": "ghost"}),
+        # No date_unixtime (older exports): the local wall time, naive.
+        {"id": 4, "type": "message", "date": "2024-01-02T11:30:00", "from": "Cara",
+         "from_id": "user200", "text": "old style"},
+        _msg(5, file="voice_messages/audio_1@02-01-2024_10-00-05.ogg",
+             media_type="voice_message", mime_type="audio/ogg", duration_seconds=7,
+             file_size=12345),
+        _msg(6, file=NOT_INCLUDED, thumbnail=NOT_INCLUDED, media_type="sticker",
+             sticker_emoji="\U0001f600"),
+        _msg(7, photo=NOT_INCLUDED, width=800, height=600),
+        _msg(8, contact_information={"first_name": "Eve", "last_name": "Roe",
+                                     "phone_number": "+1 202 555 0177"},
+             contact_vcard="contacts/contact_1.vcf", contact_vcard_file_size=120),
+        _msg(9, location_information={"latitude": 51.5007, "longitude": -0.1246},
+             place_name="Cafe", address="1 High St"),
+        _msg(10, poll={"question": "Where?", "closed": True, "total_voters": 3,
+                       "answers": [{"text": "Here", "voters": 2, "chosen": True},
+                                   {"text": "There", "voters": 1, "chosen": False}]}),
+        _msg(11, forwarded_from=None, reply_to_message_id=2, edited="2024-01-02T12:00:00",
+             text="reply, edited (no unixtime)"),
+        {"id": 12, "type": "service", "date": "2024-01-02T10:20:00",
+         "date_unixtime": "1704190800", "actor": "Cara", "actor_id": "user200",
+         "action": "pin_message", "message_id": 2, "text": ""},
+        {"id": 13, "type": "service", "date": "2024-01-02T10:21:00",
+         "date_unixtime": "1704190860", "actor": "Owen", "actor_id": "user100",
+         "action": "phone_call", "duration_seconds": 65, "text": ""},
+    ],
+    "name": "Cara", "type": "personal_chat", "id": 200,
+}
+
+
+def _parse_json(tmp_path: Path, data: object, **kw: object) -> list:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    return list(TelegramJsonParser(**kw).parse(path, ImportOptions()))  # type: ignore[arg-type]
+
+
+def test_json_text_entities_senders_and_times(tmp_path: Path) -> None:
+    evs = {e.ref: e for e in events(_parse_json(tmp_path, VARIANT_CHAT))}
+    first = evs["message 1"]
+    assert first.body.startswith("Call +1 202 555 0133 or mail cara@example.org")
+    mentioned = {(p.kind, p.value) for p in first.parties if p.role == "mentioned"}
+    assert mentioned == {("phone", "+1 202 555 0133"), ("email", "cara@example.org"),
+                         ("card", "4000000000000002"), ("account", "user400")}
+    assert first.properties["urls"] == ["https://example.org/a"]
+    assert first.properties["hashtags"] == ["#deal"]
+    # Name and type came after the messages, yet the chat is read as a direct chat.
+    assert first.properties["conversation"] == "Cara"
+    assert sender_of(first).value == "user200"
+    assert ("user100", "recipient") in [(p.value, p.role) for p in first.parties]
+    assert evs["message 2"].properties["urls"] == ["https://example.org/b"]
+    ghost = sender_of(evs["message 3"])
+    assert (ghost.value, ghost.label, ghost.platform) == ("user999", None, "telegram")
+    assert first.occurred_at == datetime(2024, 1, 2, 10, 0, 1, tzinfo=timezone.utc)
+    assert evs["message 4"].occurred_at == datetime(2024, 1, 2, 11, 30)  # naive: no unixtime
+    assert evs["message 11"].properties["edited_at"] == "2024-01-02T12:00:00"
+    assert evs["message 11"].properties["reply_to_message_id"] == 2
+    assert "forwarded_from" not in evs["message 11"].properties
+
+
+def test_json_media_contacts_locations_polls_and_services(tmp_path: Path) -> None:
+    evs = {e.ref: e for e in events(_parse_json(tmp_path, VARIANT_CHAT))}
+    voice = evs["message 5"].attachments[0]
+    assert (voice.name, voice.mime, voice.size, voice.path) == (
+        "audio_1@02-01-2024_10-00-05.ogg", "audio/ogg", 12345,
+        "voice_messages/audio_1@02-01-2024_10-00-05.ogg")
+    assert evs["message 5"].properties["duration_seconds"] == 7
+    sticker = evs["message 6"]
+    assert (sticker.attachments[0].name, sticker.attachments[0].path) == ("sticker", None)
+    assert sticker.properties["media_not_included"] == NOT_INCLUDED
+    photo = evs["message 7"]
+    assert (photo.attachments[0].name, photo.attachments[0].path) == ("photo", None)
+    contact = evs["message 8"]
+    assert ("phone", "+1 202 555 0177", "Eve Roe") in [
+        (p.kind, p.value, p.label) for p in contact.parties if p.role == "mentioned"]
+    assert [(a.name, a.mime, a.path) for a in contact.attachments] == [
+        ("contact_1.vcf", "text/vcard", "contacts/contact_1.vcf")]
+    loc = evs["message 9"].properties
+    assert (loc["location"], loc["place_name"]) == (
+        {"latitude": 51.5007, "longitude": -0.1246}, "Cafe")
+    poll = evs["message 10"].properties["poll"]
+    assert (poll["question"], poll["answers"], poll["votes"], poll["chosen"]) == (
+        "Where?", ["Here", "There"], [2, 1], ["Here"])
+    pin, call = evs["message 12"], evs["message 13"]
+    assert (pin.kind, pin.properties["action"], pin.properties["target_message_id"]) == (
+        "system", "pin_message", 2)
+    assert (call.kind, call.properties["duration_seconds"]) == ("system", 65)
+    assert [(p.value, p.role) for p in call.parties] == [("user100", "participant")]
+
+
+def test_json_group_services_and_channel_senders(tmp_path: Path) -> None:
+    chat = {"name": "Crew", "type": "private_supergroup", "id": 300, "messages": [
+        {"id": 1, "type": "service", "date": "2024-01-02T09:00:00",
+         "date_unixtime": "1704186000", "actor": "Owen", "actor_id": "user100",
+         "action": "migrate_from_group", "title": "Crew (old)", "text": ""},
+        {"id": 2, "type": "service", "date": "2024-01-02T09:01:00",
+         "date_unixtime": "1704186060", "actor": "Owen", "actor_id": "user100",
+         "action": "create_group", "title": "Crew", "members": ["Owen", "Cara", None],
+         "text": ""},
+        _msg(3, **{"from": "Crew", "from_id": "channel300", "text": "anonymous admin post",
+                   "author": "Owen"}),
+    ]}
+    migrate, create, post = events(_parse_json(tmp_path, chat))
+    assert (migrate.kind, migrate.properties["title"]) == ("system", "Crew (old)")
+    assert [(p.label, p.role) for p in create.parties] == [
+        ("Owen", "participant"), ("Owen", "participant"), ("Cara", "participant")]
+    assert [(p.kind, p.value, p.role) for p in post.parties] == [
+        ("account", "channel300", "sender"), ("group", "channel300", "recipient")]
+    assert post.properties["author"] == "Owen"
+
+
+def test_json_is_read_the_same_whatever_the_chunk_boundaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workstation.ingest.chat.telegram as tg
+    whole = _parse_json(tmp_path, FULL_EXPORT)
+    for chunk in (1, 2, 7, 64):
+        monkeypatch.setattr(tg, "_CHUNK", chunk)
+        assert _parse_json(tmp_path, FULL_EXPORT) == whole, chunk
+
+
+def test_json_syntax_error_deep_in_the_file_names_its_line(tmp_path: Path) -> None:
+    chat = {"name": "Crew", "type": "private_group", "id": 5,
+            "messages": [_msg(i, text=f"message {i}") for i in range(1, 400)]}
+    text = json.dumps(chat, indent=1)
+    lines = text.split("\n")
+    bad = next(i for i, ln in enumerate(lines) if '"message 300"' in ln)
+    lines[bad] = lines[bad].replace('"message 300"', '"message 300" "oops"')
+    path = tmp_path / "result.json"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ParseError) as exc:
+        list(TelegramJsonParser().parse(path, ImportOptions()))
+    assert exc.value.ref is not None and exc.value.ref.startswith(f"line {bad + 1} column")
+
+
+def test_large_json_export_streams_with_flat_memory(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    padding = "lorem ipsum dolor sit amet " * 10
+    n = 12000
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{\n "personal_information": {"user_id": 100, "first_name": "Owen"},\n'
+                 ' "chats": {"about": "", "list": [\n')
+        for c in range(3):
+            fh.write((",\n" if c else "") + json.dumps(
+                {"name": f"Chat {c}", "type": "private_supergroup", "id": 300 + c})[:-1]
+                + ', "messages": [\n')
+            fh.write(",\n".join(json.dumps(_msg(i, text=f"{i} {padding}",
+                                                from_id=f"user{i % 50}"))
+                                for i in range(n // 3)))
+            fh.write("]}")
+        fh.write("]}\n}\n")
+    assert path.stat().st_size > 3_000_000
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        count = sum(1 for r in TelegramJsonParser().parse(path, ImportOptions())
+                    if isinstance(r, ParsedEvent))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n
+    assert peak < 8_000_000, f"peak {peak} bytes: the parser holds the file in memory"

@@ -368,3 +368,167 @@ def test_large_file_streams_with_flat_memory(tmp_path: Path) -> None:
     assert count == 6000
     # The encoding sniffer reads a 256 KiB sample; everything else is one line at a time.
     assert peak < 1_000_000, f"peak {peak} bytes: the parser holds the file in memory"
+
+
+# --------------------------------------------------------------------- producer variants
+
+@pytest.mark.parametrize(("line", "when"), [
+    # Greek, Arabic (Arabic-Indic digits, Arabic comma, RLM), Persian-style markers.
+    ("2/1/24, 3:04 μ.μ. - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    ("\u0662/\u0661/\u0662\u0664\u060c \u0663:\u0660\u0664 \u0645 - Ann: hi",
+     datetime(2024, 1, 2, 15, 4)),
+    # Spanish with a no-break space inside "p. m.": a day-first locale.
+    ("2/1/24, 3:04 p.\u00a0m. - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    # Thai phones write Buddhist-era years (2567 = 2024).
+    ("2/1/2567 15:04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    # Turkish, Brazilian and Dutch Android: no comma after the date.
+    ("02.01.2024 15:04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    ("02/01/2024 15:04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    ("02-01-2024 15:04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    # Korean iOS, Japanese Android, Canadian French.
+    ("[2024. 1. 2. 오후 3:04:05] Ann: hi", datetime(2024, 1, 2, 15, 4, 5)),
+    ("2024/01/02 15:04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    ("2024-01-02 15 h 04 - Ann: hi", datetime(2024, 1, 2, 15, 4)),
+    ("[2024. 01. 02. du. 3:04:05] Ann: hi", datetime(2024, 1, 2, 15, 4, 5)),
+])
+def test_more_locale_headers(tmp_path: Path, line: str, when: datetime) -> None:
+    evs = events(parse(write(tmp_path, line + "\n")))
+    assert [(e.kind, e.occurred_at, sender(e), e.body) for e in evs] == [
+        ("message", when, "Ann", "hi")]
+
+
+def test_thai_buddhist_year_is_recorded(tmp_path: Path) -> None:
+    ev = events(parse(write(tmp_path, "14/1/2567 15:04 - Ann: hi\n")))[0]
+    assert ev.occurred_at == datetime(2024, 1, 14, 15, 4)
+    assert ev.properties["calendar"] == "buddhist"
+
+
+@pytest.mark.parametrize(("dates", "order", "expected_last"), [
+    # Day-first 12-hour phone (en-AU): every number is <= 12, the days run on.
+    (["01/03/24", "02/03/24", "03/03/24", "05/03/24"], "dmy", datetime(2024, 3, 5, 9, 0)),
+    (["3/1/24", "3/2/24", "3/3/24", "3/5/24"], "mdy", datetime(2024, 3, 5, 9, 0)),
+    # Month end: 11/03 -> 12/03 -> 01/04 reads as a two-week span only day-first.
+    (["11/03/24", "12/03/24", "01/04/24"], "dmy", datetime(2024, 4, 1, 9, 0)),
+])
+def test_day_month_order_decided_from_the_whole_files_chronology(
+        tmp_path: Path, dates: list[str], order: str, expected_last: datetime) -> None:
+    text = "".join(f"{d}, 9:00 am - {'Ann' if i % 2 else 'Bob'}: m{i}\n"
+                   for i, d in enumerate(dates))
+    evs = events(parse(write(tmp_path, text)))
+    assert {(e.properties["date_order"], e.properties["date_order_basis"]) for e in evs} == {
+        (order, "chronology")}
+    assert evs[-1].occurred_at == expected_last
+
+
+def test_late_unambiguous_date_decides_for_the_whole_file(tmp_path: Path) -> None:
+    lines = [f"0{d}/01/2024, 10:00 - Ann: early {d}" for d in range(1, 10)]
+    lines += ["03/02/2024, 10:00 - Bob: still ambiguous", "25/02/2024, 10:00 - Bob: decides"]
+    evs = events(parse(write(tmp_path, "\n".join(lines) + "\n")))
+    assert evs[0].occurred_at == datetime(2024, 1, 1, 10, 0)
+    assert evs[9].occurred_at == datetime(2024, 2, 3, 10, 0)
+    assert evs[0].properties["date_order_basis"] == "evidence"
+
+
+def test_ios_location_and_poll_keep_their_sender(tmp_path: Path) -> None:
+    text = (
+        "[02/01/2024, 10:11:12] Ann: where are you\n"
+        f"[02/01/2024, 10:11:30] Bob: {LRM}Location: https://maps.google.com/?q=51.5007,-0.1246\n"
+        f"[02/01/2024, 10:12:00] Bob: {LRM}POLL:\n{LRM}Meet where?\n"
+        f"{LRM}OPTION: Station (2 votes)\n{LRM}OPTION: Cafe (0 votes)\n"
+        "02/01/2024, 10:13 - Ann: location: https://maps.google.com/?q=-33.8568,151.2153\n"
+    )
+    loc, poll, android = events(parse(write(tmp_path, text)))[1:]
+    assert (loc.kind, sender(loc)) == ("message", "Bob")
+    assert loc.properties["location"] == {"latitude": 51.5007, "longitude": -0.1246}
+    assert [p.value for p in loc.parties if p.role == "recipient"] == ["Ann"]
+    assert (poll.kind, sender(poll)) == ("message", "Bob")
+    assert poll.properties["poll"] == {"question": "Meet where?", "answers": [
+        {"text": "Station", "votes": 2}, {"text": "Cafe", "votes": 0}]}
+    assert android.properties["location"] == {"latitude": -33.8568, "longitude": 151.2153}
+
+
+def test_ios_call_notice_names_the_caller(tmp_path: Path) -> None:
+    text = (f"[02/01/2024, 10:11:12] Ann: hi\n[02/01/2024, 10:11:40] Bob: {LRM}Missed voice call\n"
+            f"[02/01/2024, 10:12:00] Bob: {LRM}Video call, {LRM}12 min\n")
+    _, missed, video = events(parse(write(tmp_path, text)))
+    assert missed.kind == "system"
+    assert [(p.value, p.role) for p in missed.parties] == [("Bob", "participant")]
+    assert missed.properties["call"] == {"media": "voice", "missed": True}
+    assert video.properties["call"] == {"media": "video", "missed": False,
+                                        "duration_text": "12 min"}
+
+
+def test_android_attachment_names_with_parentheses(tmp_path: Path) -> None:
+    text = ("02/01/2024, 10:11 - Ann: Invoice (1).pdf (file attached)\n"
+            "02/01/2024, 10:12 - Bob: see notes.txt (draft)\n")
+    doc, plain = events(parse(write(tmp_path, text)))
+    assert [a.name for a in doc.attachments] == ["Invoice (1).pdf"]
+    assert doc.attachments[0].mime == "application/pdf" and doc.body is None
+    assert plain.attachments == () and plain.body == "see notes.txt (draft)"
+
+
+def test_contact_card_in_zip_gives_the_contacts_phone(tmp_path: Path) -> None:
+    vcf = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;;;\r\nFN:Jane Doe\r\n"
+           "TEL;type=CELL;waid=12025550188:+1 202-555-0188\r\nEND:VCARD\r\n")
+    chat = (f"[02/01/2024, 10:11:12] Ann: hi\n"
+            f"[02/01/2024, 10:11:20] Bob: {LRM}<attached: 00000003-Jane Doe.vcf>\n"
+            "02/01/2024, 10:12 - Ann: Sam Roe.vcf (file attached)\n")
+    path = tmp_path / "WhatsApp Chat - Ann.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("_chat.txt", chat)
+        zf.writestr("00000003-Jane Doe.vcf", vcf)
+    _, card, missing = events(parse(path))
+    assert card.attachments[0].mime == "text/vcard"
+    assert card.attachments[0].size == len(vcf.encode())
+    assert card.properties["contact"] == {"name": "Jane Doe", "phones": ["+1 202-555-0188"]}
+    assert ("phone", "+1 202-555-0188", "mentioned", "Jane Doe") in [
+        (p.kind, p.value, p.role, p.label) for p in card.parties]
+    # Not exported: the file name still tells whose card it was.
+    assert missing.properties["contact"] == {"name": "Sam Roe"}
+    assert [p.kind for p in missing.parties] == ["account", "account"]
+
+
+def test_android_system_lines_of_a_group(tmp_path: Path) -> None:
+    text = (
+        "02/01/2024, 10:00 - Messages and calls are end-to-end encrypted. No one outside of "
+        "this chat, not even WhatsApp, can read or listen to them. Tap to learn more.\n"
+        "02/01/2024, 10:00 - Ann created group \"Plans\"\n"
+        "02/01/2024, 10:01 - Ann added Bob\n"
+        "02/01/2024, 10:02 - Ann changed the subject from \"Plans: old\" to \"Plans: new\"\n"
+        "02/01/2024, 10:03 - Bob's security code changed. Tap to learn more.\n"
+        "02/01/2024, 10:04 - Bob: This message was deleted\n"
+        "02/01/2024, 10:05 - Ann: You deleted this message\n"
+        "02/01/2024, 10:06 - Ann: meet at 5 <This message was edited>\n"
+        "02/01/2024, 10:07 - Bob left\n"
+    )
+    evs = events(parse(write(tmp_path, text)))
+    assert [e.kind for e in evs] == ["system"] * 5 + ["message"] * 3 + ["system"]
+    assert all(e.parties == () for e in evs if e.kind == "system")
+    assert evs[3].title == 'Ann changed the subject from "Plans: old" to "Plans: new"'
+    assert [(sender(e), e.body, e.properties.get("deleted")) for e in evs[5:7]] == [
+        ("Bob", None, True), ("Ann", None, True)]
+    assert (evs[7].body, evs[7].properties["edited"]) == ("meet at 5", True)
+    assert evs[5].parties[1].kind == "group"
+
+
+def test_ios_group_with_phone_number_senders(tmp_path: Path) -> None:
+    text = (f"[02/01/2024, 10:00:00] Plans: {LRM}Ann added \u202a+1 202-555-0150\u202c\n"
+            "[02/01/2024, 10:00:05] \u202a+1 202-555-0150\u202c: hello\n"
+            "[02/01/2024, 10:00:09] Ann: welcome\n")
+    added, hello, welcome = events(parse(write(tmp_path, text)))
+    assert added.kind == "system" and added.properties["chat_label"] == "Plans"
+    who = hello.parties[0]
+    assert (who.kind, who.value, who.platform, who.properties["phone"]) == (
+        "account", "+1 202-555-0150", "whatsapp", "+12025550150")
+    assert hello.parties[1].value == "Plans"  # the group, named by its system lines
+
+
+def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
+    text = "\ufeff[13/01/2024, 10:11:12] Ann: hi\r\nsecond line\r\n[13/01/2024, 10:11:13] Bob: yo\r\n"
+    path = write(tmp_path, text)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    records = parse(path)
+    assert not [r for r in records if isinstance(r, RowError)]
+    assert [(sender(e), e.body) for e in events(records)] == [
+        ("Ann", "hi\nsecond line"), ("Bob", "yo")]
+    assert P.sniff(path, path.read_bytes()) >= 0.6

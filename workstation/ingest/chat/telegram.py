@@ -2,7 +2,10 @@
 
 JSON comes in two shapes: one chat (``{"name", "type", "id", "messages": [...]}``) and the
 whole-account export (``{"personal_information", "contacts", "chats": {"list": [...]},
-"left_chats": {"list": [...]}}``). Both are read with one ``json.load`` under a size cap.
+"left_chats": {"list": [...]}}``). A whole-account export runs to gigabytes, so the file is
+streamed: a small reader walks the outer structure and decodes one message at a time, in
+two passes (the first learns each chat's name, type and members, and checks the syntax
+of the whole file before anything is yielded; the second yields). Memory stays flat.
 
 HTML pages hold at most ~1000 messages each and are parsed with the standard library's
 ``html.parser``. A message continuing a run by the same sender ("joined") carries no
@@ -12,15 +15,17 @@ page (``messages<N-1>.html``) when the run crosses a page boundary.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from workstation.ingest.chat._common import (
-    MAX_JSON_BYTES,
     account,
     as_list,
     group,
@@ -28,12 +33,12 @@ from workstation.ingest.chat._common import (
     guess_mime,
     head_text,
     json_keys_in_head,
-    load_json,
     parse_iso,
     parse_size_text,
     recipients_for,
     safe_relpath,
     utc_from_unix,
+    without_lone_surrogates,
 )
 from workstation.ingest.records import (
     Attachment,
@@ -56,6 +61,183 @@ _CHAT_TYPES_RE = re.compile(
 _NOT_INCLUDED_PREFIX = "("  # "(File not included. Change data exporting settings to download.)"
 
 
+#: Default size cap for result.json. The file is streamed, so this is not a memory limit;
+#: it only stops a runaway input (a disk image picked by mistake).
+MAX_RESULT_JSON_BYTES = 64 * 1024**3
+#: Largest single JSON value (one message, the contacts list) decoded in one piece.
+MAX_VALUE_CHARS = 256 * 1024 * 1024
+_CHUNK = 1 << 20
+_WS_RE = re.compile(r"[ \t\r\n]*")
+_SURROGATE_RE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_DECODER = json.JSONDecoder()
+
+
+class _JsonReader:
+    """Walks a JSON text stream: the caller steps through objects and arrays, and decodes
+    the values it wants (one message, one key) with the standard decoder. Errors are
+    ParseErrors naming the file, line and column."""
+
+    def __init__(self, fh: IO[str], path: Path) -> None:
+        self.fh = fh
+        self.path = path
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.lines_before = 0  # line breaks in text already dropped from the buffer
+        self.chars_before = 0
+
+    def _fill(self, want: int = _CHUNK) -> bool:
+        if self.eof:
+            return False
+        if self.pos:
+            dropped = self.buf[: self.pos]
+            self.lines_before += dropped.count("\n")
+            self.chars_before += self.pos
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+        try:
+            chunk = self.fh.read(max(want, _CHUNK))
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"undecodable bytes ({exc.reason}) with encoding "
+                             f"{getattr(self.fh, 'encoding', '?')}", file=self.path,
+                             ref=self.where(len(self.buf))) from None
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def where(self, pos: int) -> str:
+        line = self.lines_before + self.buf.count("\n", 0, pos) + 1
+        start = self.buf.rfind("\n", 0, pos) + 1
+        return f"line {line} column {pos - start + 1}"
+
+    def error(self, message: str, pos: int | None = None) -> ParseError:
+        at = self.pos if pos is None else pos
+        return ParseError(f"invalid JSON: {message} (character {self.chars_before + at})",
+                          file=self.path, ref=self.where(at))
+
+    def peek(self) -> str:
+        """The next non-blank character ("" at the end), not consumed."""
+        while True:
+            self.pos = _WS_RE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def value(self) -> Any:
+        """Decode the next complete value."""
+        if self.peek() == "":
+            raise self.error("Expecting value")
+        while True:
+            try:
+                val, end = _DECODER.raw_decode(self.buf, self.pos)
+                # A number ending exactly at the buffer's end may go on in the next chunk.
+                if end < len(self.buf) or self.eof:
+                    start, self.pos = self.pos, end
+                    if _SURROGATE_RE.search(self.buf, start, end):
+                        val = without_lone_surrogates(val)
+                    return val
+            except json.JSONDecodeError as exc:
+                # Past the buffer's tail the value is merely incomplete; inside it (or at
+                # the end of the file) the text is wrong.
+                if self.eof or (exc.pos < len(self.buf) - 16
+                                and not exc.msg.startswith("Unterminated string")):
+                    raise self.error(exc.msg, exc.pos) from None
+            if len(self.buf) - self.pos > MAX_VALUE_CHARS:
+                raise self.error(f"a single value runs over {MAX_VALUE_CHARS:,} characters")
+            self._fill(len(self.buf) - self.pos)
+
+    def _expect(self, ch: str) -> None:
+        got = self.peek()
+        if got != ch:
+            raise self.error(f"Expecting {ch!r}" + (f", found {got!r}" if got else
+                                                    " (the file ends early)"))
+        self.pos += 1
+
+    def items(self) -> Iterator[None]:
+        """Step through an array: the caller reads (or skips) one element per step."""
+        self._expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield None
+            ch = self.peek()
+            self.pos += 1
+            if ch == "]":
+                return
+            if ch != ",":
+                self.pos -= 1
+                raise self.error("Expecting ',' delimiter or ']'")
+
+    def keys(self) -> Iterator[str]:
+        """Step through an object: yields each key; the caller reads its value."""
+        self._expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                raise self.error("Expecting property name enclosed in double quotes")
+            key = self.value()
+            self._expect(":")
+            yield key
+            ch = self.peek()
+            self.pos += 1
+            if ch == "}":
+                return
+            if ch != ",":
+                self.pos -= 1
+                raise self.error("Expecting ',' delimiter or '}'")
+
+
+_TOP = ("", 0)  # the chat of a single-chat export: the top-level object itself
+
+
+def _walk(reader: _JsonReader) -> Iterator[tuple[str, tuple[str, int], str, Any]]:
+    """(what, chat key, field, value) in file order: what is "field" (a top-level or chat
+    field), "chat" (a chat object starts) or "message" (one message object)."""
+    if reader.peek() != "{":
+        raise ParseError("not a Telegram export: the top level is not an object",
+                         file=reader.path)
+    for key in reader.keys():
+        if key == "messages" and reader.peek() == "[":
+            yield "chat", _TOP, "", None
+            for _ in reader.items():
+                yield "message", _TOP, "", reader.value()
+        elif key in ("chats", "left_chats") and reader.peek() == "{":
+            for sub in reader.keys():
+                if sub != "list" or reader.peek() != "[":
+                    reader.value()
+                    continue
+                for n, _ in enumerate(reader.items()):
+                    chat_key = (key, n)
+                    if reader.peek() != "{":
+                        reader.value()
+                        continue
+                    yield "chat", chat_key, "", None
+                    for ck in reader.keys():
+                        if ck == "messages" and reader.peek() == "[":
+                            for _ in reader.items():
+                                yield "message", chat_key, "", reader.value()
+                        else:
+                            yield "field", chat_key, ck, reader.value()
+        else:
+            yield "field", _TOP, key, reader.value()
+    if reader.peek() != "":
+        raise reader.error("Extra data")
+
+
+@dataclass
+class _ChatInfo:
+    """What the first pass learns about one chat."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    senders: dict[str, Party] = field(default_factory=dict)
+
+
 def _flatten_text(value: Any) -> tuple[str, list[dict[str, Any]]]:
     """Telegram's ``text`` (a string, or a list of strings and {type, text} entities)."""
     if isinstance(value, str):
@@ -74,7 +256,8 @@ def _flatten_text(value: Any) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _entity_parties(entities: list[dict[str, Any]]) -> tuple[list[Party], list[str]]:
-    """Accounts, phones and e-mails Telegram itself marked in the text; and the links."""
+    """Accounts, phones, e-mails and card numbers Telegram itself marked in the text; and
+    the links."""
     parties: list[Party] = []
     urls: list[str] = []
     for ent in entities:
@@ -88,6 +271,9 @@ def _entity_parties(entities: list[dict[str, Any]]) -> tuple[list[Party], list[s
             parties.append(Party(kind="phone", value=text, role="mentioned"))
         elif kind == "email" and text:
             parties.append(Party(kind="email", value=text, role="mentioned"))
+        elif kind == "bank_card" and text:
+            parties.append(Party(kind="card", value=re.sub(r"[\s-]", "", text),
+                                 role="mentioned", label=text))
         elif kind == "link" and text:
             urls.append(text)
         elif kind == "text_link" and ent.get("href"):
@@ -106,8 +292,8 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
         included = not raw.startswith(_NOT_INCLUDED_PREFIX)
         path = raw if included else None
         name = msg.get("file_name") if key == "file" else None
-        if not name:
-            name = Path(raw).name if included else (msg.get("media_type") or key)
+        if not name or not isinstance(name, str):
+            name = Path(raw).name if included else str(msg.get("media_type") or key)
         mime = msg.get("mime_type") if key == "file" else None
         size = msg.get(size_key)
         atts.append(Attachment(name=str(name), mime=mime or guess_mime(path or str(name)),
@@ -127,12 +313,36 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
                 props[key] = msg[key]
     if isinstance(msg.get("contact_information"), dict):
         props["contact"] = dict(msg["contact_information"])
+    vcard = msg.get("contact_vcard")
+    if isinstance(vcard, str) and vcard:
+        included = not vcard.startswith(_NOT_INCLUDED_PREFIX)
+        name = Path(vcard).name if included else "contact.vcf"
+        atts.append(Attachment(name=name, mime="text/vcard",
+                               size=msg.get("contact_vcard_file_size")
+                               if isinstance(msg.get("contact_vcard_file_size"), int) else None,
+                               path=safe_relpath(vcard) if included else None))
+        if not included:
+            props["media_not_included"] = vcard
     if isinstance(msg.get("poll"), dict):
         poll = msg["poll"]
+        answers = [a for a in as_list(poll.get("answers")) if isinstance(a, dict)]
         props["poll"] = {"question": poll.get("question"),
-                         "answers": [a.get("text") for a in poll.get("answers", [])
-                                     if isinstance(a, dict)]}
+                         "answers": [a.get("text") for a in answers],
+                         "votes": [a.get("voters") for a in answers],
+                         "chosen": [a.get("text") for a in answers if a.get("chosen")],
+                         "total_voters": poll.get("total_voters"),
+                         "closed": poll.get("closed")}
     return atts, props
+
+
+def _contact_parties(msg: dict[str, Any]) -> list[Party]:
+    """The phone number of a shared contact, as a party of the message."""
+    info = msg.get("contact_information")
+    if not isinstance(info, dict) or not info.get("phone_number"):
+        return []
+    label = " ".join(str(info.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return [Party(kind="phone", value=str(info["phone_number"]), role="mentioned",
+                  label=label or None)]
 
 
 def _msg_time(msg: dict[str, Any], key: str = "date") -> datetime | None:
@@ -165,7 +375,7 @@ class TelegramJsonParser:
     name = "telegram_json"
     label = "Telegram Desktop export (result.json)"
 
-    def __init__(self, max_bytes: int = MAX_JSON_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_RESULT_JSON_BYTES) -> None:
         self.max_bytes = max_bytes
 
     def sniff(self, path: Path, head: bytes) -> float:
@@ -183,26 +393,65 @@ class TelegramJsonParser:
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
         path = Path(path)
-        data = load_json(path, max_bytes=self.max_bytes, encoding=options.encoding)
-        if not isinstance(data, dict):
-            raise ParseError("not a Telegram export: the top level is not an object", file=path)
-        owner: Party | None = None
-        if isinstance(data.get("personal_information"), dict):
-            owner = self._owner(data["personal_information"])
-            if owner is not None:
-                yield ParsedEntity(party=owner, ref="personal_information")
-            yield from self._contacts(data.get("contacts"), owner)
-        if isinstance(data.get("messages"), list):
-            yield from self._chat(data, owner, multi=False)
-            return
-        chats = [c for section in ("chats", "left_chats")
-                 if isinstance(data.get(section), dict)
-                 for c in as_list(data[section].get("list")) if isinstance(c, dict)]
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+        if size > self.max_bytes:
+            raise ParseError(f"file is {size:,} bytes, over the {self.max_bytes:,}-byte limit "
+                             "for Telegram exports", file=path)
+        # Pass 1: chat names, types and senders, the owner; and the whole file's syntax.
+        chats: dict[tuple[str, int], _ChatInfo] = {}
+        top_fields: dict[str, Any] = {}
+        owner_info: Any = None
+        for what, key, name, value in self._stream(path, options):
+            if what == "chat":
+                chats.setdefault(key, _ChatInfo())
+            elif what == "field":
+                if key != _TOP:
+                    chats[key].fields[name] = value
+                elif name == "personal_information":
+                    owner_info = value
+                elif name in ("name", "type", "id"):
+                    top_fields[name] = value
+            elif isinstance(value, dict):
+                p = _sender(value)
+                senders = chats[key].senders
+                if p is not None and p.value not in senders:
+                    senders[p.value] = p
+        if _TOP in chats:
+            chats[_TOP].fields.update(top_fields)
+        owner = self._owner(owner_info) if isinstance(owner_info, dict) else None
         if not chats and owner is None:
             raise ParseError("not a Telegram export: no 'messages' list and no 'chats'",
                              file=path)
-        for chat in chats:
-            yield from self._chat(chat, owner, multi=True)
+        # Pass 2: yield, in file order.
+        multi = _TOP not in chats
+        contexts: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Party],
+                                              Party | None]] = {}
+        counts: dict[tuple[str, int], int] = {}
+        for what, key, name, value in self._stream(path, options):
+            if what == "field" and key == _TOP and name == "personal_information":
+                if owner is not None:
+                    yield ParsedEntity(party=owner, ref="personal_information")
+            elif what == "field" and key == _TOP and name == "contacts" and \
+                    isinstance(owner_info, dict):
+                yield from self._contacts(value, owner)
+            elif what == "message" and isinstance(value, dict):
+                if key not in contexts:
+                    contexts[key] = self._chat_context(chats[key], owner)
+                base, members, conv = contexts[key]
+                counts[key] = i = counts.get(key, 0) + 1
+                mid = value.get("id", f"#{i}")
+                ref = f"chat {chats[key].fields.get('id')} message {mid}" if multi else \
+                    f"message {mid}"
+                yield guarded(ref, partial(self._event, value, ref, base, members, conv))
+
+    @staticmethod
+    def _stream(path: Path, options: ImportOptions,
+                ) -> Iterator[tuple[str, tuple[str, int], str, Any]]:
+        with open_text(path, encoding=options.encoding) as fh:
+            yield from _walk(_JsonReader(fh, path))
 
     @staticmethod
     def _owner(info: dict[str, Any]) -> Party | None:
@@ -226,20 +475,21 @@ class TelegramJsonParser:
             links = (ParsedLink("contact_of", phone, owner),) if owner else ()
             yield ParsedEntity(party=phone, ref=f"contacts[{i}]", links=links)
 
-    def _chat(self, chat: dict[str, Any], owner: Party | None, *, multi: bool,
-              ) -> Iterator[Record]:
-        chat_type = str(chat.get("type") or "")
-        chat_id = chat.get("id")
-        chat_name = chat.get("name")
-        messages = [m for m in as_list(chat.get("messages")) if isinstance(m, dict)]
-        direct = chat_type in _DIRECT_TYPES
+    @staticmethod
+    def _chat_context(info: _ChatInfo, owner: Party | None,
+                      ) -> tuple[dict[str, Any], dict[str, Party], Party | None]:
+        """(base properties, members of a direct chat, group party) for one chat."""
+        chat_type = str(info.fields.get("type") or "")
+        chat_id = info.fields.get("id")
+        chat_name = info.fields.get("name")
+        if not isinstance(chat_id, (int, str)) or isinstance(chat_id, bool):
+            chat_id = None
+        if not isinstance(chat_name, str):
+            chat_name = None
         members: dict[str, Party] = {}
         conv: Party | None = None
-        if direct:
-            for m in messages:
-                p = _sender(m)
-                if p is not None and p.value not in members:
-                    members[p.value] = p
+        if chat_type in _DIRECT_TYPES:
+            members = dict(info.senders)
             if len(members) < 2 and owner is not None and owner.value not in members:
                 members[owner.value] = owner
             peer = f"user{chat_id}"
@@ -252,11 +502,7 @@ class TelegramJsonParser:
         base = {"channel": PLATFORM, "conversation": chat_name, "chat_type": chat_type or None}
         if chat_id is not None:
             base["conversation_id"] = str(chat_id)
-        base = {k: v for k, v in base.items() if v is not None}
-        for i, msg in enumerate(messages):
-            mid = msg.get("id", f"#{i + 1}")
-            ref = f"chat {chat_id} message {mid}" if multi else f"message {mid}"
-            yield guarded(ref, lambda: self._event(msg, ref, base, members, conv))
+        return {k: v for k, v in base.items() if v is not None}, members, conv
 
     @staticmethod
     def _event(msg: dict[str, Any], ref: str, base: dict[str, Any],
@@ -291,6 +537,11 @@ class TelegramJsonParser:
             parties.extend(recipients_for(sender.value if sender else None, members.values()))
         mentioned, urls = _entity_parties(entities)
         parties.extend(mentioned)
+        parties.extend(_contact_parties(msg))
+        hashtags = [str(e.get("text")) for e in entities if e.get("type") == "hashtag"
+                    and e.get("text")]
+        if hashtags:
+            props["hashtags"] = hashtags
         atts, media_props = _media(msg)
         props.update(media_props)
         if urls:
@@ -298,7 +549,8 @@ class TelegramJsonParser:
         if msg.get("edited") or msg.get("edited_unixtime"):
             edited = _msg_time(msg, "edited")
             props["edited_at"] = edited.isoformat() if edited else msg.get("edited")
-        for key in ("forwarded_from", "saved_from", "reply_to_message_id", "reply_to_peer_id"):
+        for key in ("forwarded_from", "forwarded_from_id", "saved_from", "reply_to_message_id",
+                    "reply_to_peer_id", "self_destruct_period_seconds"):
             if msg.get(key) not in (None, ""):
                 props[key] = msg[key]
         if isinstance(msg.get("reactions"), list):

@@ -35,7 +35,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,23 +66,33 @@ PLATFORM = "whatsapp"
 
 _M = f"[{BIDI_MARKS}]"
 _SP = "[ \u00a0\u202f]"
+# 12-hour markers written after the time: English (AM, am, a.m., Spanish "p. m."), Greek,
+# Arabic, Persian, Vietnamese, Thai, Swedish/Norwegian, Finnish, Afrikaans. The header
+# must still end in " - " or "]" right after it, so the short ones cannot eat message text.
+_AMPM_AFTER = (rf"[AaPp]\.?{_SP}?[Mm]\.?|π\.?{_SP}?μ\.?|μ\.?{_SP}?μ\.?|ق\.?{_SP}?ظ\.?|"
+               rf"ب\.?{_SP}?ظ\.?|ص|م|SA|CH|ก่อนเที่ยง|หลังเที่ยง|[fe]\.?{_SP}?m\.?|"
+               rf"[ai]p\.|[vn]m\.")
 _HEADER_RE = re.compile(
     rf"""^{_M}*[ \t]*
     (?P<open>\[)?{_M}*
     (?P<d1>\d{{1,4}})(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
-    (?:,{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.){_SP}+)?
-    (?:(?P<ap1>오전|오후|上午|下午|午前|午後){_SP}?)?
-    (?P<h>\d{{1,2}})[:.](?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
+    (?:[,\u060c]{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.|saat){_SP}+)?
+    (?:(?P<ap1>오전|오후|上午|下午|午前|午後|de\.|du\.){_SP}?)?
+    (?P<h>\d{{1,2}})(?:[:.]|{_SP}?h{_SP}?)(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
     (?P<junk>_)?
-    (?:{_SP}*(?P<ap2>[AaPp]\.?{_SP}?[Mm]\.?))?
+    (?:{_SP}*(?P<ap2>{_AMPM_AFTER}))?
     {_M}*
     (?(open)\]{_SP}?|{_SP}?[-\u2013]{_SP})
     (?P<rest>.*)$""",
     re.X)
 _NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$", re.S)
 
-_AM = {"a", "오전", "上午", "午前"}
-_PM = {"p", "오후", "下午", "午後"}
+# Markers with dots and spaces removed, lower case.
+_AM = {"am", "오전", "上午", "午前", "de", "πμ", "ص", "قظ", "sa", "ก่อนเที่ยง", "fm", "ap", "vm"}
+_PM = {"pm", "오후", "下午", "午後", "du", "μμ", "م", "بظ", "ch", "หลังเที่ยง", "em", "ip", "nm"}
+# Markers only non-English locales write; all of those locales put the day first (or the
+# year first, which the date shape shows anyway). Spanish "p. m." has a space.
+_SPANISH_AMPM_RE = re.compile(rf"^[ap]\.{_SP}+m\.$", re.I)
 
 # Media-placeholder vocabulary per language (lower case). English entries do not hint at
 # a date order (US and UK phones share them); any other language means day-first.
@@ -137,8 +147,9 @@ _DELETED: dict[str, str] = {
 }
 _WA_MEDIA_NAME = re.compile(r"^(?:IMG|VID|AUD|PTT|STK|DOC|PHOTO|VIDEO|AUDIO)-\d{8}-WA\d+",
                             re.I)
+# The file name may itself hold parentheses ("Report (1).pdf"); the label is the last pair.
 _ANDROID_ATTACHED_RE = re.compile(
-    r"^(?P<name>[^()\n]+?\.[A-Za-z0-9]{1,6})\s\((?P<label>[^()]{3,40})\)$")
+    r"^(?P<name>[^\n]+?\.[A-Za-z0-9]{1,6})\s\((?P<label>[^()]{3,40})\)$")
 _IOS_ATTACHED_RE = re.compile(r"^<(?P<label>[^<>:\n]{2,40}?)\s?:\s?(?P<name>[^<>\n]+\.\w{1,6})>")
 _OMITTED_RE = re.compile(
     r"(?:^|\s)(?P<words>(?:[^\W\d_]+ ){0,2}[^\W\d_]+) "
@@ -160,7 +171,32 @@ _SYSTEM_NAME_HINTS = re.compile(
     r'["\u201c\u201d]| changed | added | removed | created group| joined using|'
     r" turned (?:on|off) | pinned a message| security code| is now an admin| changed to ")
 _PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0]{7,}$")
-_MAPS_RE = re.compile(r"maps\.google\.[a-z.]+/\?q=(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
+# Shared locations: "maps.google.com/?q=LAT,LON" (both platforms), also "maps?q=",
+# "?query=" / "&ll=" forms and Apple Maps links.
+_MAPS_RE = re.compile(
+    r"(?:maps\.google\.[a-z.]+/(?:maps)?\?(?:[^\s]*?&)?(?:q|ll|query)=|"
+    r"google\.[a-z.]+/maps/(?:search/\?api=1&query=|place/[^\s/]*/?@|@)|"
+    r"maps\.apple\.com/\?(?:[^\s]*?&)?(?:q|ll|sll)=)"
+    r"(-?\d{1,2}(?:\.\d+)?)(?:,|%2C)\s?(-?\d{1,3}(?:\.\d+)?)", re.I)
+# What iOS marks with a leading U+200E that is a person's message, not a notice: shared
+# locations and polls (in the languages we know), which keep their sender.
+_IOS_CONTENT_RE = re.compile(
+    r"^(?:location|live location|standort|live-standort|ubicación|ubicacion|localização|"
+    r"localizacao|position|posizione|locatie|местоположение|konum|lokasi|poll|umfrage|"
+    r"encuesta|enquete|sondage|sondaggio|peiling|опрос|anket)\b", re.I)
+_POLL_HEAD_RE = re.compile(r"^(?:poll|umfrage|encuesta|enquete|sondage|sondaggio|peiling|"
+                           r"опрос|anket)\s?:\s*$", re.I)
+_POLL_OPTION_RE = re.compile(
+    r"^(?:option|opción|opcion|opção|opcao|opzione|optie|вариант|seçenek)\s?:\s*(?P<text>.*?)"
+    r"(?:\s*\((?P<votes>\d+)[^()\d]*\))?$", re.I)
+# iOS logs calls into the chat under the caller's name ("Missed voice call", "Video call,
+# 12 min"): a notice, but one that involves that person.
+_CALL_RE = re.compile(r"^(?P<missed>missed\s)?(?:group\s)?(?P<media>voice|video)\scall\b"
+                      r"(?P<rest>.*)$", re.I | re.S)
+# vCard lines we read from an exported contact card (folded lines are rare in these).
+_VCARD_LINE_RE = re.compile(r"^(?P<key>FN|TEL|EMAIL)(?:;[^:\r\n]*)?:(?P<value>.+)$",
+                            re.I | re.M)
+_VCARD_MAX_BYTES = 256 * 1024
 _CHAT_TITLE_RES = (
     re.compile(r"whatsapp[\s_-]*chat[\s_-]*(?:with|mit|con|com|avec|met|z|с|-)\s+(.+)", re.I),
     re.compile(r"(?:chat de|conversa do|discussion|chat)\s+whatsapp\s+(?:con|com|avec|met)\s+"
@@ -182,6 +218,7 @@ class _Header:
     junk: str | None
     time_text: str
     rest: str
+    foreign_ampm: bool = False  # a 12-hour marker only non-English locales write
 
     @property
     def date_key(self) -> tuple[str, bool]:
@@ -199,14 +236,16 @@ def _match_header(line: str, line_no: int) -> _Header | None:
         return None
     ap = m["ap1"] or m["ap2"]
     ampm = None
+    foreign = False
     if ap:
-        first = ap[0].lower() if ap[0].isascii() else ap
-        ampm = "am" if first in _AM else "pm" if first in _PM else None
+        token = re.sub(rf"[.\s\u00a0\u202f]", "", ap).lower()
+        ampm = "am" if token in _AM else "pm" if token in _PM else None
         if ampm is None or h > 12:
             return None
+        foreign = token not in ("am", "pm") or bool(_SPANISH_AMPM_RE.match(ap))
     time_text = m.group(0)[: m.start("rest")].strip(" -\u2013\u00a0\u202f" + BIDI_MARKS)
     return _Header(line_no, m["d1"], m["d2"], m["d3"], m["sep"], h, mi, s, ampm, m["junk"],
-                   time_text, m["rest"])
+                   time_text, m["rest"], foreign)
 
 
 @dataclass
@@ -278,6 +317,21 @@ def _placeholder(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _read_poll(body: str) -> dict[str, Any] | None:
+    """{"question", "answers": [{"text", "votes"}]} for a poll as WhatsApp writes it
+    ("POLL:" / question / "OPTION: text (n votes)" lines), else None."""
+    lines = [strip_marks(x) for x in body.split("\n")]
+    if len(lines) < 2 or not _POLL_HEAD_RE.match(lines[0]):
+        return None
+    answers = []
+    for line in lines[2:]:
+        m = _POLL_OPTION_RE.match(line)
+        if m:
+            answers.append({"text": m["text"],
+                            "votes": int(m["votes"]) if m["votes"] else None})
+    return {"question": lines[1], "answers": answers}
+
+
 @dataclass
 class _Scan:
     """What the first pass learns about the whole file."""
@@ -289,6 +343,47 @@ class _Scan:
     senders: dict[str, None] = field(default_factory=dict)  # ordered set
     system_names: Counter[str] = field(default_factory=Counter)
     group_signals: int = 0
+    # Chronology: per date shape, the day gaps between consecutive distinct dates summed
+    # under each reading (a step backwards costs a year). Messages are in time order, so
+    # the right reading has the smaller sum.
+    last_date: dict[tuple[str, bool], tuple[int, int, int]] = field(default_factory=dict)
+    chrono: dict[tuple[str, bool], Counter[str]] = field(default_factory=dict)
+    steps: Counter[tuple[str, bool]] = field(default_factory=Counter)
+
+    def note_date(self, h: _Header) -> None:
+        key = h.date_key
+        cur = (int(h.d1), int(h.d2), int(h.d3))
+        prev = self.last_date.get(key)
+        self.last_date[key] = cur
+        if key[1] or prev is None or prev == cur:
+            return
+        costs = self.chrono.setdefault(key, Counter())
+        for order in ("dmy", "mdy"):
+            before, after = _day_number(prev, order), _day_number(cur, order)
+            if before is None or after is None:
+                continue
+            gap = after - before
+            costs[order] += gap if gap >= 0 else 366 - gap
+        self.steps[key] += 1
+
+
+def _day_number(parts: tuple[int, int, int], order: str) -> int | None:
+    """Day ordinal of a (first, second, third) date number triple read as ``order``."""
+    a, b, c = parts
+    day, month = (a, b) if order == "dmy" else (b, a)
+    try:
+        return date(_full_year(c), month, day).toordinal()
+    except (ValueError, OverflowError):
+        return None
+
+
+def _full_year(year: int) -> int:
+    """Four-digit Gregorian year: two-digit years, and Thai phones' Buddhist-era years."""
+    if year < 100:
+        return year + (2000 if year < 70 else 1900)
+    if year >= 2400:  # Buddhist era (Thailand) runs 543 years ahead
+        return year - 543
+    return year
 
 
 def _chat_title_from_path(path: Path) -> str | None:
@@ -315,6 +410,9 @@ def _decide_orders(scan: _Scan, forced: str | None) -> dict[tuple[str, bool], tu
             out[key] = ("dmy" if votes["dmy"] >= votes["mdy"] else "mdy", "conflicting")
         elif votes["dmy"] or votes["mdy"]:
             out[key] = ("dmy" if votes["dmy"] else "mdy", "evidence")
+        elif scan.steps[key] and (costs := scan.chrono.get(key, Counter()))["dmy"] != \
+                costs["mdy"] and len(costs) == 2:
+            out[key] = ("dmy" if costs["dmy"] < costs["mdy"] else "mdy", "chronology")
         elif sep == ".":
             # Every locale writing dates with dots puts the day first (de, ru, fi, pl...).
             out[key] = ("dmy", "locale")
@@ -334,8 +432,7 @@ def _make_datetime(h: _Header, order: str) -> datetime:
         day, month, year = a, b, c
     else:
         month, day, year = a, b, c
-    if year < 100:
-        year += 2000 if year < 70 else 1900
+    year = _full_year(year)
     hour = h.hour
     if h.ampm == "am" and hour == 12:
         hour = 0
@@ -415,15 +512,36 @@ class _Source:
             raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
                              file=ref_file, ref=f"line {n + 1}") from None
 
+    def small_file(self, name: str, limit: int) -> bytes | None:
+        """The bytes of an exported file when it exists and is at most ``limit`` bytes."""
+        try:
+            if self.zip is not None:
+                member = self.media_member(name)
+                if member is None or self.zip.infos[member].file_size > limit:
+                    return None
+                with self.zip.open(member) as fh:
+                    return fh.read(limit + 1)[:limit]
+            local = self.path.parent / name
+            if Path(name).name == name and local.is_file() and local.stat().st_size <= limit:
+                return local.read_bytes()
+        except (OSError, ParseError, zipfile.BadZipFile, KeyError):
+            pass
+        return None
+
+    def media_member(self, name: str) -> str | None:
+        """The zip member holding an attached file (by path, else by base name)."""
+        assert self.zip is not None
+        if self._by_base is None:
+            self._by_base = {}
+            for member in self.zip.names():
+                self._by_base.setdefault(member.rsplit("/", 1)[-1], member)
+        return name if name in self.zip.infos else self._by_base.get(name)
+
     def media(self, name: str) -> tuple[int | None, str | None]:
         """(size, SHA-256) of an attached file exported with the chat, or (None, None)."""
         try:
             if self.zip is not None:
-                if self._by_base is None:
-                    self._by_base = {}
-                    for member in self.zip.names():
-                        self._by_base.setdefault(member.rsplit("/", 1)[-1], member)
-                member = name if name in self.zip.infos else self._by_base.get(name)
+                member = self.media_member(name)
                 if member is None:
                     return None, None
                 with self.zip.open(member) as fh:
@@ -541,6 +659,9 @@ class WhatsAppParser:
                 elif b > 12 >= a:
                     votes["mdy"] += 1
             scan.ampm[h.ampm is not None] += 1
+            if h.foreign_ampm:
+                scan.langs["ampm"] += 1
+            scan.note_date(h)
             cl = _classify(h.rest)
             info = _placeholder(cl.text) if cl.kind == "message" else None
             system = self._is_system(cl, info)
@@ -572,11 +693,41 @@ class WhatsAppParser:
             return False
         stripped = text.lstrip(" \u00a0")
         if stripped[:1] in ("\u200e", "\u200f"):
-            return True  # iOS marks its own notices with a leading LRM
+            # iOS marks its own notices with a leading LRM, but also locations and polls.
+            return not _IOS_CONTENT_RE.match(strip_marks(text))
         return len(text) < 400 and stripped.lower().startswith(
             ("messages", "your messages", "nachrichten", "los mensajes", "as mensagens",
              "les messages", "i messaggi", "berichten", "сообщения")) and bool(
             _ENCRYPTION_RE.search(text))
+
+    @staticmethod
+    def _contact_card(name: str, source: _Source, props: dict[str, Any]) -> list[Party]:
+        """Parties for a shared contact card: read from the exported .vcf when it is there,
+        else the card's own name (WhatsApp names the file after the contact)."""
+        raw = source.small_file(name, _VCARD_MAX_BYTES)
+        contact: dict[str, Any] = {}
+        if raw is not None:
+            text = raw.decode("utf-8", errors="replace")
+            for m in _VCARD_LINE_RE.finditer(text):
+                key, value = m["key"].upper(), m["value"].strip()
+                if key == "FN" and value and "name" not in contact:
+                    contact["name"] = value
+                elif key == "TEL" and value:
+                    contact.setdefault("phones", []).append(value)
+                elif key == "EMAIL" and value:
+                    contact.setdefault("emails", []).append(value)
+        if "name" not in contact:
+            stem = re.sub(r"^\d{8}-", "", Path(name.replace("\\", "/")).stem).strip()
+            if stem:
+                contact["name"] = stem
+        if not contact:
+            return []
+        props["contact"] = contact
+        label = contact.get("name")
+        return ([Party(kind="phone", value=v, role="mentioned", label=label)
+                 for v in contact.get("phones", [])]
+                + [Party(kind="email", value=v, role="mentioned", label=label)
+                   for v in contact.get("emails", [])])
 
     @staticmethod
     def _clean_name(raw: str) -> tuple[str, str, dict[str, Any]]:
@@ -636,6 +787,8 @@ class WhatsAppParser:
         props: dict[str, Any] = dict(base)
         props["date_order"] = order
         props["date_order_basis"] = basis
+        if int(h.d1 if order == "ymd" else h.d3) >= 2400:
+            props["calendar"] = "buddhist"  # converted to the Gregorian year
         if h.junk:
             props["malformed_header"] = h.time_text
         cl = _classify(h.rest)
@@ -643,11 +796,19 @@ class WhatsAppParser:
         info = _placeholder(text) if cl.kind == "message" else None
         if self._is_system(cl, info):
             body = strip_marks(text if cl.kind == "message" else "\n".join([h.rest, *extra]))
-            if cl.name:
+            notice_parties: tuple[Party, ...] = ()
+            call = _CALL_RE.match(body) if cl.name else None
+            if call and cl.name:
+                props["call"] = {"media": call["media"].lower(), "missed": bool(call["missed"])}
+                duration = strip_marks(call["rest"]).lstrip(", ")
+                if duration:
+                    props["call"]["duration_text"] = duration
+                notice_parties = (self._party(cl.name, "participant"),)
+            elif cl.name:
                 props["chat_label"] = cl.name
             return ParsedEvent(kind="system", occurred_at=occurred, ref=ref,
                                title=body.split("\n", 1)[0], body=body or None,
-                               properties=props)
+                               parties=notice_parties, properties=props)
         assert cl.name is not None
         sender = self._party(cl.name, "sender")
         parties = [sender]
@@ -667,8 +828,11 @@ class WhatsAppParser:
             elif info["what"] == "attached":
                 name = info["name"]
                 size, sha256 = source.media(name)
-                attachments.append(Attachment(name=name, mime=guess_mime(name), size=size,
+                mime = "text/vcard" if name.lower().endswith(".vcf") else guess_mime(name)
+                attachments.append(Attachment(name=name, mime=mime, size=size,
                                               sha256=sha256, path=safe_relpath(name)))
+                if mime == "text/vcard":
+                    parties.extend(self._contact_card(name, source, props))
             else:
                 attachments.append(Attachment(name=info["name"]))
                 props["media_omitted"] = True
@@ -676,8 +840,12 @@ class WhatsAppParser:
         if body:
             loc = _MAPS_RE.search(body)
             if loc:
-                props["location"] = {"latitude": float(loc.group(1)),
-                                     "longitude": float(loc.group(2))}
+                lat, lon = float(loc.group(1)), float(loc.group(2))
+                if abs(lat) <= 90 and abs(lon) <= 180:
+                    props["location"] = {"latitude": lat, "longitude": lon}
+            poll = _read_poll(body)
+            if poll:
+                props["poll"] = poll
         return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body,
                            parties=tuple(parties), attachments=tuple(attachments),
                            properties=props)
