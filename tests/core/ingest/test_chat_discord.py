@@ -1,4 +1,8 @@
-"""DiscordChatExporter JSON (generated: no Discord export is in the shared corpus)."""
+"""DiscordChatExporter JSON and CSV (generated: no Discord export is in the shared corpus).
+
+The layouts follow what the exporter writes in its old and new versions: fields present or
+absent, timestamps with 0-7 fractional digits and local offsets, message kinds by name or
+number, DMs under the pseudo guild "Direct Messages"."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from workstation.ingest.chat.discord import DiscordJsonParser
-from workstation.ingest.records import ImportOptions, ParsedEvent, ParseError
+from workstation.ingest.records import ImportOptions, ParsedEvent, ParseError, RowError
 
 P = DiscordJsonParser()
 
@@ -68,7 +72,9 @@ def test_guild_channel_export(tmp_path: Path) -> None:
         ("system", "message 1004"), ("message", "message 1005")]
     join, hello, reply, pin, bot = evs
     assert join.properties["message_type"] == "GuildMemberJoin"
-    assert [p.value for p in join.parties] == ["11"]
+    # A join is about its author, in this channel (the group is named for provenance).
+    assert [(p.kind, p.value) for p in join.parties] == [("account", "11"), ("group", "901")]
+    assert join.title == "Ally: Joined the server." if join.body else True
     assert hello.occurred_at == datetime(2024, 1, 1, 10, 1, 0, 123000,
                                          tzinfo=timezone(timedelta(hours=1)))
     sender = hello.parties[0]
@@ -120,3 +126,195 @@ def test_sniff_does_not_claim_other_chat_json(shared_data: Path) -> None:
     for rel in ("chat/telegram/result.json", "chat/messenger/facebook_chat.json"):
         path = shared_data / rel
         assert P.sniff(path, path.read_bytes()[:65536]) == 0.0
+
+
+def _events(path: Path) -> list[ParsedEvent]:
+    records = list(P.parse(path, ImportOptions()))
+    assert not [r for r in records if isinstance(r, RowError)], records
+    return [r for r in records if isinstance(r, ParsedEvent)]
+
+
+def test_old_version_dm_without_channel_type_or_nickname(tmp_path: Path) -> None:
+    # Early 2.x exports: no channel type, no nickname, real discriminators, 2-digit and
+    # 7-digit fractions (.NET), local offsets.
+    old = {
+        "guild": {"id": "0", "name": "Direct Messages", "iconUrl": "x.png"},
+        "channel": {"id": "777", "name": "bob", "topic": None},
+        "messages": [
+            {"id": "1", "type": "Default", "timestamp": "2019-02-19T16:40:50.82-05:00",
+             "timestampEdited": None, "isPinned": False, "content": "hi bob",
+             "author": {"id": "11", "name": "alice", "discriminator": "1234", "isBot": False},
+             "attachments": [], "embeds": [], "reactions": []},
+            {"id": "2", "type": "Default", "timestamp": "2019-02-19T16:41:00.1234567-05:00",
+             "content": "hey", "author": {"id": "22", "name": "bob", "discriminator": "0042"}},
+            {"id": "3", "type": "Default", "timestamp": "2019-02-19T21:42:00Z",
+             "content": "ok", "author": {"id": "11", "name": "alice", "discriminator": "1234"}},
+        ],
+    }
+    path = _write(tmp_path, old)
+    assert P.sniff(path, path.read_bytes()) >= 0.9
+    first, second, third = _events(path)
+    est = timezone(timedelta(hours=-5))
+    assert first.occurred_at == datetime(2019, 2, 19, 16, 40, 50, 820000, tzinfo=est)
+    assert second.occurred_at == datetime(2019, 2, 19, 16, 41, 0, 123456, tzinfo=est)
+    assert third.occurred_at == datetime(2019, 2, 19, 21, 42, tzinfo=timezone.utc)
+    # A DM: addressed to the other person, not to a "Direct Messages" group.
+    assert [(p.kind, p.value, p.role) for p in first.parties] == [
+        ("account", "11", "sender"), ("account", "22", "recipient")]
+    assert (first.parties[0].label, first.parties[0].properties["username"]) == (
+        "alice", "alice#1234")
+    assert first.properties["conversation"] == "bob"
+    assert "guild" not in first.properties
+
+
+def test_system_kinds_and_new_fields(tmp_path: Path) -> None:
+    new_user = author("44", "dana_new", "Dana")  # new username: discriminator "0000"
+    group_dm = {
+        "guild": {"id": "0", "name": "Direct Messages"},
+        "channel": {"id": "888", "type": "DirectGroupTextChat", "name": "Trip planning"},
+        "exportedAt": "2024-05-01T12:00:00.5+02:00",
+        "messages": [
+            {"id": "10", "type": "RecipientAdd", "timestamp": "2024-04-01T10:00:00+02:00",
+             "content": "Added Dana to the group.", "author": author("11", "alice"),
+             "mentions": [new_user]},
+            {"id": "11", "type": "Call", "timestamp": "2024-04-01T10:05:00+02:00",
+             "callEndedTimestamp": "2024-04-01T10:17:30+02:00",
+             "content": "Started a call that lasted 13 minutes.",
+             "author": author("22", "bob", disc="4321")},
+            {"id": "12", "type": "ThreadCreated", "timestamp": "2024-04-01T10:20:00+02:00",
+             "content": "Started a thread.", "author": author("11", "alice")},
+            {"id": "13", "type": "8", "timestamp": "2024-04-01T10:21:00+02:00",
+             "content": "", "author": author("11", "alice")},
+            {"id": "14", "type": "20", "timestamp": "2024-04-01T10:22:00+02:00",
+             "content": "", "author": author("55", "pollbot", bot=True),
+             "interaction": {"id": "9", "name": "roll", "user": new_user}},
+            {"id": "15", "type": "Default", "timestamp": "2024-04-01T10:23:00+02:00",
+             "content": "", "author": new_user,
+             "reference": {"type": "Forward", "messageId": "3", "channelId": "1"},
+             "forwardedMessage": {"timestamp": "2024-03-01T09:00:00+00:00",
+                                  "content": "original words",
+                                  "attachments": [{"id": "a", "url": "https://cdn.example/"
+                                                   "att/1/2/map.png?ex=1&hm=2",
+                                                   "fileName": "", "fileSizeBytes": 99}]}},
+            {"id": "16", "type": "Reply", "timestamp": "2024-04-01T10:24:00+02:00",
+             "content": "see https://example.org/x", "author": author("22", "bob", disc="4321"),
+             "reference": {"type": "Default", "messageId": "15"},
+             "attachments": [{"id": "b", "url": "Trip planning_Files\\photo-1A2B.jpg",
+                              "fileName": "photo.jpg", "fileSizeBytes": 2048}],
+             "embeds": [{"title": "Example page", "url": "https://example.org/x",
+                         "description": "A page", "images": [], "fields": []}],
+             "stickers": [{"id": "5", "name": "wave", "format": "Apng", "sourceUrl": "s.png"}],
+             "reactions": [{"emoji": {"id": "", "name": "👍", "code": "thumbsup"}, "count": 2,
+                            "users": [author("11", "alice"), new_user]}]},
+        ],
+        "messageCount": 7,
+    }
+    evs = _events(_write(tmp_path, group_dm))
+    assert [e.kind for e in evs] == ["system", "system", "system", "system", "message",
+                                     "message", "message"]
+    add, call, thread, boost, command, fwd, reply = evs
+    # The added user is named on the event, with the group it was added to.
+    assert [(p.kind, p.value) for p in add.parties] == [
+        ("account", "11"), ("account", "44"), ("group", "888")]
+    assert "Added Dana to the group." in add.title
+    assert call.properties["call_duration"] == 750
+    assert call.properties["call_ended_at"] == "2024-04-01T10:17:30+02:00"
+    assert thread.properties["message_type"] == "ThreadCreated"
+    assert boost.properties["message_type"] == "8"
+    assert command.properties["command"] == "roll"
+    assert ("44", "participant") in [(p.value, p.role) for p in command.parties]
+    assert command.parties[0].properties["bot"] is True
+    assert fwd.body == "original words" and fwd.properties["forwarded"] is True
+    assert fwd.properties["forwarded_from_message_id"] == "3"
+    assert "reply_to_message_id" not in fwd.properties
+    [map_png] = fwd.attachments
+    assert (map_png.name, map_png.size, map_png.mime) == ("map.png", 99, "image/png")
+    assert fwd.parties[0].properties["username"] == "dana_new"
+    assert fwd.parties[0].label == "Dana"
+    assert [(p.kind, p.value) for p in fwd.parties[1:]] == [("group", "888")]
+    assert reply.properties["reply_to_message_id"] == "15"
+    [photo] = reply.attachments
+    assert (photo.name, photo.size, photo.path) == (
+        "photo.jpg", 2048, "Trip planning_Files\\photo-1A2B.jpg")
+    assert reply.properties["urls"] == ["https://example.org/x"]
+    assert reply.properties["embeds"][0]["title"] == "Example page"
+    assert reply.properties["stickers"] == ["wave"]
+    assert reply.properties["reactions"] == [{"emoji": "👍", "count": 2, "users": ["11", "44"]}]
+    assert reply.properties["exported_at"] == "2024-05-01T12:00:00.500000+02:00"
+
+
+def test_unreadable_timestamp_is_kept_raw(tmp_path: Path) -> None:
+    data = {"guild": {"id": "1", "name": "g"}, "channel": {"id": "2", "name": "c"},
+            "messages": [{"id": "1", "type": "Default", "timestamp": "19-Feb-19 04:40 PM",
+                          "content": "x", "author": author("11", "alice")}]}
+    [ev] = _events(_write(tmp_path, data))
+    assert ev.occurred_at is None and ev.properties["date_raw"] == "19-Feb-19 04:40 PM"
+
+
+CSV_NEW = (
+    '"AuthorID","Author","Date","Content","Attachments","Reactions"\n'
+    '"11","alice","3/14/2024 9:05 PM","hello ""there""\nsecond line","",""\n'
+    '"22","bob","3/15/2024 10:00 AM","","https://cdn.example/a/1/doc.pdf?ex=1,'
+    'general_Files/pic.jpg","👍 (2),🎉 (1)"\n'
+)
+
+
+def test_csv_export(tmp_path: Path) -> None:
+    path = tmp_path / "Test Server - general [901234567].csv"
+    path.write_text(CSV_NEW, encoding="utf-8")
+    assert P.sniff(path, path.read_bytes()) >= 0.8
+    first, second = _events(path)
+    assert first.occurred_at == datetime(2024, 3, 14, 21, 5)  # naive: local time, no zone
+    assert first.body == 'hello "there"\nsecond line'
+    assert [(p.kind, p.value, p.role) for p in first.parties] == [
+        ("account", "11", "sender"), ("group", "901234567", "recipient")]
+    assert first.parties[1].label == "Test Server - general"
+    assert [a.name for a in second.attachments] == ["doc.pdf", "pic.jpg"]
+    assert second.properties["reactions"] == [{"emoji": "👍", "count": 2},
+                                              {"emoji": "🎉", "count": 1}]
+    assert (first.ref, second.ref) == ("line 2", "line 4")
+
+
+def test_old_csv_without_author_id_and_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "dm.csv"
+    path.write_text('Author,Date,Content,Attachments,Reactions\n'
+                    'alice#1234,07-Sep-20 07:42 PM,hi,,\n'
+                    'bob#0042,31/31/2020 10:00,bad date,,\n'
+                    'bob#0042,08-Sep-20 08:00 AM,too,many,columns,here\n', encoding="utf-8")
+    records = list(P.parse(path, ImportOptions()))
+    ev = records[0]
+    assert isinstance(ev, ParsedEvent)
+    assert ev.occurred_at == datetime(2020, 9, 7, 19, 42)
+    assert (ev.parties[0].value, ev.parties[0].label) == ("alice#1234", "alice")
+    errors = [r for r in records if isinstance(r, RowError)]
+    assert [(e.ref, e.field) for e in errors] == [("line 3", "Date"), ("line 4", None)]
+
+
+def test_csv_day_first_dates_decided_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "gb.csv"
+    path.write_text('"AuthorID","Author","Date","Content","Attachments","Reactions"\n'
+                    '"1","a","02/03/2024 10:00","x","",""\n'
+                    '"1","a","25/03/2024 10:00","y","",""\n', encoding="utf-8")
+    assert [e.occurred_at for e in _events(path)] == [datetime(2024, 3, 2, 10, 0),
+                                                      datetime(2024, 3, 25, 10, 0)]
+
+
+@pytest.mark.parametrize("kind", ["html", "txt"])
+def test_html_and_text_exports_are_named_and_refused(tmp_path: Path, kind: str) -> None:
+    if kind == "html":
+        text = ('<!DOCTYPE html>\n<html lang="en">\n<head><title>Test Server - general'
+                '</title></head><body><div class="preamble"><div class="preamble__guild-icon-'
+                'container"><img src="https://cdn.discordapp.com/x.png"></div></div>'
+                '<div class="chatlog"><div class="chatlog__message-group">'
+                '<span class="chatlog__author">alice</span></div></div></body></html>\n')
+    else:
+        text = ("=" * 62 + "\nGuild: Test Server\nChannel: Text Channels / general\n"
+                + "=" * 62 + "\n\n[3/14/2024 9:05 PM] alice\nhello\n\n\n"
+                + "=" * 62 + "\nExported 1 message(s)\n" + "=" * 62 + "\n")
+    path = tmp_path / f"Test Server - general [901].{kind}"
+    path.write_text(text, encoding="utf-8")
+    assert P.sniff(path, path.read_bytes()) >= 0.5
+    with pytest.raises(ParseError) as exc:
+        list(P.parse(path, ImportOptions()))
+    msg = str(exc.value)
+    assert str(path) in msg and kind.upper() in msg and "JSON" in msg

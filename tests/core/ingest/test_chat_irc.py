@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from workstation.ingest.chat.irc import IrcLogParser
-from workstation.ingest.records import ImportOptions, ParsedEvent, ParseError, RowError
+from workstation.ingest.records import (
+    ImportOptions,
+    ParsedEntity,
+    ParsedEvent,
+    ParseError,
+    RowError,
+)
 
 P = IrcLogParser()
 
@@ -265,3 +271,112 @@ def test_large_log_streams_with_flat_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert n == 6000
     assert peak < 600_000, f"peak {peak} bytes: the parser holds the file in memory"
+
+
+def facts(records: list) -> list[tuple]:
+    """The identity facts yielded beside system events: (kind, src, dst) per link."""
+    return [(lk.kind, lk.src.value, lk.dst.value) for r in records
+            if isinstance(r, ParsedEntity) for lk in r.links]
+
+
+def test_nick_changes_and_join_ips_reach_the_chart_as_entities(tmp_path: Path) -> None:
+    # System events are kept only as notes by the pipeline, so the facts they carry are
+    # repeated as entities with links.
+    records = run(write(tmp_path, "#case.log", IRSSI))
+    assert facts(records) == [("uses", "alice", "203.0.113.7"), ("same_as", "alice", "alice_")]
+
+
+IRSSI_THEMED = (
+    "--- Log opened Fri Mar 01 09:00:00 2024\n"
+    "09:00:01 <    @op> aligned nick column\n"
+    "09:00:02 < +voiced> voiced\n"
+    "09:00:03 <%half> half-op\n"
+    "09:00:04 <~owner> owner\n"
+    "09:00:05 <&admin> admin\n"
+    "09:00:06 -ChanServ(ChanServ@services.example)- notice with mask\n"
+    "09:00:07 -op:#case- channel notice\n"
+    "09:00:08 <op> \x02bold\x02 \x0304,01red\x03 \x1ditalic\x1d\x0f done\n"
+    "09:00:09 -!- op was kicked from #case by owner [flooding]\n"
+    "09:00:10 -!- mode/#case [+o voiced] by op\n"
+    "09:00:11 -!- owner changed the topic of #case to: meeting at 10\n"
+    "09:00:12 -!- admin [~admin@2001:db8::7] has left #case [bye]\n"
+)
+
+
+def test_irssi_themes_mode_prefixes_notices_and_colour_codes(tmp_path: Path) -> None:
+    records = run(write(tmp_path, "#case.log", IRSSI_THEMED))
+    assert not [r for r in records if isinstance(r, RowError)]
+    e = evs(records)
+    msgs = [(x.parties[0].value, x.body) for x in e if x.kind == "message"]
+    assert msgs == [("op", "aligned nick column"), ("voiced", "voiced"), ("half", "half-op"),
+                    ("owner", "owner"), ("admin", "admin"),
+                    ("ChanServ", "notice with mask"), ("op", "channel notice"),
+                    ("op", "bold red italic done")]
+    kick = e[8]
+    assert kick.properties["event"] == "kick"
+    assert [(p.value, p.role) for p in kick.parties][:2] == [("op", "participant"),
+                                                            ("owner", "actor")]
+    part = e[11]
+    assert part.properties["event"] == "part"
+    assert ("ip", "2001:db8::7") in [(p.kind, p.value) for p in part.parties]
+    assert e[0].occurred_at == datetime(2024, 3, 1, 9, 0, 1)
+
+
+QUASSEL = (
+    "[2022-06-01 18:00:00] --> dee has joined #q\n"
+    "[2022-06-01 18:00:05] <dee> hi all\n"
+    "[2022-06-01 18:00:06] -*- dee waves\n"
+    "[2022-06-01 18:00:07] <-> dee is now known as dee_\n"
+    "[2022-06-01 18:00:08] <-* mod has kicked dee_ from #q (spam)\n"
+    "[2022-06-01 18:00:09] <-- ed has quit (Ping timeout: 240 seconds)\n"
+)
+
+
+def test_quassel_prefixes(tmp_path: Path) -> None:
+    records = run(write(tmp_path, "#q.log", QUASSEL))
+    assert not [r for r in records if isinstance(r, RowError)]
+    t = datetime(2022, 6, 1, 18, 0)
+    assert summary(records) == [
+        ("system", t, None, None, False),
+        ("message", t.replace(second=5), "dee", "hi all", False),
+        ("message", t.replace(second=6), "dee", "waves", True),
+        ("system", t.replace(second=7), None, None, False),
+        ("system", t.replace(second=8), None, None, False),
+        ("system", t.replace(second=9), None, None, False),
+    ]
+    e = evs(records)
+    assert (e[0].properties["event"], e[0].parties[0].value) == ("join", "dee")
+    assert e[3].links[0].dst.value == "dee_"
+    assert [(p.value, p.role) for p in e[4].parties][:2] == [("dee_", "participant"),
+                                                            ("mod", "actor")]
+    assert (e[5].properties["event"], e[5].parties[0].value) == ("quit", "ed")
+
+
+def test_textual_offset_stamps(tmp_path: Path) -> None:
+    path = write(tmp_path, "#t.txt",
+                 "[2016-03-14T21:47:22-0400] \u2022 fay (fay@192.0.2.44) joined the channel\n"
+                 "[2016-03-14T21:47:30-0400] <fay> evening\n"
+                 "[2016-03-14 21:48:00 +0000] <gus> hi\n")
+    records = run(path)
+    assert not [r for r in records if isinstance(r, RowError)]
+    join, fay, gus = evs(records)
+    edt = timezone(timedelta(hours=-4))
+    assert fay.occurred_at == datetime(2016, 3, 14, 21, 47, 30, tzinfo=edt)
+    assert gus.occurred_at == datetime(2016, 3, 14, 21, 48, tzinfo=timezone.utc)
+    assert join.kind == "system" and join.properties["event"] == "join"
+    assert ("ip", "192.0.2.44") in [(p.kind, p.value) for p in join.parties]
+
+
+def test_znc_user_level_module_path_names_network_and_query(tmp_path: Path) -> None:
+    folder = tmp_path / "var" / "log" / "znc" / "users" / "u" / "moddata" / "log" / "oftc"
+    chan_dir = folder / "#den"
+    query_dir = folder / "NickServ"
+    chan_dir.mkdir(parents=True)
+    query_dir.mkdir(parents=True)
+    e = evs(run(write(chan_dir, "2021-02-03.log", "[10:00:00] <ivy> hello\n")))
+    assert e[0].occurred_at == datetime(2021, 2, 3, 10, 0)
+    assert [(p.kind, p.value, p.platform) for p in e[0].parties] == [
+        ("account", "ivy", "irc:oftc"), ("group", "#den", "irc:oftc")]
+    q = evs(run(write(query_dir, "2021-02-03.log", "[10:00:00] <ivy> identify\n")))
+    assert [(p.kind, p.value, p.role) for p in q[0].parties] == [
+        ("account", "ivy", "sender"), ("account", "NickServ", "recipient")]

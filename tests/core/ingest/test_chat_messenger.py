@@ -115,3 +115,128 @@ def test_e2ee_layout(tmp_path: Path) -> None:
     assert evs[0].occurred_at == datetime(2024, 4, 24, 23, 6, 40, tzinfo=UTC)
     assert [(p.value, p.role) for p in evs[0].parties] == [("Ann Example", "sender"),
                                                            ("Bo Example", "recipient")]
+
+
+def _write_thread(folder: Path, name: str, thread: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    # What Facebook writes: ASCII-only JSON whose non-ASCII text is mojibake escapes.
+    path.write_text(json.dumps(thread, ensure_ascii=True), encoding="ascii")
+    return path
+
+
+def test_media_kinds_calls_and_mojibake_in_every_field(tmp_path: Path) -> None:
+    thread = {
+        "participants": [{"name": _mojibake("Renée Ødegård")}, {"name": "Sam Sample"}],
+        "messages": [
+            {"sender_name": "Sam Sample", "timestamp_ms": 1700000600000, "type": "Call",
+             "content": "Sam Sample started a video call.", "call_duration": 0,
+             "missed": True, "is_geoblocked_for_viewer": False},
+            {"sender_name": _mojibake("Renée Ødegård"), "timestamp_ms": 1700000500000,
+             "type": "Share", "content": "look",
+             "share": {"link": "https://example.org/a", "share_text": _mojibake("Ça va")}},
+            {"sender_name": "Sam Sample", "timestamp_ms": 1700000400000, "type": "Generic",
+             "sticker": {"uri": "messages/stickers_used/369239263222822.png"}},
+            {"sender_name": _mojibake("Renée Ødegård"), "timestamp_ms": 1700000300000,
+             "type": "Generic",
+             "videos": [{"uri": "messages/inbox/sam_42/videos/clip.mp4",
+                         "creation_timestamp": 1700000290,
+                         "thumbnail": {"uri": "messages/inbox/sam_42/videos/thumb.jpg"}}],
+             "audio_files": [{"uri": "messages/inbox/sam_42/audio/voice.aac",
+                              "creation_timestamp": 1700000295}],
+             "files": [{"uri": "messages/inbox/sam_42/files/" + _mojibake("Übersicht.pdf")}],
+             "gifs": [{"uri": "messages/inbox/sam_42/gifs/dance.gif"}],
+             "reactions": [{"reaction": _mojibake("😆"), "actor": "Sam Sample",
+                            "timestamp": 1700000310}]},
+            {"sender_name": "Sam Sample", "timestamp_ms": 1700000200000, "type": "Generic",
+             "photos": [{"uri": "../../etc/passwd", "creation_timestamp": 1700000100}]},
+        ],
+        "title": _mojibake("Renée Ødegård"), "is_still_participant": True,
+        "thread_type": "Regular", "thread_path": "inbox/reneeodegard_42",
+    }
+    path = _write_thread(tmp_path / "messages" / "inbox" / "reneeodegard_42", "message_1.json",
+                         thread)
+    assert P.sniff(path, path.read_bytes()) >= 0.9
+    records = list(P.parse(path, ImportOptions()))
+    assert not [r for r in records if isinstance(r, ParsedEntity)]  # a 1:1 thread
+    evs = [r for r in records if isinstance(r, ParsedEvent)]
+    photo, media, sticker, share, call = evs
+    # The unsafe ../ path is recorded by name but never resolved.
+    assert (photo.attachments[0].name, photo.attachments[0].path) == ("passwd", None)
+    assert [a.name for a in media.attachments] == ["clip.mp4", "voice.aac", "Übersicht.pdf",
+                                                  "dance.gif"]
+    assert [a.mime for a in media.attachments][:2] == ["video/mp4", "audio/aac"]
+    assert media.parties[0].value == "Renée Ødegård"
+    assert [(p.value, p.role) for p in media.parties[1:]] == [("Sam Sample", "recipient")]
+    assert media.properties["reactions"][0]["reaction"] == "😆"
+    assert media.properties["reactions"][0]["at"] == "2023-11-14T22:18:30+00:00"
+    assert media.properties["conversation"] == "Renée Ødegård"
+    assert sticker.properties["sticker"] is True and sticker.attachments[0].mime == "image/png"
+    assert share.kind == "message" and share.properties["share_text"] == "Ça va"
+    assert call.kind == "system"
+    assert (call.properties["call_duration"], call.properties["missed"]) == (0, True)
+
+
+def test_thread_split_over_several_files_shares_one_conversation(tmp_path: Path) -> None:
+    folder = tmp_path / "your_activity_across_facebook" / "messages" / "inbox" / "club_7"
+    common = {"participants": [{"name": "Ann"}, {"name": "Bo"}, {"name": "Cy"}],
+              "title": "Club", "thread_type": "RegularGroup", "thread_path": "inbox/club_7"}
+    newer = _write_thread(folder, "message_1.json", dict(common, messages=[
+        {"sender_name": "Cy", "timestamp_ms": 1600000300000, "content": "newest"}]))
+    older = _write_thread(folder, "message_2.json", dict(common, messages=[
+        {"sender_name": "Ann", "timestamp_ms": 1600000100000, "content": "oldest"},
+        {"sender_name": "Bo", "timestamp_ms": 1600000000000, "type": "Subscribe",
+         "content": "Bo added Ann to the group.", "users": [{"name": "Ann"}]}]))
+    convs = set()
+    for path in (older, newer):
+        for e in events(path):
+            convs.add(e.properties["conversation_id"])
+            if e.kind == "message":
+                assert [(p.kind, p.value) for p in e.parties[1:]] == [("group", "inbox/club_7")]
+    assert convs == {"inbox/club_7"}
+    add = events(older)[0]
+    assert add.kind == "system"
+    assert [p.value for p in add.parties] == ["Bo", "Ann"]
+
+
+def test_first_2018_layout_seconds_and_plain_participants(tmp_path: Path) -> None:
+    # Spring 2018: "timestamp" in seconds, participants as names without the owner.
+    thread = {"participants": ["Pat Example"], "title": "Pat Example",
+              "thread_path": "inbox/PatExample_9", "is_still_participant": True,
+              "messages": [
+                  {"sender_name": "Pat Example", "timestamp": 1522000060, "content": "yes",
+                   "type": "Generic"},
+                  {"sender_name": "Owner Person", "timestamp": 1522000000,
+                   "content": "coming?", "type": "Generic"}]}
+    path = _write_thread(tmp_path, "message.json", thread)
+    evs = events(path)
+    assert [e.occurred_at for e in evs] == [datetime(2018, 3, 25, 17, 46, 40, tzinfo=UTC),
+                                            datetime(2018, 3, 25, 17, 47, 40, tzinfo=UTC)]
+    # The owner, missing from the list, is still the other side of the conversation.
+    assert [(p.value, p.role) for p in evs[0].parties] == [("Owner Person", "sender"),
+                                                           ("Pat Example", "recipient")]
+    assert [(p.value, p.role) for p in evs[1].parties] == [("Pat Example", "sender"),
+                                                           ("Owner Person", "recipient")]
+
+
+def test_e2ee_group_with_unsent_and_reactions(tmp_path: Path) -> None:
+    thread = {"participants": ["Ann Example", "Bo Example", "Cy Example"],
+              "threadName": "Weekend",
+              "messages": [
+                  {"isUnsent": True, "media": [], "reactions": [], "senderName": "Cy Example",
+                   "text": "", "timestamp": 1714000120000, "type": "text"},
+                  {"isUnsent": False, "media": [], "senderName": "Bo Example",
+                   "reactions": [{"actor": "Ann Example", "reaction": "❤"}],
+                   "text": "https://example.org/plan", "timestamp": 1714000060000,
+                   "type": "link"}]}
+    path = tmp_path / "Weekend_1.json"
+    path.write_text(json.dumps(thread, ensure_ascii=False), encoding="utf-8")
+    assert P.sniff(path, path.read_bytes()) >= 0.9
+    records = list(P.parse(path, ImportOptions()))
+    assert [r.party.value for r in records if isinstance(r, ParsedEntity)] == [
+        "Ann Example", "Bo Example", "Cy Example"]
+    link, unsent = [r for r in records if isinstance(r, ParsedEvent)]
+    assert link.properties["reactions"] == [{"reaction": "❤", "actor": "Ann Example"}]
+    assert [(p.kind, p.value) for p in link.parties] == [("account", "Bo Example"),
+                                                         ("group", "Weekend")]
+    assert unsent.properties["deleted"] is True and unsent.body is None

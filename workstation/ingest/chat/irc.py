@@ -12,15 +12,25 @@ Line shapes recognised (one parser, because users rename and concatenate logs fr
   ``[12:00] * nick action``, ``* Joins: nick (u@h)``
 * ZNC       ``[12:00:00] <nick> text``, ``[12:00:00] *** Joins: nick (u@h)``; the date is
   in the file name (``2019-01-01.log``, ``#chan_20190101.log``)
-* ISO       ``[2019-01-01 12:00:00] <nick> text`` (Textual, many bots)
+* ISO       ``[2019-01-01 12:00:00] <nick> text`` (many bots), with an optional offset
+  ``[2019-01-01T12:00:00-0400]`` (Textual), Textual's ``•`` notices
+* Quassel   copied/exported chat: ``[12:00:00] <nick> text``, ``-->``/``<--`` joins and
+  parts, ``<->`` nick changes, ``<-*`` kicks, ``-*- nick action``
 
 Messages (including ``* nick action`` lines, ``properties["action"] = True``, and
 ``-nick- notice`` lines) are kind "message"; joins, parts, quits, nick and mode changes,
-topics and kicks are kind "system". A nick change also carries a ``same_as`` link.
+topics and kicks are kind "system". Nick columns may be padded and carry a channel mode
+prefix (``<@nick>``, ``< +nick>``, ``<   nick>``); mIRC colour/bold codes are removed from
+text. A nick change also carries a ``same_as`` link and a join/part/quit whose hostmask
+holds an IP address names the IP. Because system events are kept only as source notes,
+those two facts are also yielded as ParsedEntity records (the new nick with its
+``same_as`` link; the account with a ``uses`` link to the IP), so they reach the chart.
 Lines with no timestamp at all (logging without timestamps) are kept undated.
 Lines carrying only a time take their date from the latest log-opened/day-changed/session
 line, else from the file name, and roll over at midnight; with no date at all
-``occurred_at`` is None and the time is kept in ``properties["time"]``. Times are naive.
+``occurred_at`` is None and the time is kept in ``properties["time"]``. Times are naive
+(clients log the local time of the machine they ran on; the import's timezone option
+places them) unless the line states an offset.
 
 Files are read line by line as bytes and each line decoded on its own (UTF-8, else
 cp1252), because IRC logs routinely mix encodings; memory stays flat.
@@ -40,6 +50,7 @@ from typing import Any
 from workstation.ingest.chat._common import account, group, head_text, looks_binary
 from workstation.ingest.records import (
     ImportOptions,
+    ParsedEntity,
     ParsedEvent,
     ParsedLink,
     ParseError,
@@ -74,7 +85,7 @@ _TS_WEECHAT = re.compile(
     r"\t(?P<prefix>[^\t]*)\t(?P<text>.*)$")
 _TS_ISO = re.compile(
     r"^\[?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[ T](?P<h>\d{2}):(?P<mi>\d{2})"
-    r"(?::(?P<s>\d{2}))?(?:[.,]\d+)?(?P<tz>Z|[+-]\d{2}:?\d{2})?\]?[ \t]+(?P<rest>.*)$")
+    r"(?::(?P<s>\d{2}))?(?:[.,]\d+)?(?: ?(?P<tz>Z|[+-]\d{2}:?\d{2}))?\]?[ \t]+(?P<rest>.*)$")
 _TS_HEXCHAT = re.compile(
     rf"^(?P<mon>{_MON}) +(?P<d>\d{{1,2}}) (?P<h>\d{{2}}):(?P<mi>\d{{2}}):(?P<s>\d{{2}})[ \t]"
     r"(?P<rest>.*)$")
@@ -83,11 +94,18 @@ _TS_BRACKET = re.compile(
     r"(?P<rest>.*)$")
 _TS_PLAIN = re.compile(r"^(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?[ \t](?P<rest>.*)$")
 
-_MSG = re.compile(r"^<[ ~&@%+!]?(?P<nick>[^\s<>]+)>[ \t]?(?P<text>.*)$")
+# A nick never starts with "-" (RFC 2812), which keeps Quassel's "<->" and "<-*" apart.
+_MSG = re.compile(r"^< *[~&@%+!]?(?P<nick>[^\s<>\-*=][^\s<>]*) *>[ \t]?(?P<text>.*)$")
 _NOTICE = re.compile(r"^-(?P<nick>[^\s()\-:][^\s():]*?)(?:\([^)]*\))?(?::(?P<target>\S+))?-"
                      r"[ \t]?(?P<text>.*)$")
-_ACTION = re.compile(r"^ ?\*[ \t]+(?P<nick>\S+)[ \t](?P<text>.*)$")
-_SYSTEM_PREFIX = re.compile(r"^(?:-!-|\*\*\*|-->|<--|---?|=!=)(?:[ \t]|$)(?P<text>.*)$")
+_ACTION = re.compile(r"^ ?(?:\*|-\*-)[ \t]+(?P<nick>\S+)[ \t](?P<text>.*)$")
+# irssi -!-, ZNC ***, WeeChat/HexChat -->/<--/--/---, Quassel <-> (nick) <-* (kick)
+# => <= (netsplit) -> (invite), Textual •.
+_SYSTEM_PREFIX = re.compile(
+    r"^(?:-!-|\*\*\*|-->|<--|<->|<-\*|<-x|=>|<=|->|---?|=!=|\u2022)(?:[ \t]|$)(?P<text>.*)$")
+# mIRC formatting: colour (with optional fg,bg numbers), bold, italics, underline,
+# strike, monospace, reverse, reset.
+_FORMATTING = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|[\x02\x1d\x1f\x1e\x11\x16\x0f]")
 _SYSTEM_ACTION = re.compile(
     r"^(?:Joins|Parts|Quits|Now talking in|Topic is|Set by|Disconnected|Attempting to "
     r"rejoin|Rejoined channel|Retrieving|Connecting to|Mode change|Your host|Notice|"
@@ -95,9 +113,13 @@ _SYSTEM_ACTION = re.compile(
     r"is now known as|sets mode|changes topic|was kicked|has changed the topic|"
     r"Quit|Part|Join)\b")
 _JOIN = re.compile(
-    r"^(?:Joins: )?(?P<nick>\S+) [\[(](?P<mask>[^\])]*)[\])](?: has joined (?P<chan>\S+))?")
+    r"^(?:Joins: )?(?P<nick>[^\s:]+)(?: [\[(](?P<mask>[^\])]*)[\])])?"
+    r"(?: has joined| joined the channel|$| ?\(|\s)")
 _PART = re.compile(
-    r"^(?:Parts: |Quits: )?(?P<nick>\S+) [\[(](?P<mask>[^\])]*)[\])](?: has (?:left|quit))?")
+    r"^(?:Parts: |Quits: )?(?P<nick>[^\s:]+)(?: [\[(](?P<mask>[^\])]*)[\])])?"
+    r"(?: has (?:left|quit)| left the channel| quit IRC|$| ?\(|\s)")
+_KICKED = re.compile(r"^(?P<nick>\S+) was kicked (?:from \S+ )?by (?P<by>[^\s(\[]+)")
+_KICKS = re.compile(r"^(?P<by>\S+) has kicked (?P<nick>[^\s(\[]+)")
 _NICK = re.compile(r"^(?P<old>\S+) is now known as (?P<new>\S+)")
 
 
@@ -323,11 +345,22 @@ class IrcLogParser:
                 chan = m["chan"]
             elif path.parent.name.startswith(("#", "&")):
                 chan = path.parent.name  # ZNC "#chan/2019-01-01.log"
+        parts = [p.lower() for p in path.parts]
+        dirs = path.parts[:-1]
+        at = [i for i in range(len(dirs) - 1) if parts[i] == "moddata" and parts[i + 1] == "log"]
+        if at:
+            # ZNC: .../moddata/log/<network>/<window>/<date>.log (user-level module) or
+            # .../networks/<network>/moddata/log/<window>/<date>.log (network-level).
+            below = dirs[at[-1] + 2:]
+            if len(below) >= 2:
+                net = net or below[0]
+                chan = chan or below[1]
+            elif len(below) == 1:
+                chan = chan or below[0]
         if not net:
-            parts = [p.lower() for p in path.parts]
             if "networks" in parts:  # ZNC moddata path users/<u>/networks/<net>/...
                 i = parts.index("networks")
-                if i + 1 < len(path.parts):
+                if i + 1 < len(path.parts) - 1:
                     net = path.parts[i + 1]
         return (str(net) if net else None), (str(chan) if chan else None)
 
@@ -362,6 +395,8 @@ class IrcLogParser:
             for n, raw in enumerate(stream, 1):
                 line = (raw if isinstance(raw, str) else _decode(raw, None)).rstrip("\r\n")
                 line = line.lstrip("\ufeff") if n == 1 else line
+                if _FORMATTING.search(line):
+                    line = _FORMATTING.sub("", line)
                 if not line.strip():
                     continue
                 ctx = self._context(line)
@@ -385,7 +420,7 @@ class IrcLogParser:
                                        message="not an IRC log line (no timestamp recognised)")
                     else:
                         any_line = True
-                        yield self._event(n, None, None, bare, platform, conv, base)
+                        yield from self._records(n, None, None, bare, platform, conv, base)
                     continue
                 body = _classify(st.rest, st.weechat_prefix)
                 if body.kind == "unknown":
@@ -421,7 +456,7 @@ class IrcLogParser:
                     last = occurred
                     if occurred.tzinfo is None:
                         current = occurred.date()
-                yield self._event(n, occurred, st, body, platform, conv, base)
+                yield from self._records(n, occurred, st, body, platform, conv, base)
         if not any_line:
             raise ParseError("no IRC log line found", file=path)
 
@@ -437,8 +472,9 @@ class IrcLogParser:
         return None
 
     @staticmethod
-    def _event(n: int, occurred: datetime | None, st: _Stamp | None, body: _Body,
-               platform: str, conv: Party | None, base: dict[str, Any]) -> ParsedEvent:
+    def _records(n: int, occurred: datetime | None, st: _Stamp | None, body: _Body,
+                 platform: str, conv: Party | None, base: dict[str, Any]) -> Iterator[Record]:
+        """The event of one line, then the identity facts it states (see the module doc)."""
         ref = f"line {n}"
         props: dict[str, Any] = dict(base)
         if occurred is None and st is not None:
@@ -447,33 +483,48 @@ class IrcLogParser:
             text = body.text
             parties: list[Party] = []
             links: list[ParsedLink] = []
+            facts: list[ParsedEntity] = []
             m = _NICK.search(text)
+            km = _KICKED.match(text) or _KICKS.match(text)
             if m:
                 old = account(m["old"], m["old"], platform, "participant")
-                new = account(m["new"].rstrip("."), m["new"].rstrip("."), platform,
-                              "participant")
+                new_nick = m["new"].rstrip(".")
+                new = account(new_nick, new_nick, platform, "participant")
                 parties += [old, new]
                 links.append(ParsedLink("same_as", old, new))
                 props["event"] = "nick"
+                facts.append(ParsedEntity(party=new, ref=ref, links=tuple(links)))
+            elif km:
+                props["event"] = "kick"
+                parties.append(account(km["nick"], km["nick"], platform, "participant"))
+                parties.append(account(km["by"], km["by"], platform, "actor"))
             else:
-                jm = _JOIN.match(text) if ("joined" in text or text.startswith("Joins:")) \
+                low = text.lower()
+                jm = _JOIN.match(text) if ("joined" in low or text.startswith("Joins:")) \
                     else None
                 pm = _PART.match(text) if jm is None and (
-                    "has left" in text or "has quit" in text or
-                    text.startswith(("Parts:", "Quits:"))) else None
+                    "has left" in low or "has quit" in low or "left the channel" in low or
+                    "quit irc" in low or text.startswith(("Parts:", "Quits:"))) else None
                 hit = jm or pm
                 if hit:
-                    props["event"] = "join" if jm else ("quit" if "quit" in text.lower()[:60]
+                    props["event"] = "join" if jm else ("quit" if "quit" in low[:80]
                                                          else "part")
-                    parties.append(account(hit["nick"], hit["nick"], platform, "participant"))
+                    who = account(hit["nick"], hit["nick"], platform, "participant")
+                    parties.append(who)
                     if hit["mask"]:
                         props["hostmask"] = hit["mask"]
                         ip = _ip_party(hit["mask"])
                         if ip is not None:
                             parties.append(ip)
-            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=text,
-                               body=text or None, parties=tuple(parties), links=tuple(links),
-                               properties=props)
+                            facts.append(ParsedEntity(party=who, ref=ref, links=(
+                                ParsedLink("uses", who, ip),)))
+            if conv is not None and parties:
+                parties.append(conv)
+            yield ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=text,
+                              body=text or None, parties=tuple(parties), links=tuple(links),
+                              properties=props)
+            yield from facts
+            return
         assert body.nick is not None
         parties = [account(body.nick, body.nick, platform, "sender")]
         if conv is not None and conv.value != body.nick:
@@ -482,5 +533,5 @@ class IrcLogParser:
             props["action"] = True
         if body.notice:
             props["notice"] = True
-        return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body.text,
-                           parties=tuple(parties), properties=props)
+        yield ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body.text,
+                          parties=tuple(parties), properties=props)

@@ -4,10 +4,14 @@ Two layouts:
 
 * classic ``message_1.json``: ``participants`` [{name}], ``messages`` newest first with
   ``sender_name``, ``timestamp_ms``, ``content``, ``photos``/``videos``/``audio_files``/
-  ``files``/``gifs`` [{uri}], ``sticker`` {uri}, ``share`` {link}, ``reactions``, ``type``
-  ("Generic", "Share", "Call", "Subscribe", "Unsubscribe"...), ``is_unsent``. Strings are
-  "mojibake": UTF-8 bytes written as Latin-1 code points; we repair them when the repair
-  round-trips.
+  ``files``/``gifs`` [{uri, creation_timestamp}], ``sticker`` {uri}, ``share`` {link,
+  share_text}, ``reactions``, ``type`` ("Generic", "Share", "Call", "Subscribe",
+  "Unsubscribe"...), ``is_unsent``, ``call_duration``; ``thread_type`` "Regular" or
+  "RegularGroup". Strings are "mojibake": UTF-8 bytes written as Latin-1 code points; we
+  repair them when the repair round-trips. The first exports (spring 2018) had
+  ``timestamp`` in seconds and ``participants`` as plain names without the account owner.
+  A long thread is split over ``message_1.json``, ``message_2.json``...: each file is
+  imported on its own and they share the thread's ``thread_path`` as conversation id.
 * end-to-end-encrypted chats (2024+): ``participants`` [names], ``threadName``,
   ``messages`` with ``senderName``, ``timestamp`` (ms), ``text``, ``media`` [{uri}],
   ``isUnsent``.
@@ -63,6 +67,13 @@ _NOTICE_RE = re.compile(
     r"disappearing)", re.I)
 
 
+def _when(raw: Any) -> Any:
+    """A message time in milliseconds: the first exports wrote seconds (``timestamp``)."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        return raw
+    return raw * 1000 if abs(raw) < 10**11 else raw  # 10**11 s is the year 5138
+
+
 class MessengerJsonParser:
     """Facebook Messenger / Instagram DM JSON thread (``message_N.json``).
 
@@ -104,12 +115,21 @@ class MessengerJsonParser:
             name = p.get("name") if isinstance(p, dict) else p
             if isinstance(name, str) and name and name not in names:
                 names.append(name)
+        listed = len(names)
         messages = [m for m in data["messages"] if isinstance(m, dict)]
-        if not names:  # older exports can lack the participant list
-            for m in messages:
-                s = m.get("sender_name", m.get("senderName"))
-                if isinstance(s, str) and s and s not in names:
-                    names.append(s)
+        # Senders missing from the list: the account owner (left out of the first exports)
+        # and people who have since left a group.
+        for m in messages:
+            s = m.get("sender_name", m.get("senderName"))
+            if isinstance(s, str) and s and s not in names:
+                names.append(s)
+        thread_type = str(data.get("thread_type") or "").lower()
+        if thread_type:
+            is_group = thread_type == "regulargroup"
+        else:
+            # Without a thread type the listed participants decide; the senders only when
+            # there is no list (a stray sender is more often a renamed account).
+            is_group = listed > 2 if listed else len(names) > 2
         title = data.get("title") or data.get("threadName")
         thread = data.get("thread_path") or title
         base: dict[str, Any] = {"channel": platform}
@@ -119,15 +139,16 @@ class MessengerJsonParser:
             base["conversation_id"] = data["thread_path"]
         members = [self._party(n, "participant", platform) for n in names]
         conv: Party | None = None
-        if len(names) > 2 or str(data.get("thread_type", "")).lower() == "regulargroup":
+        if is_group:
             conv = group(str(thread or path.parent.name), title, platform)
             for i, member in enumerate(members):
-                yield ParsedEntity(party=member, ref=f"participants[{i}]",
+                yield ParsedEntity(party=member,
+                                   ref=f"participants[{i}]" if i < listed else "messages",
                                    links=(ParsedLink("member_of", member, conv),))
 
-        def ts(item: tuple[int, dict[str, Any]]) -> int:
-            raw = item[1].get("timestamp_ms", item[1].get("timestamp"))
-            return raw if isinstance(raw, int) else 0
+        def ts(item: tuple[int, dict[str, Any]]) -> float:
+            raw = _when(item[1].get("timestamp_ms", item[1].get("timestamp")))
+            return raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else 0
 
         order = list(enumerate(messages))
         if len(order) > 1 and ts(order[0]) > ts(order[-1]):
@@ -146,7 +167,7 @@ class MessengerJsonParser:
         ref = f"messages[{index}]"
         sender_name = msg.get("sender_name", msg.get("senderName"))
         raw_ts = msg.get("timestamp_ms", msg.get("timestamp"))
-        occurred = utc_from_ms(raw_ts)
+        occurred = utc_from_ms(_when(raw_ts))
         text = msg.get("content", msg.get("text"))
         body = text if isinstance(text, str) and text else None
         mtype = str(msg.get("type") or "")
@@ -183,19 +204,35 @@ class MessengerJsonParser:
             for item in as_list(msg.get(key)):
                 if isinstance(item, dict) and item.get("uri"):
                     attachments.append(self._attachment(str(item["uri"])))
+                    created = utc_from_ms(_when(item.get("creation_timestamp")))
+                    if created is not None and isinstance(item.get("creation_timestamp"), int):
+                        props.setdefault("media_created_at", []).append(created.isoformat())
         sticker = msg.get("sticker")
         if isinstance(sticker, dict) and sticker.get("uri"):
             attachments.append(self._attachment(str(sticker["uri"])))
             props["sticker"] = True
         share = msg.get("share")
-        if isinstance(share, dict) and share.get("link"):
-            props["urls"] = [share["link"]]
+        if isinstance(share, dict):
+            if share.get("link"):
+                props["urls"] = [share["link"]]
             if share.get("share_text"):
                 props["share_text"] = share["share_text"]
+            if share.get("original_content_owner"):  # Instagram shared posts
+                props["shared_from"] = share["original_content_owner"]
+        if msg.get("call_duration") is not None:
+            props["call_duration"] = msg["call_duration"]
         if msg.get("is_unsent") or msg.get("isUnsent"):
             props["deleted"] = True
-        reactions = [{"reaction": r.get("reaction"), "actor": r.get("actor")}
-                     for r in as_list(msg.get("reactions")) if isinstance(r, dict)]
+        if msg.get("is_taken_down"):
+            props["taken_down"] = True
+        reactions = []
+        for r in as_list(msg.get("reactions")):
+            if isinstance(r, dict):
+                item = {"reaction": r.get("reaction"), "actor": r.get("actor")}
+                at = utc_from_ms(_when(r.get("timestamp")))
+                if at is not None and isinstance(r.get("timestamp"), int):
+                    item["at"] = at.isoformat()
+                reactions.append(item)
         if reactions:
             props["reactions"] = reactions
         return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body,
