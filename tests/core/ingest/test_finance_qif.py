@@ -133,3 +133,160 @@ def test_sniff(converted: Path, shared_data: Path) -> None:
         path = shared_data / other
         assert parser.sniff(path, path.read_bytes()[:65536]) == 0.0
     assert list(QifParser().parse(converted / "mint.qif", ImportOptions()))
+
+
+# ---------------------------------------------------------------------------------------
+# Producer variants, written here (synthetic names and accounts)
+# ---------------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "v.qif") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+QUICKEN_EXPORT = """!Option:AutoSwitch
+!Account
+NChecking
+TBank
+DMain account
+^
+NVisa 4000 0000 0000 0002
+TCCard
+^
+!Clear:AutoSwitch
+!Account
+NChecking
+TBank
+^
+!Type:Bank
+D1/2'24
+T-1,234.56
+U-1,234.56
+PCafé Élan
+MGroceries
+LFood:Groceries
+N101
+C*
+^
+!Account
+NVisa 4000 0000 0000 0002
+TCCard
+^
+!Type:CCard
+D 1/ 3' 4
+U-5.00
+PCorner Shop
+CX
+^
+"""
+
+
+def test_quicken_account_list_autoswitch_and_cp1252(tmp_path: Path) -> None:
+    path = _write(tmp_path, QUICKEN_EXPORT.replace("\n", "\r\n"), "cp1252")
+    first, second = _events(list(read_qif(path)))
+    assert first.title == "Café Élan"
+    assert first.properties["account"] == "Checking"
+    assert first.properties["account_type"] == "Bank"
+    assert first.properties["amount"] == Decimal("-1234.56")
+    assert first.occurred_at == datetime(2024, 1, 2)
+    assert (first.properties["category"], first.properties["check_number"],
+            first.properties["memo"]) == ("Food:Groceries", "101", "Groceries")
+    assert first.properties["cleared_status"] == "cleared"
+    # "Checking" is a label, not an identifier: no account entity is made of it.
+    assert [p.kind for p in first.parties] == ["organisation"]
+    # Only U (the other amount field) given; " 1/ 3' 4" is Quicken's padded 2004 date.
+    assert second.properties["amount"] == Decimal("-5.00")
+    assert second.occurred_at == datetime(2004, 1, 3)
+    assert second.properties["account"] == "Visa 4000 0000 0000 0002"
+    assert second.properties["cleared_status"] == "reconciled"
+    # A card account named by its number: the card is a party of its transactions.
+    assert [(p.kind, p.value, p.role) for p in second.parties] == [
+        ("card", "4000000000000002", "payment_card"),
+        ("organisation", "Corner Shop", "merchant")]
+
+
+def test_account_list_alone_does_not_name_the_next_section(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Option:AutoSwitch\n!Account\nNChecking\nTBank\n^\nNSavings\n"
+                            "TBank\n^\n!Clear:AutoSwitch\n!Type:Bank\nD1/2/2024\nT1.00\n^\n")
+    (event,) = _events(list(read_qif(path)))
+    assert "account" not in event.properties  # it could be either listed account
+
+
+def test_account_number_becomes_an_account_party(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Account\nN12-3456-7890\nTBank\n^\n!Type:Bank\n"
+                            "D1/2/2024\nT-9.99\nPShop\n^\n")
+    (event,) = _events(list(read_qif(path)))
+    accounts = [p for p in event.parties if p.kind == "account"]
+    assert [(p.value, p.role) for p in accounts] == [("12-3456-7890", "account")]
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("1/2'24", datetime(2024, 1, 2)), ("01/02/2024", datetime(2024, 1, 2)),
+    ("2024-01-02", datetime(2024, 1, 2)), ("1/ 2/98", datetime(1998, 1, 2)),
+    (" 1/ 2' 4", datetime(2004, 1, 2)), ("12/31/1999", datetime(1999, 12, 31)),
+])
+def test_date_forms(tmp_path: Path, written: str, expected: datetime) -> None:
+    path = _write(tmp_path, f"!Type:Cash\nD{written}\nT1.00\n^\n")
+    (event,) = _events(list(read_qif(path)))
+    assert event.occurred_at == expected
+
+
+def test_day_first_decided_by_a_later_record(tmp_path: Path) -> None:
+    # The first two dates are ambiguous; 13/02 at the end settles the whole file.
+    path = _write(tmp_path, "!Type:Bank\nD01/02/2024\nT1\n^\nD03/02/2024\nT2\n^\n"
+                            "D13/02/2024\nT3\n^\n")
+    assert [e.occurred_at for e in _events(list(read_qif(path)))] == [
+        datetime(2024, 2, 1), datetime(2024, 2, 3), datetime(2024, 2, 13)]
+    # ... and month-first the other way round.
+    path = _write(tmp_path, "!Type:Bank\nD01/02/2024\nT1\n^\nD02/13/2024\nT2\n^\n", name="m.qif")
+    assert [e.occurred_at for e in _events(list(read_qif(path)))] == [
+        datetime(2024, 1, 2), datetime(2024, 2, 13)]
+
+
+def test_option_dmy_states_the_date_order(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Option:DMY\n!Type:Bank\nD01/02/2024\nT1\n^\n")
+    (event,) = _events(list(read_qif(path)))
+    assert event.occurred_at == datetime(2024, 2, 1)
+
+
+def test_splits_with_a_transfer_and_decimal_comma(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Type:Bank\nD24.12.2020\nT-1.000,00\nPWarenhaus\nLHaushalt\n"
+                            "SEssen\nEfood part\n$-600,00\nS[Sparkonto]\nEmove\n$-400,00\n^\n")
+    (event,) = _events(list(read_qif(path)))
+    assert event.properties["amount"] == Decimal("-1000.00")
+    assert event.properties["splits"] == [
+        {"category": "Essen", "memo": "food part", "amount": Decimal("-600.00")},
+        {"transfer_account": "Sparkonto", "memo": "move", "amount": Decimal("-400.00")}]
+
+
+def test_investment_numbers_are_decimals(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Type:Invst\nD1/2/2024\nNBuy\nYExample Widgets\nI12.50\nQ10\n"
+                            "O1.00\nT126.00\n^\nD1/3/2024\nNShrsIn\nYExample Widgets\nQ5\n^\n")
+    buy, shares_in = _events(list(read_qif(path)))
+    assert buy.title == "Buy Example Widgets"
+    assert (buy.properties["price"], buy.properties["quantity"],
+            buy.properties["commission"], buy.properties["amount"]) == (
+        Decimal("12.50"), Decimal("10"), Decimal("1.00"), Decimal("126.00"))
+    assert shares_in.properties["amount"] is None
+    assert shares_in.properties["quantity"] == Decimal("5")
+
+
+def test_unknown_header_is_reported_and_the_rest_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, "!Type:Bank\nD1/2/2024\nT1.00\n^\n!Type Invoice\n!Frobnicate\n"
+                            "Xjunk\n^\n!Type:Bank\nD1/3/2024\nT2.00\n^\n")
+    records = list(read_qif(path))
+    errors = [r for r in records if isinstance(r, RowError)]
+    assert [(e.ref, "Frobnicate" in e.message) for e in errors] == [("line 6", True)]
+    assert [e.properties["amount"] for e in _events(records)] == [Decimal("1.00"),
+                                                                  Decimal("2.00")]
+
+
+def test_blank_lines_crlf_and_missing_final_caret(tmp_path: Path) -> None:
+    path = _write(tmp_path, "\r\n!Type:Bank\r\n\r\nD1/2/2024\r\nT-3.00\r\nPA\r\n^\r\n\r\n"
+                            "D1/3/2024\r\nT-4.00\r\nPB")
+    events = _events(list(read_qif(path)))
+    assert [(e.title, e.properties["amount"]) for e in events] == [("A", Decimal("-3.00")),
+                                                                  ("B", Decimal("-4.00"))]
+    assert events[0].ref == "line 4"

@@ -20,20 +20,30 @@ Variants accepted: values as child elements or attributes (``<person last_name="
 ``<booking booking_number="..">``); camel-case and NIEM-style names
 (``BookingNumber``, ``PersonSurName``, ``PersonGivenName``, ``PersonBirthDate``,
 ``PersonSexCode``, ``ArrestDate``, ``BookingDate``, ``ReleaseDate``, ``ArrestAgency``,
-``ChargeDescriptionText``, ``ChargeStatute``...), namespaces ignored, dates nested in a
-``<DateTime>``/``<Date>`` child. Booking elements are ``booking``, ``BookingRecord``,
-``JailBooking`` or ``ArrestRecord`` at any depth.
+``ChargeDescriptionText``, ``ChargeStatute``, ``BookingAgencyRecordIdentification``...),
+namespaces ignored, dates nested in a ``<DateTime>``/``<Date>`` child (an xs:date's zone
+is dropped). Booking elements are ``booking``, ``BookingRecord``, ``JailBooking`` or
+``ArrestRecord`` at any depth. NIEM activities nested in a booking give their
+``nc:ActivityDate`` to that activity: ``j:Arrest`` → arrest time, a release → release
+time, the booking's own → booking time. A ``j:Arrest`` outside any booking is a record
+of its own (an arrest report: ``ref="arrest N"``, main event of kind ``arrest``). NIEM
+references (``structures:ref`` to an element's ``structures:id``, for people, officers
+and charges declared once) are followed; the file is then read twice.
 
 A DTD, entity declaration or external reference is refused (ParseError naming the file),
-as is XML that is not well formed (ParseError with the line). Each booking (the innermost
-booking element, when a producer wraps them twice) gives the events described in
-:mod:`workstation.ingest.booking.common`, ``ref="booking N"`` in document order.
+as is XML that is not well formed (ParseError with the line), and a file with no booking
+or arrest record. Each booking (the innermost booking element, when a producer wraps
+them twice) gives the events described in :mod:`workstation.ingest.booking.common`,
+``ref="booking N"`` in document order; a value that cannot be read (a bad date) gives a
+RowError whose message names the element and its line.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +61,8 @@ _CHARGE_TAGS = {"charge", "offense", "offence", "arrestcharge", "bookingcharge"}
 _FIELDS: dict[str, str] = {}
 for _field, _names in {
     "booking_number": ("number", "bookingnumber", "bookingno", "bookingid", "bookingnum",
-                       "bookingidentification", "id"),
+                       "bookingidentification", "bookingagencyrecordidentification",
+                       "bookingnumbertext", "id"),
     "last_name": ("lastname", "surname", "familyname", "personsurname"),
     "first_name": ("firstname", "givenname", "persongivenname"),
     "middle_name": ("middlename", "personmiddlename"),
@@ -124,49 +135,126 @@ def _charge(elem: Any) -> dict[str, str]:
     return out
 
 
-def _booking_values(elem: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+# NIEM activities nested in a booking: their ``nc:ActivityDate`` is that activity's time.
+_ACTIVITY_CONTEXTS = {"arrest": "arrest", "release": "release", "bookingrelease": "release",
+                      "custodyrelease": "release", "booking": "booking"}
+_ACTIVITY_DATES = {"activitydate", "activitydatetime"}
+_DATE_FIELDS = {"dob", "arrest_time", "booking_time", "release_time"}
+# An xs:date with a zone ("2024-02-03-05:00"): the zone of a day is meaningless, and
+# the date reader would take "-05:00" for a time of day.
+_XS_DATE_ZONE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:Z|[+\-]\d{2}:\d{2})$")
+_MAX_DEPTH = 64  # nesting (and references) followed below a booking; deeper is not data
+
+Resolver = Callable[[Any], Any]
+
+
+def _ref_target(elem: Any, resolve: Resolver | None) -> Any:
+    """The element a NIEM reference (``structures:ref="P1"``, empty element) points at."""
+    if resolve is None or len(elem) or (elem.text or "").strip():
+        return None
+    for key, val in elem.attrib.items():
+        if key.startswith("{") and key.rsplit("}", 1)[-1] == "ref" and val.strip():
+            return resolve(val.strip())
+    return None
+
+
+def _text_resolved(elem: Any, resolve: Resolver | None, depth: int = 0) -> str:
+    """The text of ``elem``, following references (an officer given by reference)."""
+    target = _ref_target(elem, resolve)
+    if target is not None and depth < _MAX_DEPTH:
+        return _text_resolved(target, resolve, depth + 1)
+    if resolve is None or not len(elem) or depth >= _MAX_DEPTH:
+        return _text(elem)
+    parts = [(elem.text or "").strip()]
+    for child in elem:
+        if isinstance(child.tag, str):
+            parts.append(_text_resolved(child, resolve, depth + 1))
+        parts.append((child.tail or "").strip())
+    return " ".join(p for p in parts if p)
+
+
+def _booking_values(elem: Any, lines: Mapping[int, int] | None = None,
+                    resolve: Resolver | None = None, context: str = "booking"
+                    ) -> tuple[dict[str, Any], list[dict[str, str]], dict[str, tuple[str, int]]]:
+    """Our fields of one booking element, its charges, and where each field was read
+    (element name as written, line) so an unreadable value can be pointed at."""
+    lines = lines or {}
     values: dict[str, Any] = {}
     charges: list[dict[str, str]] = []
+    sources: dict[str, tuple[str, int]] = {}
+
+    def put(fld: str, value: str, where: Any, name: str) -> None:
+        if fld in values:
+            return
+        if fld in _DATE_FIELDS:
+            m = _XS_DATE_ZONE.match(value)
+            if m:
+                value = m.group(1)
+        values[fld] = value
+        sources[fld] = (name, lines.get(id(where), 0))
+
     for key, val in elem.attrib.items():
         fld = _FIELDS.get(_norm(key))
         if fld and val.strip():
-            values.setdefault(fld, val.strip())
+            put(fld, val.strip(), elem, f"{_local(elem.tag)} @{_local(key)}")
 
-    def walk(node: Any) -> None:
+    def walk(node: Any, ctx: str, depth: int) -> None:
+        if depth >= _MAX_DEPTH:
+            return
         for child in node:
             if not isinstance(child.tag, str):
                 continue
-            key = _norm(child.tag)
-            if key in _CHARGE_TAGS:
-                charge = _charge(child)
-                if charge:
-                    charges.append(charge)
+            target = _ref_target(child, resolve)
+            if target is not None:
+                if _norm(child.tag) in _CHARGE_TAGS:
+                    charge = _charge(target)
+                    if charge:
+                        charges.append(charge)
+                else:
+                    walk_one(target, child, ctx, depth + 1)
                 continue
-            if key in _CHARGE_CONTAINERS:
-                if len(child):
-                    walk(child)
-                elif _text(child):
-                    charges.extend(split_charges(_text(child)))
-                continue
-            for akey, aval in child.attrib.items():
-                fld = _FIELDS.get(_norm(akey))
-                if fld and aval.strip() and fld != "booking_number":
-                    values.setdefault(fld, aval.strip())
-            fld = _FIELDS.get(key)
-            if fld == "booking_number" and key == "id":
-                fld = None  # a bare <id> below the booking belongs to something else
-            if fld is not None and not (fld == "full_name" and len(child) and
-                                        any(_norm(c.tag) in _FIELDS for c in child
-                                            if isinstance(c.tag, str))):
-                text = _text(child)
-                if text:
-                    values.setdefault(fld, text)
-                    continue
-            if len(child):
-                walk(child)
+            walk_one(child, child, ctx, depth + 1)
 
-    walk(elem)
-    return values, charges
+    def walk_one(child: Any, named: Any, ctx: str, depth: int) -> None:
+        key = _norm(named.tag)
+        if key in _CHARGE_TAGS:
+            charge = _charge(child)
+            if charge:
+                charges.append(charge)
+            return
+        if key in _CHARGE_CONTAINERS:
+            if len(child):
+                walk(child, ctx, depth)
+            elif _text(child):
+                charges.extend(split_charges(_text(child)))
+            return
+        if key in _ACTIVITY_CONTEXTS and len(child):
+            walk(child, _ACTIVITY_CONTEXTS[key], depth)
+            return
+        for akey, aval in child.attrib.items():
+            fld = _FIELDS.get(_norm(akey))
+            if fld and aval.strip() and fld != "booking_number":
+                put(fld, aval.strip(), child, f"{_local(child.tag)} @{_local(akey)}")
+        fld = f"{ctx}_time" if key in _ACTIVITY_DATES else _FIELDS.get(key)
+        if fld == "booking_number" and key == "id":
+            fld = None  # a bare <id> below the booking belongs to something else
+        if fld is not None and not (fld == "full_name" and len(child) and
+                                    any(_norm(c.tag) in _FIELDS for c in child
+                                        if isinstance(c.tag, str))):
+            text = _text_resolved(child, resolve)
+            if text:
+                put(fld, text, child, _local(named.tag))
+                return
+        if len(child):
+            walk(child, ctx, depth)
+
+    walk(elem, context, 0)
+    return values, charges, sources
+
+
+def _local(tag: str) -> str:
+    """An element or attribute name without its namespace URI (``{uri}Date`` → ``Date``)."""
+    return tag.rsplit("}", 1)[-1]
 
 
 _XML_DECL_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:\-]+)(["'])""")
@@ -220,18 +308,94 @@ def _xml_stream(fh: Any, p: Path) -> Any:
     return _Utf8Transcoder(fh, info.name)
 
 
+class _LineTarget:
+    """A tree builder that notes the line of every element's start tag (for errors)."""
+
+    def __init__(self) -> None:
+        import xml.etree.ElementTree as ET
+
+        self._builder = ET.TreeBuilder()
+        self.expat: Any = None
+        self.lines: dict[int, int] = {}
+
+    def start(self, tag: str, attrib: dict[str, str]) -> Any:
+        elem = self._builder.start(tag, attrib)
+        if self.expat is not None:
+            self.lines[id(elem)] = self.expat.CurrentLineNumber
+        return elem
+
+    def end(self, tag: str) -> Any:
+        return self._builder.end(tag)
+
+    def data(self, data: str) -> None:
+        self._builder.data(data)
+
+    def close(self) -> Any:
+        return self._builder.close()
+
+
+_NS_REF = re.compile(rb"\s[A-Za-z_][\w.\-]*:ref\s*=")
+
+
+def _has_references(p: Path) -> bool:
+    """Whether the file uses NIEM references (``structures:ref=``), scanning its bytes."""
+    tail = b""
+    with p.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                return False
+            if _NS_REF.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+
+
+def _iterparse(p: Path, fh: Any) -> tuple[Any, _LineTarget]:
+    from defusedxml.ElementTree import DefusedXMLParser, iterparse
+
+    target = _LineTarget()
+    parser = DefusedXMLParser(target=target, forbid_dtd=True)
+    target.expat = parser.parser
+    return iterparse(_xml_stream(fh, p), events=("start", "end"), parser=parser), target
+
+
+def _id_index(p: Path) -> tuple[dict[str, Any], dict[int, int], Any]:
+    """Every element with a namespaced id (``structures:id``), for resolving references,
+    with the lines of that pass's elements and its root (which keeps them alive, so
+    their ids stay unique). A separate first pass: NIEM puts the people after the
+    activities that name them."""
+    index: dict[str, Any] = {}
+    root: Any = None
+    with p.open("rb") as fh:
+        events, target = _iterparse(p, fh)
+        for event, elem in events:
+            if event != "start":
+                continue
+            if root is None:
+                root = elem
+            for key, val in elem.attrib.items():
+                if key.startswith("{") and key.rsplit("}", 1)[-1] == "id" and val.strip():
+                    index.setdefault(val.strip(), elem)
+    return index, target.lines, root
+
+
 def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> Iterator[Record]:
-    """Stream the bookings of an XML file (see the module docstring)."""
+    """Stream the bookings of an XML file (see the module docstring).
+
+    Raises ParseError for a refused, malformed or foreign XML file, and for one with no
+    booking or arrest record; yields a RowError naming the element and line of a value
+    that cannot be read.
+    """
     import xml.etree.ElementTree as ET
 
     import defusedxml
-    from defusedxml.ElementTree import iterparse
+    import defusedxml.ElementTree as DET
 
     p = Path(path)
     options = options or ImportOptions()
     dates = DateReader("auto", region_dayfirst(options.default_region))
     count = 0
-    open_bookings: list[Any] = []
+    open_records: list[Any] = []
     containers: set[int] = set()
     root: Any = None
     try:
@@ -239,36 +403,61 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
     except OSError as exc:
         raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
     try:
-        parser = iterparse(_xml_stream(fh, p), events=("start", "end"), forbid_dtd=True)
+        resolve: Resolver | None = None
+        ref_lines: dict[int, int] = {}
+        if _has_references(p):
+            index, ref_lines, _ref_root = _id_index(p)
+            resolve = index.get
+        parser, target = _iterparse(p, fh)
+        lines = ChainMap(target.lines, ref_lines)
         for event, elem in parser:
-            is_booking = _norm(elem.tag) in _BOOKING_TAGS
+            tag = _norm(elem.tag)
+            # An arrest outside any booking is a record of its own (an arrest report);
+            # inside a booking it is part of that booking.
+            is_record = tag in _BOOKING_TAGS or (
+                tag == "arrest" and not any(_norm(e.tag) in _BOOKING_TAGS
+                                            for e in open_records))
             if event == "start":
                 if root is None:
                     root = elem
-                    if _norm(elem.tag) not in _ROOT_TAGS and not _looks_like_booking_root(elem):
+                    if tag not in _ROOT_TAGS and not _looks_like_booking_root(elem):
                         raise ParseError(f"not a booking XML file (root <{elem.tag}>)", file=p)
-                if is_booking:
-                    open_bookings.append(elem)
+                if is_record:
+                    open_records.append(elem)
                 continue
-            if not is_booking:
+            if not open_records or open_records[-1] is not elem:
                 continue
-            open_bookings.pop()
+            open_records.pop()
             if id(elem) in containers:
                 containers.discard(id(elem))
-                continue  # it only wrapped the bookings already read
-            # The innermost booking element is the record; any open around it is a wrapper.
-            containers.update(id(e) for e in open_bookings)
+                continue  # it only wrapped the records already read
+            # The innermost record element is the record; any open around it is a wrapper.
+            containers.update(id(e) for e in open_records)
             count += 1
-            ref = f"booking {count}"
-            values, charges = _booking_values(elem)
+            arrest_only = tag == "arrest"
+            ref = f"arrest {count}" if arrest_only else f"booking {count}"
+            values, charges, sources = _booking_values(
+                elem, lines, resolve, "arrest" if arrest_only else "booking")
             try:
-                for ev in build_booking_events(values, charges, ref, dates):
-                    yield ev
+                events = build_booking_events(values, charges, ref, dates)
             except BookingFieldError as exc:
-                yield RowError(ref=ref, field=exc.field, message=exc.message)
+                where = sources.get(exc.field)
+                message = exc.message
+                if where is not None:
+                    message = f"{message} (element <{where[0]}>, line {where[1]})"
+                yield RowError(ref=ref, field=exc.field, message=message)
+                events = []
+            for ev in events:
+                if arrest_only and ev.kind == "booking":
+                    number = ev.properties.get("booking_number")
+                    ev = replace(ev, kind="arrest", title=f"Arrest {number}" if number
+                                 else "Arrest")
+                yield ev
             # Streaming: drop what was read so memory stays flat.
+            for sub in elem.iter():
+                target.lines.pop(id(sub), None)
             elem.clear()
-            parent = open_bookings[-1] if open_bookings else root
+            parent = open_records[-1] if open_records else root
             if parent is not None and parent is not elem:
                 try:
                     parent.remove(elem)
@@ -278,7 +467,7 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
             defusedxml.ExternalReferenceForbidden) as exc:
         raise ParseError(f"refused: the XML declares a DTD, entities or external references "
                          f"({type(exc).__name__})", file=p) from None
-    except ET.ParseError as exc:
+    except (ET.ParseError, DET.ParseError) as exc:
         line = getattr(exc, "position", (None,))[0]
         raise ParseError(f"not well-formed XML: {exc}", file=p,
                          ref=f"line {line}" if line else None) from None
@@ -290,6 +479,9 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
         fh.close()
     if root is None:
         raise ParseError("empty XML file", file=p)
+    if count == 0:
+        raise ParseError("no booking or arrest record in this XML file (looked for "
+                         "<Booking>, <BookingRecord>, <ArrestRecord>, <Arrest>...)", file=p)
 
 
 def _looks_like_booking_root(elem: Any) -> bool:

@@ -5,6 +5,11 @@ Our own reader. Both versions become one small element tree:
 * OFX 2.x (an ``<?xml`` declaration) is parsed with defusedxml; a DTD or entity in it
   is refused (ParseError). When a producer wrote "XML" that is not well formed (which
   happens), the tolerant SGML reader below takes over.
+* Encoding: BOM, else the XML declaration or the SGML header (``CHARSET:1252``,
+  ``8859-1``, ``ENCODING:UTF-8``) as a hint only (see :func:`_decode`). CR-only and CRLF
+  line ends are read alike. The OFX 2.x header (``<?OFX OFXHEADER="200" ...?>``) and the
+  1.x header (one ``KEY:VALUE`` per line, spaces allowed, or all on one line) both end
+  up in ``OfxDocument.header``.
 * OFX 1.x SGML: ``KEY:VALUE`` header lines (blank lines before them allowed), then tags
   whose leaf elements are usually not closed. A tag followed by text is a leaf; a
   closing tag closes the nearest open element of that name; a known leaf tag left empty
@@ -15,7 +20,8 @@ What it yields (see :func:`read_ofx` for the document-level view):
 * a ``ParsedEntity`` per statement account (``ref="statement N"``): a card account
   (credit-card statement) is ``Party(kind="card", value=<number>, role="payment_card")``,
   a bank account ``Party(kind="account", value=<ACCTID>, platform="bank:<BANKID>",
-  role="account")``; properties hold account type, routing/branch, currency, ledger and
+  role="account")``, an investment account (INVSTMTRS) the same with
+  ``platform="broker:<BROKERID>"``; properties hold account type, routing/branch, currency, ledger and
   available balances with their dates, statement period, the institution and warnings.
 * a ``ParsedEntity`` per account of an account-information listing (``ACCTINFO``).
 * a ``ParsedEvent(kind="transaction")`` per ``STMTTRN`` (``ref="transaction N, line
@@ -23,8 +29,18 @@ What it yields (see :func:`read_ofx` for the document-level view):
   naive: banks write local time), ``title`` NAME or PAYEE name (else MEMO), properties
   amount (Decimal), currency (the transaction's CURRENCY, else the statement's CURDEF),
   fitid, type, memo, check_number, reference, mcc (from SIC) and mcc_description,
-  user_date, and parties: the account/card and the counterparty (``organisation``; role
-  ``merchant`` on card statements, ``payee`` for bank debits, ``payer`` for bank credits).
+  user_date, exchange_rate (Decimal; CURRENCY or ORIGCURRENCY's CURRATE),
+  original_currency, extended_name, to_account (BANKACCTTO/CCACCTTO), and parties: the
+  account/card and the counterparty (``organisation``; role ``merchant`` on card
+  statements, ``payee`` for bank debits, ``payer`` for bank credits).
+* investment statements: each cash line (INVBANKTRAN) as above; each other activity
+  (BUYSTOCK, SELLMF, INCOME, REINVEST, TRANSFER...) one transaction dated DTTRADE, amount
+  its TOTAL (None for a move without money), type the aggregate's name, and security,
+  ticker (from the file's SECLIST), security_id, units, unit_price, commission, fees
+  (Decimal). The cash balance (INVBAL/AVAILCASH) is the account's available balance.
+* amounts: ``-6.60``, ``+12``, a decimal comma ``12,50``, and thousands separators
+  (``1,234.56``, ``-1.234,56``); dates: every OFX form, ``[-5:EST]``, ``[+5.5:IST]``,
+  ``[-7]``, ``[-0500]``.
 
 Errors: with ``options.strict`` (default) a server error status (sign-on or statement),
 a transaction with a missing/invalid date or amount, or an invalid balance raises
@@ -65,8 +81,20 @@ DTPOSTED DTUSER DTAVAIL TRNAMT FITID CORRECTFITID CORRECTACTION SRVRTID CHECKNUM
 SIC PAYEEID NAME EXTDNAME MEMO INV401KSOURCE CURRATE CURSYM BALAMT DTASOF DESC SUPTXDL
 XFERSRC XFERDEST SVCSTATUS MKTGINFO ADDR1 ADDR2 ADDR3 CITY STATE POSTALCODE COUNTRY PHONE
 BROKERID UNIQUEID UNIQUEIDTYPE UNITS UNITPRICE TOTAL MEMO2 CATEGORY VALUEDATE
-TRANSACTIONSPLIT ACCTBAL DTEXPIRE
+TRANSACTIONSPLIT ACCTBAL DTEXPIRE BALTYPE DTCLIENT USERID USERPASS APPID APPVER
+SUBACCTSEC SUBACCTFUND SUBACCTTO SUBACCTFROM INCOMETYPE BUYTYPE SELLTYPE OPTBUYTYPE
+OPTSELLTYPE RELTYPE COMMISSION FEES TAXES LOAD MARKUP MARKDOWN DTTRADE DTSETTLE RELFITID
+AVAILCASH MARGINBALANCE SHORTBALANCE BUYPOWER DTPRICEASOF MKTVAL MKTPRICE POSTYPE
+HELDINACCT TICKER SECNAME FIID RATING ACCRDINT GAIN TFERACTION AVGCOSTBASIS OLDUNITS
+NEWUNITS NUMERATOR DENOMINATOR FRACCASH INVACCTTYPE USPRODUCTTYPE OPTTYPE STRIKEPRICE
+DTMAT PARVALUE SHPERCTRCT UNITTYPE ASSETCLASS YIELD DTYIELDASOF STOCKTYPE MFTYPE
+DEBTTYPE DEBTCLASS COUPONRT DTCOUPON COUPONFREQ CALLPRICE CALLTYPE DTCALL YIELDTOCALL
+YIELDTOMAT MCC
 """.split())
+
+# Investment activity aggregates (INVTRANLIST children other than INVBANKTRAN).
+_INVEST_NUMBERS = (("units", "UNITS"), ("unit_price", "UNITPRICE"), ("commission", "COMMISSION"),
+                   ("fees", "FEES"), ("taxes", "TAXES"))
 
 
 @dataclass
@@ -216,44 +244,69 @@ _HEADER_LINE = re.compile(r"^\s*([A-Z][A-Z0-9]*)\s*:\s*(.*?)\s*$")
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, dict[str, str]]:
-    """Decode by BOM, XML declaration or SGML header; return text and SGML header."""
+    """Decode by BOM, XML declaration or SGML header; return text and SGML header.
+
+    What producers declare is often wrong, so the declaration is a hint: bytes that are
+    valid UTF-8 with non-ASCII characters are UTF-8 whatever the header says (a UTF-8
+    file labelled ``CHARSET:1252`` is common), ISO-8859-1 is read as its superset
+    Windows-1252 (the euro sign at 0x80), and text the declared codec cannot decode
+    falls back to UTF-8, then Windows-1252.
+    """
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
             return raw.decode(enc, errors="replace"), {}
     head = raw[:4096].decode("latin-1")
+    header: dict[str, str] = {}
+    declared: str | None = None
     m = re.search(r"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_\-]+)[\"']", head)
     if m:
+        declared = m.group(1)
+    pi = re.search(r"<\?OFX\s([^>]*)\?>", head, re.IGNORECASE)
+    if pi:  # OFX 2.x: the header is attributes of the <?OFX ?> instruction
+        header = {k.upper(): v for k, v in re.findall(r"([A-Za-z]+)\s*=\s*[\"']([^\"']*)[\"']",
+                                                     pi.group(1))}
+    elif not m:
+        for line in head.splitlines():
+            if not line.strip():
+                continue
+            if line.lstrip().startswith("<"):
+                break
+            pairs = re.findall(r"([A-Z][A-Z0-9]*):(\S*)", line)
+            if len(pairs) > 1:  # the whole header written on one line
+                header.update((k, v) for k, v in pairs)
+                continue
+            hm = _HEADER_LINE.match(line)
+            if hm:
+                header[hm.group(1).upper()] = hm.group(2)
+        charset = header.get("CHARSET", "").upper().replace("_", "-")
+        if header.get("ENCODING", "").upper().replace("-", "") in ("UTF8", "UNICODE"):
+            declared = "utf-8"
+        elif charset in ("1252", "WINDOWS-1252", "CP1252"):
+            declared = "cp1252"
+        elif charset.isdigit():
+            declared = f"cp{charset}"
+        elif charset and charset != "NONE":
+            declared = charset
+    encoding = "utf-8"
+    if declared:
         try:
-            return raw.decode(codecs.lookup(m.group(1)).name, errors="replace"), {}
+            encoding = codecs.lookup(declared).name
         except LookupError:
             pass
-    header: dict[str, str] = {}
-    for line in head.splitlines():
-        if not line.strip():
-            continue
-        if line.lstrip().startswith("<"):
-            break
-        hm = _HEADER_LINE.match(line)
-        if hm:
-            header[hm.group(1)] = hm.group(2)
-    encoding = "utf-8"
-    charset = header.get("CHARSET", "").upper()
-    if header.get("ENCODING", "").upper().replace("-", "") == "UTF8":
-        encoding = "utf-8"
-    elif charset in ("1252", "WINDOWS-1252", "CP1252"):
+    if encoding in ("latin-1", "iso8859-1"):
         encoding = "cp1252"
-    elif charset in ("ISO-8859-1", "8859-1", "LATIN1", "ISO8859-1"):
-        encoding = "latin-1"
-    elif charset.isdigit():
-        encoding = f"cp{charset}"
-    try:
-        return raw.decode(encoding), header
-    except (UnicodeDecodeError, LookupError):
+    if encoding != "utf-8" and not raw.isascii():
         try:
             return raw.decode("utf-8"), header
         except UnicodeDecodeError:
-            return raw.decode("cp1252", errors="replace"), header
+            pass
+    for candidate in (encoding, "utf-8", "cp1252"):
+        try:
+            return raw.decode(candidate), header
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return raw.decode("cp1252", errors="replace"), header
 
 
 def load_tree(path: str | Path) -> tuple[Node, dict[str, str], str]:
@@ -273,6 +326,8 @@ def load_tree(path: str | Path) -> tuple[Node, dict[str, str], str]:
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ParseError("binary data, not an OFX file", file=p)
     text, header = _decode(raw, p)
+    if "\r" in text:  # CRLF, and old Mac CR-only files: line numbers count "\n"
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     match = re.search(r"<OFX[\s>]", text, re.IGNORECASE)
     if not match:
         raise ParseError("no <OFX> element: not an OFX/QFX statement (or truncated)", file=p)
@@ -296,7 +351,8 @@ def load_tree(path: str | Path) -> tuple[Node, dict[str, str], str]:
 
 _OFX_DATE = re.compile(
     r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?)?"
-    r"\s*(?:\[\s*([+\-]?\d{1,2}(?:[.:]\d{1,2})?)\s*(?::\s*([A-Za-z0-9+\-_/]*))?\s*\])?$")
+    r"\s*(?:\[\s*([+\-]\d{4}|[+\-]?\d{1,2}(?:[.:]\d{1,2})?)\s*"
+    r"(?::\s*([A-Za-z0-9+\-_/ ]*))?\s*\])?$")
 
 
 def parse_ofx_datetime(text: str | None) -> datetime:
@@ -326,6 +382,8 @@ def parse_ofx_datetime(text: str | None) -> datetime:
         elif ":" in body:
             h, mm = body.split(":", 1)
             minutes = int(mm)
+        elif len(body) == 4:  # "[-0500]"
+            h, minutes = body[:2], int(body[2:])
         else:
             h, minutes = body, 0
         delta = timedelta(hours=int(h), minutes=minutes)
@@ -336,12 +394,22 @@ def parse_ofx_datetime(text: str | None) -> datetime:
 
 
 def parse_ofx_amount(text: str | None) -> Decimal:
-    """An OFX amount (``-6.60``, ``+12``, ``12,34``). Raises ValueError."""
+    """An OFX amount → Decimal. Raises ValueError.
+
+    The spec wants ``-6.60``; producers also write a leading ``+``, a decimal comma
+    (``12,34``: several European banks) and, now and then, thousands separators
+    (``1,234.56`` or ``-1.234,56``). A comma with no dot is read as the decimal mark,
+    since OFX never groups thousands without a decimal point.
+    """
     if text is None or not text.strip():
         raise ValueError("empty amount")
-    s = text.strip().replace(" ", "")
-    if re.fullmatch(r"[+\-]?\d+,\d+", s):
-        s = s.replace(",", ".")  # a few European banks write a decimal comma
+    s = re.sub(r"[\s\u00a0\u202f]", "", text)
+    if re.fullmatch(r"[+\-]?\d{1,3}(?:,\d{3})+\.\d*", s):
+        s = s.replace(",", "")
+    elif re.fullmatch(r"[+\-]?\d{1,3}(?:\.\d{3})+,\d*", s):
+        s = s.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"[+\-]?\d*,\d+", s):
+        s = s.replace(",", ".")
     if not re.fullmatch(r"[+\-]?(\d+\.?\d*|\.\d+)", s):
         raise ValueError(f"not an amount: {text.strip()!r}")
     try:
@@ -376,13 +444,14 @@ class OfxTransaction:
     posted: datetime | None = None
     amount: Decimal | None = None
     error: tuple[str, str] | None = None  # (field, message)
+    cash: bool = True  # False: an investment move without money (amount None)
 
 
 @dataclass
 class OfxStatement:
     index: int
     line: int
-    kind: str                 # "bank" or "card"
+    kind: str                 # "bank", "card" or "investment"
     status: OfxStatus | None
     account_id: str | None = None
     bank_id: str | None = None
@@ -473,13 +542,15 @@ def _read_balance(stmt: OfxStatement, node: Node | None, name: str) -> tuple[Dec
     return amount, as_of
 
 
-def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None) -> OfxStatement:
+def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None,
+                    securities: dict[str, tuple[str, str]] | None = None) -> OfxStatement:
     stmt = OfxStatement(index=index, line=node.line, kind=kind, status=status)
-    acct = node.find("CCACCTFROM") or node.find("BANKACCTFROM") or node.first(
-        "CCACCTFROM") or node.first("BANKACCTFROM")
+    acct = node.find("CCACCTFROM") or node.find("BANKACCTFROM") or node.find(
+        "INVACCTFROM") or node.first("CCACCTFROM") or node.first("BANKACCTFROM") or node.first(
+        "INVACCTFROM")
     if acct is not None:
         stmt.account_id = acct.value("ACCTID")
-        stmt.bank_id = acct.value("BANKID")
+        stmt.bank_id = acct.value("BANKID") or acct.value("BROKERID")
         stmt.branch_id = acct.value("BRANCHID")
         stmt.account_type = acct.value("ACCTTYPE")
         if acct.tag == "CCACCTFROM":
@@ -502,10 +573,44 @@ def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None)
                     stmt.warnings.append(f"statement {label} ignored: {exc}")
         for trn in tranlist.descendants("STMTTRN"):
             stmt.transactions.append(_read_transaction(trn))
+    invlist = node.find("INVTRANLIST") or node.first("INVTRANLIST")
+    if invlist is not None:
+        for label, attr in (("DTSTART", "start"), ("DTEND", "end")):
+            text = invlist.value(label)
+            if text:
+                try:
+                    setattr(stmt, attr, parse_ofx_datetime(text))
+                except ValueError as exc:
+                    stmt.warnings.append(f"statement {label} ignored: {exc}")
+        for activity in invlist.children:
+            if activity.tag in ("DTSTART", "DTEND"):
+                continue
+            if activity.tag == "INVBANKTRAN":  # cash moved in or out of the account
+                fund = activity.value("SUBACCTFUND")
+                for trn_node in activity.descendants("STMTTRN"):
+                    cash = _read_transaction(trn_node)
+                    if fund:
+                        cash.fields.setdefault("SUBACCTFUND", fund)
+                    stmt.transactions.append(cash)
+            elif activity.children:
+                stmt.transactions.append(_read_investment_activity(activity, securities))
     stmt.ledger_balance, stmt.ledger_as_of = _read_balance(stmt, node.find("LEDGERBAL"),
                                                            "LEDGERBAL")
     stmt.available_balance, stmt.available_as_of = _read_balance(stmt, node.find("AVAILBAL"),
                                                                  "AVAILBAL")
+    invbal = node.find("INVBAL")  # an investment statement's cash balance
+    if (invbal is not None and invbal.value("AVAILCASH") is not None
+            and node.find("AVAILBAL") is None):
+        try:
+            stmt.available_balance = parse_ofx_amount(invbal.value("AVAILCASH"))
+        except ValueError as exc:
+            stmt.errors.append(("INVBAL.AVAILCASH", str(exc)))
+        asof = node.value("DTASOF")
+        if asof:
+            try:
+                stmt.available_as_of = parse_ofx_datetime(asof)
+            except ValueError as exc:
+                stmt.warnings.append(f"DTASOF ignored: {exc}")
     return stmt
 
 
@@ -519,6 +624,9 @@ def _read_transaction(node: Node) -> OfxTransaction:
         elif child.tag in ("CURRENCY", "ORIGCURRENCY"):
             fields_[f"{child.tag}.CURSYM"] = child.value("CURSYM") or ""
             fields_[f"{child.tag}.CURRATE"] = child.value("CURRATE") or ""
+        elif child.tag in ("BANKACCTTO", "CCACCTTO"):  # the other end of a transfer
+            fields_["ACCTTO"] = child.value("ACCTID") or ""
+            fields_["BANKIDTO"] = child.value("BANKID") or ""
         elif not child.children:
             fields_.setdefault(child.tag, (child.text or "").strip())
     trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee=payee)
@@ -536,6 +644,59 @@ def _read_transaction(node: Node) -> OfxTransaction:
     elif problems:
         trn.error = (problems[0][0], "; ".join(f"{f}: {m}" for f, m in problems))
     return trn
+
+
+def _read_investment_activity(node: Node, securities: dict[str, tuple[str, str]] | None
+                              ) -> OfxTransaction:
+    """A BUYSTOCK, SELLMF, INCOME, REINVEST, TRANSFER... aggregate as one transaction:
+    dated by its trade date, amount its TOTAL (None for moves without cash, e.g. a
+    transfer of shares or a split)."""
+    fields_: dict[str, str] = {}
+
+    def collect(n: Node) -> None:
+        for child in n.children:
+            if child.children:
+                if child.tag in ("CURRENCY", "ORIGCURRENCY"):
+                    fields_[f"{child.tag}.CURSYM"] = child.value("CURSYM") or ""
+                    fields_[f"{child.tag}.CURRATE"] = child.value("CURRATE") or ""
+                else:
+                    collect(child)
+            else:
+                fields_.setdefault(child.tag, (child.text or "").strip())
+
+    collect(node)
+    fields_["TRNTYPE"] = node.tag
+    security = fields_.get("UNIQUEID", "")
+    if security and securities and security in securities:
+        fields_["SECNAME"], fields_["TICKER"] = securities[security]
+    trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee={})
+    problems: list[tuple[str, str]] = []
+    date_tag = "DTTRADE" if "DTTRADE" in fields_ else "DTPOSTED"
+    try:
+        trn.posted = parse_ofx_datetime(fields_.get(date_tag))
+    except ValueError as exc:
+        problems.append(("DTTRADE", "missing date" if date_tag not in fields_ else str(exc)))
+    if fields_.get("TOTAL") or fields_.get("TRNAMT"):
+        try:
+            trn.amount = parse_ofx_amount(fields_.get("TOTAL") or fields_.get("TRNAMT"))
+        except ValueError as exc:
+            problems.append(("TOTAL", str(exc)))
+    else:
+        trn.cash = False
+    if problems:
+        trn.error = (problems[0][0], "; ".join(m for _f, m in problems))
+    return trn
+
+
+def _securities(ofx: Node) -> dict[str, tuple[str, str]]:
+    """UNIQUEID → (name, ticker) from the security list of an investment download."""
+    out: dict[str, tuple[str, str]] = {}
+    for seclist in ofx.descendants("SECLIST"):
+        for info in seclist.descendants("SECINFO"):
+            uid = info.value("UNIQUEID")
+            if uid:
+                out.setdefault(uid, (info.value("SECNAME") or "", info.value("TICKER") or ""))
+    return out
 
 
 def read_ofx(path: str | Path) -> OfxDocument:
@@ -556,8 +717,10 @@ def read_ofx(path: str | Path) -> OfxDocument:
     warnings: list[str] = []
     counter = 0
     transaction_counter = 0
+    securities = _securities(ofx)
     for wrapper_tag, stmt_tag, kind in (("STMTTRNRS", "STMTRS", "bank"),
-                                        ("CCSTMTTRNRS", "CCSTMTRS", "card")):
+                                        ("CCSTMTTRNRS", "CCSTMTRS", "card"),
+                                        ("INVSTMTTRNRS", "INVSTMTRS", "investment")):
         seen: set[int] = set()
         for wrapper in ofx.descendants(wrapper_tag):
             status = _status(wrapper.find("STATUS"))
@@ -570,11 +733,11 @@ def read_ofx(path: str | Path) -> OfxDocument:
                                                status=status))
             for node in stmt_nodes:
                 counter += 1
-                statements.append(_read_statement(counter, node, kind, status))
+                statements.append(_read_statement(counter, node, kind, status, securities))
         for node in ofx.descendants(stmt_tag):  # a statement without its wrapper
             if id(node) not in seen:
                 counter += 1
-                statements.append(_read_statement(counter, node, kind, None))
+                statements.append(_read_statement(counter, node, kind, None, securities))
     statements.sort(key=lambda s: s.line)
     for i, stmt in enumerate(statements, start=1):
         stmt.index = i
@@ -648,7 +811,8 @@ def _account_party(kind: str, account_id: str, bank_id: str | None, *, role: str
     if kind == "card":
         return Party(kind="card", value=account_id, role="payment_card", label=label,
                      properties=properties or {})
-    platform = f"bank:{bank_id}" if bank_id else "bank"
+    prefix = "broker" if kind == "investment" else "bank"
+    platform = f"{prefix}:{bank_id}" if bank_id else prefix
     return Party(kind="account", value=account_id, role=role, platform=platform, label=label,
                  properties=properties or {})
 
@@ -687,15 +851,16 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
             for fld, msg in stmt.errors:
                 stmt.warnings.append(f"{fld} ignored: {msg}")
         props: dict[str, Any] = {"currency": stmt.currency, "statement_kind": stmt.kind}
-        for key, value in (("account_type", stmt.account_type), ("routing", stmt.bank_id),
+        bank_key = "broker_id" if stmt.kind == "investment" else "routing"
+        for key, value in (("account_type", stmt.account_type), (bank_key, stmt.bank_id),
                            ("branch", stmt.branch_id), ("institution", doc.org),
                            ("institution_id", doc.fid)):
             if value:
                 props[key] = value
-        for key, value in (("ledger_balance", stmt.ledger_balance),
-                           ("available_balance", stmt.available_balance)):
-            if value is not None:
-                props[key] = value
+        for key, balance in (("ledger_balance", stmt.ledger_balance),
+                             ("available_balance", stmt.available_balance)):
+            if balance is not None:
+                props[key] = balance
         for key, dt in (("ledger_balance_as_of", stmt.ledger_as_of),
                         ("available_balance_as_of", stmt.available_as_of),
                         ("statement_start", stmt.start), ("statement_end", stmt.end)):
@@ -754,35 +919,55 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
 def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
                        account: Party | None) -> ParsedEvent:
     f = trn.fields
-    assert trn.amount is not None and trn.posted is not None
+    assert (trn.amount is not None or not trn.cash) and trn.posted is not None
+    # With <CURRENCY> the amount is in that currency (CURRATE converts it to CURDEF);
+    # with <ORIGCURRENCY> the amount is already in CURDEF and the original is noted.
     currency = (f.get("CURRENCY.CURSYM") or "").upper() or stmt.currency
     props: dict[str, Any] = {"amount": trn.amount, "currency": currency,
                              "statement": stmt.index}
     for key, tag in (("fitid", "FITID"), ("type", "TRNTYPE"), ("memo", "MEMO"),
                      ("check_number", "CHECKNUM"), ("reference", "REFNUM"),
                      ("server_id", "SRVRTID"), ("payee_id", "PAYEEID"),
-                     ("category", "CATEGORY")):
+                     ("category", "CATEGORY"), ("extended_name", "EXTDNAME"),
+                     ("to_account", "ACCTTO"), ("to_bank", "BANKIDTO"),
+                     ("security_id", "UNIQUEID"), ("security_id_type", "UNIQUEIDTYPE"),
+                     ("security", "SECNAME"), ("ticker", "TICKER"),
+                     ("income_type", "INCOMETYPE"), ("subaccount", "SUBACCTFUND"),
+                     ("buy_type", "BUYTYPE"), ("sell_type", "SELLTYPE")):
         value = f.get(tag)
         if value:
             props[key] = value.upper() if key == "type" else value
-    if f.get("ORIGCURRENCY.CURSYM"):
-        props["original_currency"] = f["ORIGCURRENCY.CURSYM"].upper()
-        if f.get("ORIGCURRENCY.CURRATE"):
-            props["exchange_rate"] = f["ORIGCURRENCY.CURRATE"]
+    for key, tag in _INVEST_NUMBERS:
+        if f.get(tag):
+            try:
+                props[key] = parse_ofx_amount(f[tag])
+            except ValueError:
+                props[key] = f[tag]
+    for agg, prop in (("CURRENCY", None), ("ORIGCURRENCY", "original_currency")):
+        if not f.get(f"{agg}.CURSYM"):
+            continue
+        if prop:
+            props[prop] = f[f"{agg}.CURSYM"].upper()
+        rate = f.get(f"{agg}.CURRATE")
+        if rate:
+            try:
+                props["exchange_rate"] = parse_ofx_amount(rate)
+            except ValueError:
+                props["exchange_rate"] = rate
     for key, tag in (("user_date", "DTUSER"), ("available_date", "DTAVAIL")):
         if f.get(tag):
             try:
                 props[key] = parse_ofx_datetime(f[tag]).isoformat()
             except ValueError:
                 props[key] = f[tag]
-    sic = f.get("SIC")
+    sic = f.get("SIC") or f.get("MCC")
     if sic:
         code = normalise_mcc(sic)
         props["mcc"] = code or sic
         desc = mcc_description(code) if code else None
         if desc:
             props["mcc_description"] = desc
-    name = f.get("NAME") or trn.payee.get("NAME") or ""
+    name = f.get("NAME") or trn.payee.get("NAME") or f.get("EXTDNAME") or ""
     parties: list[Party] = []
     if account is not None:
         parties.append(Party(kind=account.kind, value=account.value, role=account.role,
@@ -791,12 +976,14 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
         if stmt.kind == "card":
             role = "merchant"
         else:
-            role = "payee" if trn.amount < 0 else "payer"
+            role = "payee" if trn.amount is not None and trn.amount < 0 else "payer"
         address = {k.lower(): v for k, v in trn.payee.items() if k != "NAME" and v}
         parties.append(Party(kind="organisation", value=name, role=role, properties=address))
+    title = name or f.get("SECNAME") or f.get("TICKER") or f.get("MEMO", "")
+    if stmt.kind == "investment" and f.get("SECNAME") and not name:
+        title = f"{f['TRNTYPE'].upper()} {f['SECNAME']}"
     return ParsedEvent(kind="transaction", occurred_at=trn.posted, ref=ref,
-                       title=name or f.get("MEMO", ""), parties=tuple(parties),
-                       properties=props)
+                       title=title, parties=tuple(parties), properties=props)
 
 
 def sniff_ofx(head: bytes) -> float:

@@ -2,9 +2,11 @@
 
 A QIF file is a list of records, one field per line (first character = field code),
 each record ended by ``^``; ``!Type:Bank`` (``CCard``, ``Cash``, ``Oth A``, ``Oth L``,
-``Invst``...) headers set the kind of the records that follow, and ``!Account`` blocks
-name the account the next ``!Type`` section belongs to. Category, class, memorised and
-price lists are skipped.
+``Invst``...) headers set the kind of the records that follow, and an ``!Account`` block
+naming one account names the account of the next ``!Type`` section (a block listing
+several, Quicken's AutoSwitch account list, names none). Category, class, memorised and
+price lists are skipped; an unknown ``!`` header gives a RowError and its records are
+skipped. ``!Option:DMY``/``MDY`` states the date order.
 
 Fields read: D date, T/U amount, P payee, M memo, N check number (investment: action),
 L category (``[Account]`` = transfer), C cleared, A address lines, splits (S category,
@@ -17,12 +19,15 @@ first pass that looks for a value above 12 (else the import's region decides); t
 pass decides a decimal comma.
 
 Each record → ``ParsedEvent(kind="transaction", ref="line N")`` with properties amount
-(Decimal, as signed in the file: QIF already writes debits negative), account and
-account_type, memo, check_number, category / transfer_account, cleared, address,
-splits (list of dicts: category, memo, amount, percent) and, for investments, action,
-security, price, quantity, commission. The payee is an ``organisation`` party (role
-``merchant`` in a credit-card section, else ``payee`` for a debit and ``payer`` for a
-credit). QIF has no currency: ``currency`` is None unless the options' profile sets one.
+(Decimal, as signed in the file: QIF already writes debits negative; T, else U), account
+and account_type, memo, check_number, category / transfer_account, cleared (as written)
+and cleared_status ("cleared" for ``*``/``c``, "reconciled" for ``X``/``R``), address,
+splits (list of dicts: category or transfer_account, memo, amount, percent) and, for
+investments, action, security, and price, quantity, commission as Decimal. The payee is
+an ``organisation`` party (role ``merchant`` in a credit-card section, else ``payee`` for
+a debit and ``payer`` for a credit). An account whose name is a number (4+ digits) is a
+party too: a ``card`` (digits only) in a credit-card section when the name holds a card
+number, else an ``account``; a label such as "Checking" makes no entity. QIF has no currency: ``currency`` is None unless the options' profile sets one.
 """
 
 from __future__ import annotations
@@ -90,10 +95,25 @@ class _Section:
     account_type: str | None = None
 
 
-def _records(path: Path, encoding: str | None) -> Iterator[tuple[_Section, _Record]]:
-    """Transaction records with the section they belong to (skipped lists left out)."""
+@dataclass
+class _Options:
+    """What ``!Option:`` lines state for the whole file."""
+
+    dayfirst: bool | None = None  # !Option:DMY / !Option:MDY
+
+
+def _records(path: Path, encoding: str | None, options: _Options | None = None
+             ) -> Iterator[tuple[_Section, _Record | RowError]]:
+    """Transaction records with the section they belong to (skipped lists left out),
+    and a RowError for each unknown ``!`` header (its records are skipped).
+
+    Accounts: an ``!Account`` block names the account of the ``!Type`` section that
+    follows. A block listing several accounts (Quicken's account list, usually between
+    ``!Option:AutoSwitch`` and ``!Clear:AutoSwitch``) only lists them: the following
+    section's account is unknown until a block naming a single account.
+    """
     section = _Section()
-    pending_account: dict[str, str] = {}
+    accounts: list[dict[str, str]] = []   # the current !Account block, one dict per record
     in_account_block = False
     skipping = False
     current: _Record | None = None
@@ -102,32 +122,49 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[_Section, _Reco
         if not line.strip():
             continue
         if line.startswith("!"):
+            current = None
             m = _HEADER.match(line)
             if not m:
-                raise ParseError(f"unknown QIF header {line.strip()!r}", file=path,
-                                 ref=f"line {number}")
+                if not saw_header:
+                    raise ParseError(f"not a QIF file: unknown header {line.strip()!r}",
+                                     file=path, ref=f"line {number}")
+                in_account_block, skipping = False, True
+                yield section, RowError(ref=f"line {number}", field=None,
+                                        message=f"unknown QIF header {line.strip()!r}: "
+                                                "its records are skipped")
+                continue
             saw_header = True
             word = m.group(1).lower()
-            current = None
+            arg = line.split(":", 1)[1].strip().lower() if ":" in line else ""
             if word == "account":
                 in_account_block, skipping = True, False
-                pending_account = {}
+                accounts = [{}]
+            elif word == "option" and options is not None and arg in ("dmy", "mdy"):
+                options.dayfirst = arg == "dmy"
             elif word == "type":
-                kind = line.split(":", 1)[1].strip().lower() if ":" in line else ""
                 in_account_block = False
-                skipping = kind in _SKIPPED_TYPES
-                section = _Section(type=kind or "bank",
-                                   account=pending_account.get("N", section.account),
-                                   account_type=pending_account.get("T", kind))
+                skipping = arg in _SKIPPED_TYPES
+                named = [a for a in accounts if a.get("N")]
+                if len(named) == 1:
+                    section = _Section(type=arg or "bank", account=named[0]["N"],
+                                       account_type=named[0].get("T") or arg or None)
+                elif len(named) > 1:  # an account list: nothing tells which one follows
+                    section = _Section(type=arg or "bank", account=None, account_type=arg or None)
+                else:
+                    section = _Section(type=arg or "bank", account=section.account,
+                                       account_type=(section.account_type if section.account
+                                                     else arg or None))
+                accounts = []
             continue
-        if not saw_header and number == 1:
+        if not saw_header:
             raise ParseError("not a QIF file: no !Type or !Account header", file=path,
-                             ref="line 1")
+                             ref=f"line {number}")
         code, value = line[0], line[1:].strip()
         if in_account_block:
             if code == "^":
-                continue
-            pending_account[code] = value
+                accounts.append({})
+            else:
+                accounts[-1].setdefault(code, value)
             continue
         if skipping:
             continue
@@ -152,18 +189,29 @@ def _records(path: Path, encoding: str | None) -> Iterator[tuple[_Section, _Reco
 
 
 def _decide(path: Path, options: ImportOptions) -> tuple[bool, bool | None]:
+    """The file's date order and decimal mark, from its first unambiguous values.
+
+    An ``!Option:DMY``/``MDY`` line decides the date order; else the first date with a
+    part above 12; else the import's region.
+    """
+    stated = _Options()
     dayfirst: bool | None = None
     decimal_comma: bool | None = None
-    for _section, rec in _records(path, options.encoding):
-        if dayfirst is None:
-            dayfirst = date_order_hint(rec.fields.get("D"))
+    for _section, rec in _records(path, options.encoding, stated):
+        if isinstance(rec, RowError):
+            continue
+        if dayfirst is None and rec.fields.get("D"):
+            dayfirst = date_order_hint(_clean_date(rec.fields["D"]))
         if decimal_comma is None:
             for code in ("T", "U"):
-                if code in rec.fields:
+                if rec.fields.get(code):
                     decimal_comma = infer_decimal_comma(rec.fields[code])
-                    break
-        if dayfirst is not None and decimal_comma is not None:
+                    if decimal_comma is not None:
+                        break
+        if dayfirst is not None and decimal_comma is not None and stated.dayfirst is not None:
             break
+    if stated.dayfirst is not None:
+        dayfirst = stated.dayfirst
     if dayfirst is None:
         dayfirst = region_dayfirst(options.default_region)
     return dayfirst, decimal_comma
@@ -183,6 +231,9 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
     dayfirst, decimal_comma = _decide(p, options)
     dates = DateReader("auto", dayfirst)
     for section, rec in _records(p, options.encoding):
+        if isinstance(rec, RowError):
+            yield rec
+            continue
         ref = f"line {rec.line}"
         f = rec.fields
         invest = section.type.startswith("inv")
@@ -194,9 +245,10 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
             except ValueError as exc:
                 raise _Bad("D", str(exc)) from None
             amount: Decimal | None = None
-            text = f.get("T") or f.get("U")
-            if text:
-                amount = _amount(text, decimal_comma, "T" if "T" in f else "U")
+            # T is the amount; U (Quicken 2005+) repeats it, and a few writers give only U.
+            code = "T" if f.get("T") else "U"
+            if f.get(code):
+                amount = _amount(f[code], decimal_comma, code)
             elif not invest:
                 raise _Bad("T", "missing amount")
         except _Bad as exc:
@@ -210,6 +262,9 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         for key, code in (("memo", "M"), ("cleared", "C")):
             if f.get(code):
                 props[key] = f[code]
+        status = _CLEARED.get(f.get("C", "").strip().lower())
+        if status:
+            props["cleared_status"] = status
         if f.get("N"):
             props["action" if invest else "check_number"] = f["N"]
         category = f.get("L")
@@ -227,14 +282,26 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         if rec.address:
             props["address"] = ", ".join(a for a in rec.address if a)
         if invest:
-            for key, code in (("security", "Y"), ("price", "I"), ("quantity", "Q"),
-                              ("commission", "O")):
+            if f.get("Y"):
+                props["security"] = f["Y"]
+            for key, code in (("price", "I"), ("quantity", "Q"), ("commission", "O")):
                 if f.get(code):
-                    props[key] = f[code]
+                    try:
+                        props[key] = parse_amount(f[code], decimal_comma=decimal_comma).value
+                    except ValueError:
+                        props[key] = f[code]
         if rec.splits:
             splits = []
             for split in rec.splits:
-                item: dict[str, Any] = {"category": split.get("category", "")}
+                item: dict[str, Any] = {}
+                category = split.get("category", "")
+                m = re.fullmatch(r"\[(.*)\](?:/(.*))?", category)
+                if m:  # a split moved to another account
+                    item["transfer_account"] = m.group(1)
+                    if m.group(2):
+                        item["class"] = m.group(2)
+                else:
+                    item["category"] = category
                 if split.get("memo"):
                     item["memo"] = split["memo"]
                 if split.get("amount"):
@@ -249,15 +316,39 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
             props["splits"] = splits
         payee = f.get("P")
         parties: list[Party] = []
+        if section.account and _looks_like_account_number(section.account):
+            card = _card_number(section.account) if section.type == "ccard" else None
+            if card:
+                parties.append(Party(kind="card", value=card, role="payment_card",
+                                     label=section.account))
+            else:
+                parties.append(Party(kind="account", value=section.account, role="account"))
         if payee:
             if section.type == "ccard":
                 role = "merchant"
             else:
                 role = "payee" if amount is not None and amount < 0 else "payer"
             parties.append(Party(kind="organisation", value=payee, role=role))
-        title = payee or f.get("M") or (f"{f.get('N', '')} {f.get('Y', '')}".strip())
+        action = f"{f.get('N', '')} {f.get('Y', '')}".strip() if invest else ""
+        title = payee or action or f.get("M") or ""
         yield ParsedEvent(kind="transaction", occurred_at=when, ref=ref, title=title,
                           parties=tuple(parties), properties=props)
+
+
+_CLEARED = {"*": "cleared", "c": "cleared", "x": "reconciled", "r": "reconciled"}
+
+
+def _looks_like_account_number(name: str) -> bool:
+    """An account "name" that is a number ("1234-5678", "Visa 4000...0002") identifies
+    the account; a label such as "Checking" does not, and makes no entity."""
+    return sum(c.isdigit() for c in name) >= 4
+
+
+def _card_number(name: str) -> str | None:
+    """The card number in a credit-card account's name ("Visa 4000 0000 0000 0002")."""
+    m = re.search(r"\d[\d \-]{10,}\d", name)
+    digits = re.sub(r"\D", "", m.group(0)) if m else ""
+    return digits if 12 <= len(digits) <= 19 else None
 
 
 class _Bad(Exception):
