@@ -247,3 +247,58 @@ def test_read_only_and_full_file_systems_get_clear_errors_and_lose_nothing(small
     reopened = Database.open(path, PASSPHRASE)
     assert reopened.integrity_check() == []
     reopened.lock()
+
+
+def test_bulk_write_is_durable_at_commit_and_folded_in_afterwards(ws, db_path: Path) -> None:
+    """A bulk transaction (an import) commits into the WAL and returns; the copy into the
+    main file happens afterwards on the database's own thread, and lock() waits for it."""
+    case_id = ws.create_case("BULK-1", "Bulk").id
+    with ws.db.write(bulk=True) as conn:
+        cur = conn.connection.dbapi_connection.cursor()
+        cur.executemany("INSERT INTO note (case_id, body, created_at, updated_at, author, uid, origin, hlc) "
+                        "VALUES (?, ?, '2024-01-01', '2024-01-01', 'tester', ?, 'dev', 'h')",
+                        [(case_id, "x" * 2000, f"uid-{i}") for i in range(3000)])
+    # Every pooled connection still checkpoints on its own commits as SQLite does by default.
+    conns = [ws.db.engine.connect() for _ in range(4)]
+    try:
+        assert {c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() for c in conns} == {1000}
+    finally:
+        for c in conns:
+            c.close()
+    ws.db.lock()
+    assert not Path(str(db_path) + "-wal").exists()
+    conn = sqlcipher3.connect(str(db_path))  # the main file alone holds every row
+    conn.execute(f"PRAGMA key = '{PASSPHRASE}'")
+    assert conn.execute("SELECT count(*) FROM note WHERE body = ?", ("x" * 2000,)).fetchone()[0] == 3000
+    conn.close()
+
+
+def test_bulk_write_survives_the_process_dying_before_the_checkpoint(db_path: Path) -> None:
+    """Killed right after an import returned (its WAL not yet copied): nothing is lost."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+        from workstation.store.database import Database
+        from workstation.domain.service import Workstation
+        ws = Workstation(Database.open({str(db_path)!r}, {PASSPHRASE!r}))
+        case_id = ws.create_case("BULK-2", "Killed").id
+        with ws.db.write(bulk=True) as conn:
+            conn.connection.dbapi_connection.executemany(
+                "INSERT INTO note (case_id, body, created_at, updated_at, author, uid, origin, hlc) "
+                "VALUES (?, ?, '2024-01-01', '2024-01-01', 'tester', ?, 'dev', 'h')",
+                [(case_id, "y" * 2000, f"uid-{{i}}") for i in range(3000)])
+        os.kill(os.getpid(), 9)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr.decode()
+    db = Database.open(db_path, PASSPHRASE)
+    try:
+        assert db.integrity_check() == []
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM note WHERE body = ?", ("y" * 2000,)).scalar() == 3000
+    finally:
+        db.lock()

@@ -23,7 +23,7 @@ import queue
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -171,6 +171,15 @@ def _json(value: Mapping[str, Any] | None) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def _fixed_offset(zone: tzinfo | None) -> timedelta | None:
+    """The zone's offset when it never changes (``UTC``, ``timezone(timedelta(...))``);
+    None for zones with rules (``ZoneInfo``), which are asked per time."""
+    return zone.utcoffset(None) if isinstance(zone, timezone) else None
+
+
 class BulkWriter:
     """Collects rows for one case inside an open write transaction ``conn``.
 
@@ -180,8 +189,15 @@ class BulkWriter:
     """
 
     def __init__(self, ws: Workstation, conn: Connection, case_id: int, *,
-                 source_id: int | None = None, background: bool = False) -> None:
+                 source_id: int | None = None, background: bool = False,
+                 local_zone: tzinfo | None = None) -> None:
         self.ws = ws
+        # Naive event times are read in ``local_zone`` (the import's zone option); without
+        # one they are refused. A fixed zone (UTC) is applied by arithmetic, per row.
+        self.local_zone = local_zone
+        self._local_offset = _fixed_offset(local_zone)
+        self._local_minutes = (int(self._local_offset.total_seconds() // 60)
+                               if self._local_offset is not None else 0)
         self.conn = conn
         self.case_id = case_id
         self.source_id = source_id
@@ -265,10 +281,17 @@ class BulkWriter:
               ref: str | None = None) -> int:
         ts = off = None
         if when is not None:
-            offset = when.utcoffset()
-            if offset is None:
-                raise ValueError("event times must be timezone-aware")
-            ts, off = clock.to_micros(when), int(offset.total_seconds() // 60)
+            if when.tzinfo is None and self._local_offset is not None:
+                delta = when - _NAIVE_EPOCH - self._local_offset
+                ts = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                off = self._local_minutes
+            else:
+                if when.tzinfo is None and self.local_zone is not None:
+                    when = when.replace(tzinfo=self.local_zone)
+                offset = when.utcoffset()
+                if offset is None:
+                    raise ValueError("event times must be timezone-aware")
+                ts, off = clock.to_micros(when), int(offset.total_seconds() // 60)
         nxt = self._next
         eid = nxt["event"]
         nxt["event"] = eid + 1
@@ -279,13 +302,10 @@ class BulkWriter:
         self._pending_chars += len(title) + len(props) + (len(body) if body else 0)
         if parties:
             pid = nxt["event_party"]
-            seen: set[tuple[int, str]] = set()
             append = self._parties.append
-            for party in parties:
-                if party in seen:
-                    continue
-                seen.add(party)
-                append((pid, eid, party[0], party[1]))
+            # Each (entity, role) once; dict.fromkeys keeps the order.
+            for entity_id, role in (dict.fromkeys(parties) if len(parties) > 1 else parties):
+                append((pid, eid, entity_id, role))
                 pid += 1
             nxt["event_party"] = pid
         self.created["events"] += 1

@@ -302,13 +302,14 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
     report(0.0, f"reading {p.name} as {parser.label}")
     stored_name = storable_name(p.name)
     try:
-        with tracker, ws.db.write() as conn:
+        with tracker, ws.db.write(bulk=True) as conn:
             source_id = conn.execute(insert(s.source).values(
                 case_id=case_id, file_name=stored_name, file_size=size, sha256=digest, importer=parser.name,
                 options=_options_json(opts, skip_bad_rows), imported_by=ws.actor,
                 imported_at=clock.utcnow_iso(), uid=new_uid(), origin=ws.db.device_id,
                 hlc=ws.clock.now())).inserted_primary_key[0]
-            with BulkWriter(ws, conn, case_id, source_id=source_id, background=True) as w:
+            with BulkWriter(ws, conn, case_id, source_id=source_id, background=True,
+                            local_zone=zone) as w:
                 resolver = _Resolver(ws, w, opts, counters)
                 for n, rec in enumerate(_records(parser, p, opts), 1):
                     if n % CANCEL_EVERY == 0:
@@ -374,14 +375,14 @@ def _bad_row(path: Path, err: RowError, counters: _Counters, skip: bool) -> None
 
 def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any, counters: _Counters) -> None:
     # This runs once per imported row: plain local code, no helper calls it can do without.
-    when = rec.occurred_at
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=zone)
+    when = rec.occurred_at  # a naive time is read in the import's zone by the writer
     if rec.kind == "system":
         # "X joined", "messages are end-to-end encrypted": not messages, so not events; kept
         # with the source (who joined when can still matter to an investigator).
         counters.system += 1
         if len(counters.system_lines) < MAX_ERRORS_KEPT:
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=zone)
             counters.system_lines.append({"ref": rec.ref, "at": when.isoformat() if when else None,
                                           "text": (rec.body or rec.title or "")[:500]})
         return

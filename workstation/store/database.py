@@ -53,6 +53,8 @@ KEY_BYTES = 32
 SALT_BYTES = 16
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIN_PASSPHRASE_CHARS = 1
+#: SQLite's default: a commit that leaves more WAL pages than this folds them into the file.
+_AUTOCHECKPOINT_PAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,9 @@ class Database:
         self._key = bytearray(key)
         self._engine: Engine | None = engine
         self._write_lock = threading.RLock()
+        self._checkpoint_guard = threading.Lock()
+        self._checkpointer: threading.Thread | None = None
+        self._checkpoint_again = False
         self.device_id: str = ""
         self.actor: str = "unknown"
         #: In-memory structures derived from this database's contents (e.g. the media PDQ
@@ -395,17 +400,71 @@ class Database:
             raise _map_sqlite_error(exc, self.path) from None
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, bulk: bool = False) -> Iterator[Connection]:
         """A connection in an IMMEDIATE write transaction; commits on success, rolls back
-        on any exception (the database is then exactly as before)."""
+        on any exception (the database is then exactly as before).
+
+        ``bulk``: a large transaction (an import). Its commit makes it durable in the WAL
+        as any other, but does not then copy the whole WAL into the main file on the
+        caller's thread (SQLite's automatic checkpoint, seconds for a million rows): a
+        thread of the database's own does that afterwards (:meth:`_checkpoint_later`).
+        """
         with self._write_lock:
             try:
-                with self.engine.connect().execution_options(begin="IMMEDIATE") as conn, conn.begin():
-                    yield conn
+                with self.engine.connect().execution_options(begin="IMMEDIATE") as conn:
+                    raw = conn.connection.dbapi_connection
+                    if bulk:
+                        raw.execute("PRAGMA wal_autocheckpoint = 0")  # type: ignore[union-attr]
+                    try:
+                        with conn.begin():
+                            yield conn
+                    finally:
+                        if bulk:
+                            raw.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")  # type: ignore[union-attr]
+                if bulk:
+                    self._checkpoint_later()
             except DBAPIError as exc:
                 raise _map_sqlite_error(exc, self.path) from None
             except sqlcipher3.Error as exc:  # from a raw DB-API cursor (bulk writes)
                 raise _map_sqlite_error(exc, self.path) from None
+
+    def _checkpoint_later(self) -> None:
+        """Fold the WAL into the main file on a background thread (PASSIVE: it waits for
+        no reader or writer, and whatever it cannot copy now the next checkpoint does).
+        An interrupted checkpoint loses nothing: the WAL stays authoritative until done."""
+        with self._checkpoint_guard:
+            if self._checkpointer is not None and self._checkpointer.is_alive():
+                self._checkpoint_again = True
+                return
+            self._checkpoint_again = False
+            self._checkpointer = threading.Thread(target=self._run_checkpoints, name="wal-checkpoint",
+                                                  daemon=True)
+            self._checkpointer.start()
+
+    def _run_checkpoints(self) -> None:
+        while True:
+            engine = self._engine
+            if engine is None:
+                return
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # noqa: BLE001 - housekeeping: the next checkpoint (or close) retries
+                pass
+            with self._checkpoint_guard:
+                if not self._checkpoint_again or self._engine is None:
+                    self._checkpointer = None
+                    return
+                self._checkpoint_again = False
+
+    def _stop_checkpoints(self) -> None:
+        """Wait for a background checkpoint before the connections close (closing the
+        last one would otherwise do the same copy again, on the caller's thread)."""
+        with self._checkpoint_guard:
+            worker = self._checkpointer
+            self._checkpoint_again = False
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
 
     def meta_get(self, conn: Connection, key: str) -> str | None:
         row = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).first()
@@ -487,6 +546,7 @@ class Database:
         salt = _read_salt(self.path)
         new_key = _derive_key(new_passphrase, salt)
         with self._write_lock:
+            self._stop_checkpoints()
             self.engine.dispose()
             raw = sqlcipher3.connect(str(self.path), isolation_level=None)
             try:
@@ -531,6 +591,7 @@ class Database:
     def lock(self) -> None:
         """Close every connection and forget the key (best effort wipe of our copy)."""
         if self._engine is not None:
+            self._stop_checkpoints()
             self._engine.dispose()
             self._engine = None
         self.caches.clear()  # after the engine is gone: see media.service._set_pdq_index

@@ -263,3 +263,36 @@ def test_a_nul_character_in_a_message_is_stored_whole(ws, case_id, tmp_path: Pat
     assert run_import(ws, case_id, p).events == 3
     bodies = sorted(e.body or "" for e in ws.list_events(case_id, limit=None))
     assert bodies[0] == "part one\u0000part two 0"
+
+
+@pytest.mark.parametrize("zone,expected", [
+    (None, ["2024-01-15T10:00:00+00:00", "2024-07-15T10:00:00+00:00"]),
+    ("America/Toronto", ["2024-01-15T10:00:00-05:00", "2024-07-15T10:00:00-04:00"]),
+    ("Asia/Kolkata", ["2024-01-15T10:00:00+05:30", "2024-07-15T10:00:00+05:30"]),
+])
+def test_naive_statement_times_are_read_in_the_import_zone(ws, case_id, tmp_path: Path, zone, expected) -> None:
+    csv_path = tmp_path / "statement.csv"
+    csv_path.write_text("Transaction Date,Description,Amount,Currency\n"
+                        "2024-01-15 10:00:00,WINTER SHOP,-10.00,CAD\n"
+                        "2024-07-15 10:00:00,SUMMER SHOP,-20.00,CAD\n", encoding="utf-8")
+    run_import(ws, case_id, csv_path, options=ImportOptions(timezone=zone))
+    events = sorted(ws.list_events(case_id), key=lambda e: e.title)
+    assert [e.title for e in events] == ["SUMMER SHOP", "WINTER SHOP"]
+    assert [e.occurred_at.isoformat() for e in reversed(events)] == expected
+    assert all(e.properties["time_zone_assumed"] == (zone or "UTC") for e in events)
+
+
+def test_bulk_writer_reads_naive_times_in_a_fixed_offset_zone(ws, case_id) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from workstation.domain.bulk import BulkWriter
+
+    plus_0530 = timezone(timedelta(hours=5, minutes=30))
+    with ws.db.write() as conn, BulkWriter(ws, conn, case_id, local_zone=plus_0530) as w:
+        w.event("note", datetime(2024, 3, 1, 12, 0), title="naive")
+        w.event("note", datetime(2024, 3, 1, 12, 0, tzinfo=UTC), title="aware")
+        w.event("note", datetime(1969, 12, 31, 23, 59, 59, 999999), title="before the epoch")
+    got = {e.title: e.occurred_at for e in ws.list_events(case_id)}
+    assert got["naive"].isoformat() == "2024-03-01T12:00:00+05:30"
+    assert got["aware"].isoformat() == "2024-03-01T12:00:00+00:00"
+    assert got["before the epoch"] == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=plus_0530)

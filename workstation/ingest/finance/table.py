@@ -43,6 +43,7 @@ from workstation.ingest.records import (
     RowError,
 )
 from workstation.ingest.tabular import (
+    PLAIN_AMOUNT,
     DateReader,
     choose_profile,
     sniff_table,
@@ -204,7 +205,11 @@ class _RowConverter:
             return total, currency
         if "amount" not in v:
             raise _FieldError("amount", "empty amount")
-        value, currency, marker = self._amount("amount", v["amount"])
+        raw = v["amount"]
+        if (sign == "negative_is_debit" and self.decimal_comma is not True and type(raw) is str
+                and PLAIN_AMOUNT.fullmatch(raw)):
+            return Decimal(raw), None  # "-12.50": what parse_amount would read, without it
+        value, currency, marker = self._amount("amount", raw)
         if marker == "DR":
             return -abs(value), currency
         if marker == "CR":
@@ -263,9 +268,11 @@ class _RowConverter:
                                               thousands=self.p.thousands).value
                 except ValueError:
                     props[key] = str(v[key])
+        memo = self._memo
         if "mcc" in v:
             raw_mcc = v["mcc"]
-            code, desc = self._memoised(("mcc", raw_mcc), lambda: self._mcc(raw_mcc))
+            found = memo.get(("mcc", raw_mcc))
+            code, desc = found if found is not None else self._memoised(("mcc", raw_mcc), lambda: self._mcc(raw_mcc))
             props["mcc"] = code
             if desc:
                 props["mcc_description"] = desc
@@ -276,7 +283,9 @@ class _RowConverter:
         links: list[ParsedLink] = []
         card_key = ("card", v.get("card_number"), v.get("card_last4"), v.get("card_brand"),
                     v.get("card_fingerprint"))
-        card_party, last4 = self._memoised(card_key, lambda: self._card_party(*card_key[1:]))
+        found = memo.get(card_key)
+        card_party, last4 = (found if found is not None
+                             else self._memoised(card_key, lambda: self._card_party(*card_key[1:])))
         if card_party is not None:
             if last4:
                 props["card_last4"] = last4
@@ -288,12 +297,13 @@ class _RowConverter:
         person: Party | None = None
         if "cardholder" in v:
             holder_name = str(v["cardholder"])
-            holder = self._memoised(("holder", holder_name), lambda: Party(
+            holder = memo.get(("holder", holder_name)) or self._memoised(("holder", holder_name), lambda: Party(
                 kind="person", value=holder_name, role="cardholder"))
             parties.append(holder)
             person = holder
             if card_party is not None:
-                links.append(self._memoised(("holder_of", holder_name, card_key), lambda: ParsedLink(
+                links.append(memo.get(("holder_of", holder_name, card_key)) or self._memoised(
+                    ("holder_of", holder_name, card_key), lambda: ParsedLink(
                     "holder_of", holder, card_party)))
         if "customer" in v:
             customer = Party(kind="person", value=str(v["customer"]), role="payer")
