@@ -378,7 +378,12 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
     when = rec.occurred_at  # a naive time is read in the import's zone by the writer
     if rec.kind == "system":
         # "X joined", "messages are end-to-end encrypted": not messages, so not events; kept
-        # with the source (who joined when can still matter to an investigator).
+        # with the source (who joined when can still matter to an investigator). Who they
+        # name (the added member, a nick's new name, a joining IP) is kept as entities and
+        # links all the same: often the only place an account shows up.
+        for pt in rec.parties:
+            resolver.entity(pt, rec.ref)
+        _write_links(w, resolver, rec)
         counters.system += 1
         if len(counters.system_lines) < MAX_ERRORS_KEPT:
             if when is not None and when.tzinfo is None:
@@ -400,15 +405,19 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
         parties.extend(resolver.mentions(rec.body, rec.ref))
     w.event(rec.kind, when, title=rec.title or "", body=rec.body, properties=props, parties=parties, ref=ref)
     if rec.links:
-        known = resolver.known
-        for lk in rec.links:
-            src, dst = lk.src, lk.dst
-            a = known.get((src.kind, src.value, src.platform)) or entity(src, ref)
-            b = known.get((dst.kind, dst.value, dst.platform)) or entity(dst, ref)
-            w.link(a, b, lk.kind, confidence=lk.confidence, ref=ref)
+        _write_links(w, resolver, rec)
     counters.events += 1
     if rec.kind == "message":
         counters.messages += 1
+
+
+def _write_links(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent) -> None:
+    known, entity, ref = resolver.known, resolver.entity, rec.ref
+    for lk in rec.links:
+        src, dst = lk.src, lk.dst
+        a = known.get((src.kind, src.value, src.platform)) or entity(src, ref)
+        b = known.get((dst.kind, dst.value, dst.platform)) or entity(dst, ref)
+        w.link(a, b, lk.kind, confidence=lk.confidence, ref=ref)
 
 
 def _options_json(options: ImportOptions, skip: bool) -> dict[str, Any]:

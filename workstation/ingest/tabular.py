@@ -891,11 +891,22 @@ class DateReader:
         if not re.search(r"\d", s) or _TIME.match(s):
             raise ValueError(f"not a date: {s!r}")  # dateutil would invent today's date
         try:
-            return du.parse(s, dayfirst=self.dayfirst)
+            # dateutil fills what the text lacks from its default (today, unless told):
+            # two different defaults show whether a year, month or day was invented.
+            got = du.parse(s, dayfirst=self.dayfirst, default=_FILL_A)
+            other = du.parse(s, dayfirst=self.dayfirst, default=_FILL_B)
         except (ValueError, OverflowError, TypeError, ArithmeticError):
             # ArithmeticError: dateutil lets decimal.InvalidOperation out of a seconds
             # field of 40 digits ("09:0999…9:00").
             raise ValueError(f"not a date: {s!r}") from None
+        missing = [part for part in ("year", "month", "day") if getattr(got, part) != getattr(other, part)]
+        if missing:
+            raise ValueError(f"incomplete date {s!r}: no {' or '.join(missing)}")
+        return got
+
+
+_FILL_A = datetime(2000, 1, 1)
+_FILL_B = datetime(2001, 2, 2)
 
 
 def _mkdate(year: int, month: int, day: int, text: str) -> date:

@@ -296,3 +296,27 @@ def test_bulk_writer_reads_naive_times_in_a_fixed_offset_zone(ws, case_id) -> No
     assert got["naive"].isoformat() == "2024-03-01T12:00:00+05:30"
     assert got["aware"].isoformat() == "2024-03-01T12:00:00+00:00"
     assert got["before the epoch"] == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=plus_0530)
+
+
+def test_people_named_only_by_system_lines_become_entities(ws, case_id, tmp_path: Path) -> None:
+    """'Alice added Dana to the group': Dana never writes, but the officer must see her."""
+    def person(uid: str, name: str) -> dict:
+        return {"id": uid, "name": name, "discriminator": "0000", "nickname": name, "isBot": False}
+
+    export = {
+        "guild": {"id": "0", "name": "Direct Messages"},
+        "channel": {"id": "888", "type": "DirectGroupTextChat", "name": "Trip planning"},
+        "messages": [
+            {"id": "10", "type": "RecipientAdd", "timestamp": "2024-04-01T10:00:00+02:00",
+             "content": "Added dana_new to the group.", "author": person("11", "alice"),
+             "mentions": [person("44", "dana_new")]},
+            {"id": "11", "type": "Default", "timestamp": "2024-04-01T10:01:00+02:00",
+             "content": "welcome", "author": person("11", "alice")},
+        ],
+    }
+    path = tmp_path / "dm.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    res = run_import(ws, case_id, path)
+    assert (res.events, res.system_lines) == (1, 1)
+    labels = {e.label for e in ws.list_entities(case_id, limit=None) if e.kind == "account"}
+    assert {"alice (11)", "dana_new (44)"} <= labels

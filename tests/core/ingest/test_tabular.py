@@ -359,3 +359,11 @@ def test_csv_reading_is_streaming(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 8_000
     assert peak < 4 << 20
+
+
+@pytest.mark.parametrize("text,missing", [("2024-02", "day"), ("Feb 2024", "day"), ("2024", "month or day"),
+                                          ("March 3", "year")])
+def test_incomplete_dates_are_refused_not_completed_from_today(text: str, missing: str) -> None:
+    with pytest.raises(ValueError, match=f"incomplete date .*no {missing}"):
+        DateReader("auto", False).parse(text)
+    assert DateReader("auto", False).parse("3 March 2024") == datetime(2024, 3, 3)
