@@ -45,9 +45,14 @@ JSON_BATCH_CHARS = 4 << 20
 # Datetimes go through ``default=str`` ("2024-01-02 03:04:05+00:00"), as json.dumps wrote them.
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
-_EVENT_SQL = ("INSERT INTO event (id, case_id, kind, ts_utc, utc_offset, title, body, properties, "
-              "source_id, source_ref, created_at, uid, origin, hlc, deleted, keep_local) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0)")
+# An event row holds what differs per event: (id, kind, ts_utc, utc_offset, title, body,
+# properties, source_ref, uid); what one writer gives all its events — (case_id, source_id,
+# created_at, origin, hlc) — is bound once per batch as parameters ?10-?14 (?2-?6 over JSON).
+_EVENT_COLUMNS = ("INSERT INTO event (id, case_id, kind, ts_utc, utc_offset, title, body, properties, "
+                  "source_id, source_ref, created_at, uid, origin, hlc, deleted, keep_local)")
+_EVENT_SQL = f"{_EVENT_COLUMNS} VALUES (?1,?10,?2,?3,?4,?5,?6,?7,?11,?8,?12,?9,?13,?14,0,0)"
+_EVENT_JSON_SQL = (f"{_EVENT_COLUMNS} SELECT value->>0, ?2, value->>1, value->>2, value->>3, value->>4, "
+                   "value->>5, value->>6, ?3, value->>7, ?4, value->>8, ?5, ?6, 0, 0 FROM jsonb_each(?1)")
 _PARTY_SQL = "INSERT INTO event_party (id, event_id, entity_id, role) VALUES (?,?,?,?)"
 _LINK_SQL = ("INSERT INTO link (id, case_id, src_id, dst_id, kind, confidence, properties, source_id, "
              "source_ref, created_at, uid, origin, hlc, deleted, keep_local) "
@@ -75,7 +80,10 @@ def _from_json(sql: str) -> str:
     return f"{head} SELECT {', '.join(picks)} FROM jsonb_each(?)"
 
 
-_JSON_SQL = {sql: _from_json(sql) for sql in (_EVENT_SQL, _PARTY_SQL, _LINK_SQL, _ENTITY_SQL)}
+_JSON_SQL = {sql: _from_json(sql) for sql in (_PARTY_SQL, _LINK_SQL, _ENTITY_SQL)}
+_JSON_SQL[_EVENT_SQL] = _EVENT_JSON_SQL
+#: Row uids end in these (see BulkWriter._uid).
+_HEX3 = tuple(f"{i:03x}" for i in range(0x1000))
 
 
 class BulkWriteFailed(Exception):
@@ -253,7 +261,7 @@ class BulkWriter:
         n = self._uid_next
         self._uid_next = n + 1
         self._uid_left -= 1
-        return f"{self._uid_prefix}{n:03x}"
+        return self._uid_prefix + _HEX3[n]
 
     def _id(self, table: str) -> int:
         n = self._next[table]
@@ -299,9 +307,7 @@ class BulkWriter:
         eid = nxt["event"]
         nxt["event"] = eid + 1
         props = _json(properties)
-        self._events.append((
-            eid, self.case_id, kind, ts, off, title, body, props, self.source_id, ref,
-            self.now, self._uid(), self.origin, self._hlc))
+        self._events.append((eid, kind, ts, off, title, body, props, ref, self._uid()))
         self._pending_chars += len(title) + len(props) + (len(body) if body else 0)
         if parties:
             pid = nxt["event_party"]
@@ -342,7 +348,8 @@ class BulkWriter:
             self._new_entities = []
         if self._events:
             lo, hi = self._events[0][0], self._events[-1][0]
-            self._rows(job, _EVENT_SQL, self._events)
+            self._rows(job, _EVENT_SQL, self._events,
+                       (self.case_id, self.source_id, self.now, self.origin, self._hlc))
             job.append(("INSERT INTO fts_event (rowid, title, body) SELECT id, title, body FROM event "
                         "WHERE id BETWEEN ? AND ? AND deleted = 0", (lo, hi), False))
             self._queue_for_sync(job, "event", lo, hi)  # with its parties: they travel inside it
@@ -372,15 +379,17 @@ class BulkWriter:
                 # Part of a batch may be in: the whole transaction must go, never one row.
                 raise BulkWriteFailed(exc) from exc
 
-    def _rows(self, job: list[tuple[str, Any, bool]], sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _rows(self, job: list[tuple[str, Any, bool]], sql: str, rows: list[tuple[Any, ...]],
+              shared: tuple[Any, ...] = ()) -> None:
+        """Queue ``rows`` for ``sql``; ``shared``: the values every row has (bound once)."""
         blob = _rows_json(rows) if self._thread is not None and not self._heavy else None
         if blob is not None:
-            job.append((_JSON_SQL[sql], (blob,), False))
+            job.append((_JSON_SQL[sql], (blob, *shared), False))
         else:
             # Bound row by row: on the caller's thread (a second thread would wait for the
             # GIL at every row), so the whole batch goes there.
             self._heavy = True
-            job.append((sql, rows, True))
+            job.append((sql, [row + shared for row in rows] if shared else rows, True))
 
     def _queue_for_sync(self, job: list[tuple[str, Any, bool]], table: str, lo: int, hi: int) -> None:
         """What the insert triggers would have queued, for a whole batch of new rows."""

@@ -36,6 +36,7 @@ from workstation.ingest.records import (
     ImportOptions,
     ParsedEntity,
     ParsedEvent,
+    ParsedLink,
     ParseError,
     Party,
     Record,
@@ -204,6 +205,10 @@ class _Resolver:
         self.counters = counters
         self._cache: dict[tuple[str, str, str | None], int] = {}
         self.known = self._cache  # (kind, value, platform) → entity id, for the per-row fast path
+        # Parsers hand over one ParsedLink object per distinct link (a card's holder on every
+        # row of a statement): by identity, each is written once. Holding the object keeps
+        # its id from being reused by another.
+        self.links_written: dict[int, ParsedLink] = {}
         self._fp_key = ws.fingerprint_key
 
     def entity(self, party: Party, ref: str) -> int:
@@ -266,6 +271,9 @@ class _Resolver:
         return out
 
 
+_LINKS_REMEMBERED = 50_000
+
+
 def _zone(options: ImportOptions) -> Any:
     if not options.timezone:
         return UTC
@@ -302,7 +310,9 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
     report(0.0, f"reading {p.name} as {parser.label}")
     stored_name = storable_name(p.name)
     try:
-        with tracker, ws.db.write(bulk=True) as conn:
+        # Foreign keys unchecked per row: every reference the writer makes is to a row it has
+        # just written or found in this transaction (tests run foreign_key_check afterwards).
+        with tracker, ws.db.write(bulk=True, foreign_keys=False) as conn:
             source_id = conn.execute(insert(s.source).values(
                 case_id=case_id, file_name=stored_name, file_size=size, sha256=digest, importer=parser.name,
                 options=_options_json(opts, skip_bad_rows), imported_by=ws.actor,
@@ -413,11 +423,17 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
 
 def _write_links(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent) -> None:
     known, entity, ref = resolver.known, resolver.entity, rec.ref
+    written = resolver.links_written
     for lk in rec.links:
+        if written.get(id(lk)) is lk:
+            continue  # the parser's same link object as on an earlier row: already written
         src, dst = lk.src, lk.dst
         a = known.get((src.kind, src.value, src.platform)) or entity(src, ref)
         b = known.get((dst.kind, dst.value, dst.platform)) or entity(dst, ref)
         w.link(a, b, lk.kind, confidence=lk.confidence, ref=ref)
+        if len(written) >= _LINKS_REMEMBERED:
+            written.clear()
+        written[id(lk)] = lk
 
 
 def _options_json(options: ImportOptions, skip: bool) -> dict[str, Any]:

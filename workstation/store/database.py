@@ -400,7 +400,7 @@ class Database:
             raise _map_sqlite_error(exc, self.path) from None
 
     @contextlib.contextmanager
-    def write(self, *, bulk: bool = False) -> Iterator[Connection]:
+    def write(self, *, bulk: bool = False, foreign_keys: bool = True) -> Iterator[Connection]:
         """A connection in an IMMEDIATE write transaction; commits on success, rolls back
         on any exception (the database is then exactly as before).
 
@@ -408,6 +408,11 @@ class Database:
         as any other, but does not then copy the whole WAL into the main file on the
         caller's thread (SQLite's automatic checkpoint, seconds for a million rows): a
         thread of the database's own does that afterwards (:meth:`_checkpoint_later`).
+
+        ``foreign_keys=False``: SQLite does not look up the parent of every row written. Only
+        for writers whose references hold by construction (the import's BulkWriter refers to
+        rows it has just written or read under this same write lock); enforcement is back on
+        for the connection's next transaction.
         """
         with self._write_lock:
             try:
@@ -415,12 +420,19 @@ class Database:
                     raw = conn.connection.dbapi_connection
                     if bulk:
                         raw.execute("PRAGMA wal_autocheckpoint = 0")  # type: ignore[union-attr]
+                    if not foreign_keys:  # outside a transaction, or SQLite ignores it
+                        raw.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
                     try:
                         with conn.begin():
                             yield conn
                     finally:
-                        if bulk:
-                            raw.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")  # type: ignore[union-attr]
+                        try:
+                            if bulk:
+                                raw.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")  # type: ignore[union-attr]
+                            if not foreign_keys:
+                                raw.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+                        except sqlcipher3.Error:
+                            conn.invalidate()  # never back into the pool with its settings changed
                 if bulk:
                     self._checkpoint_later()
             except DBAPIError as exc:

@@ -320,3 +320,23 @@ def test_people_named_only_by_system_lines_become_entities(ws, case_id, tmp_path
     assert (res.events, res.system_lines) == (1, 1)
     labels = {e.label for e in ws.list_entities(case_id, limit=None) if e.kind == "account"}
     assert {"alice (11)", "dana_new (44)"} <= labels
+
+
+def test_import_references_hold_and_foreign_keys_are_enforced_again(ws, case_id, shared_data: Path) -> None:
+    """The import's writer skips SQLite's per-row parent lookups; what it wrote must still
+    satisfy every foreign key, and the next ordinary write is checked again."""
+    from sqlalchemy.exc import IntegrityError
+
+    run_import(ws, case_id, shared_data / "finance/csv2ofx/test/stripe-all.csv")
+    run_import(ws, case_id, shared_data / "chat/telegram/result.json")
+    with ws.db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    conns = [ws.db.engine.connect() for _ in range(4)]
+    try:
+        assert {c.exec_driver_sql("PRAGMA foreign_keys").scalar() for c in conns} == {1}
+    finally:
+        for c in conns:
+            c.close()
+    with pytest.raises(Exception) as caught, ws.db.write() as conn:
+        conn.exec_driver_sql("INSERT INTO event_party (event_id, entity_id, role) VALUES (999999, 999999, 'x')")
+    assert "FOREIGN KEY" in str(caught.value) or isinstance(caught.value, IntegrityError)

@@ -150,6 +150,17 @@ class _RowConverter:
         # A statement repeats a few hundred cards, merchants and codes over millions of
         # rows: what is read from them (immutable values) is read once per file.
         self._memo: dict[tuple[Any, ...], Any] = {}
+        self.know_columns(None)
+
+    def know_columns(self, fields: Any) -> None:
+        """The fields the file's columns map to (None: any): rows are only asked for those."""
+        def present(keys: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(k for k in keys if fields is None or (k[0] if isinstance(k, tuple) else k) in fields)
+
+        self._text_keys = present(("description", "reference", "type", "category", "status", "memo"))
+        self._amount_keys = present(("fee", "balance"))
+        self._ident_keys = present((("ip", "ip", "source_ip"), ("email", "email", "email"),
+                                    ("phone", "phone", "phone")))
 
     def _memoised(self, key: tuple[Any, ...], make: Any) -> Any:
         found = self._memo.get(key, _MISSING)
@@ -258,10 +269,10 @@ class _RowConverter:
             except ValueError as exc:
                 raise _FieldError("posted_date", str(exc)) from None
             props["posted_at"] = posted.isoformat()
-        for key in ("description", "reference", "type", "category", "status", "memo"):
+        for key in self._text_keys:
             if key in v:
                 props[key] = str(v[key])
-        for key in ("fee", "balance"):
+        for key in self._amount_keys:
             if key in v:
                 try:
                     props[key] = parse_amount(v[key], decimal_comma=self.decimal_comma,
@@ -316,8 +327,7 @@ class _RowConverter:
             props["account"] = acct
             if _looks_like_account_number(acct):
                 parties.append(Party(kind="account", value=acct, role="account"))
-        for key, kind, role in (("ip", "ip", "source_ip"), ("email", "email", "email"),
-                                ("phone", "phone", "phone")):
+        for key, kind, role in self._ident_keys:
             if key in v:
                 ident = Party(kind=kind, value=str(v[key]), role=role)
                 parties.append(ident)
@@ -369,6 +379,8 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
         if not zone_known:
             # The header is read with the first row: "Created (UTC)" says the zone.
             dates.zone = zone_for_profile(profile, _date_header(stats))
+            if stats.column_index:
+                converter.know_columns(set(stats.column_index))
             zone_known = True
         if isinstance(row, RowError):
             yield row
