@@ -122,10 +122,17 @@ def test_booking_xml_in_a_multibyte_code_page_is_read(tmp_path: Path, name: str)
     assert events and any("試験者" in p.value for e in events for p in e.parties)
 
 
-def test_preview_of_a_deeply_nested_file_is_a_typed_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content,expected", [
+    (b"[" * 200_000 + b"]" * 200_000, "top level is not an object"),
+    (b'{"name": "x", "type": "personal_chat", "id": 1, "messages": ['
+     + b"[" * 200_000 + b"]" * 200_000 + b"]}", "nested too deeply"),
+    (b'{"name": "x", "messages": [{"id": 1, "text": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"}]}",
+     "nested too deeply"),
+])
+def test_preview_of_a_deeply_nested_file_is_a_typed_error(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "result.json"
-    path.write_bytes(b"[" * 200_000 + b"]" * 200_000)
-    with pytest.raises(BadInput, match="nested"):
+    path.write_bytes(content)
+    with pytest.raises(BadInput, match=expected):
         preview(path, fmt="telegram_json")
 
 
