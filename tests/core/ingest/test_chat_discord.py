@@ -318,3 +318,136 @@ def test_html_and_text_exports_are_named_and_refused(tmp_path: Path, kind: str) 
         list(P.parse(path, ImportOptions()))
     msg = str(exc.value)
     assert str(path) in msg and kind.upper() in msg and "JSON" in msg
+
+
+# --- streaming: big exports, key order, truncation -------------------------------------
+
+def _big_export(path: Path, n: int, *, fields_last: bool, truncate_at: int | None = None,
+                ) -> None:
+    """A channel export of ``n`` messages written the way the exporter streams it; with
+    ``fields_last`` the guild and channel come after the messages."""
+    head = {"guild": GUILD_EXPORT["guild"], "channel": GUILD_EXPORT["channel"],
+            "exportedAt": "2024-01-02T00:00:00+00:00"}
+    pad = "lorem ipsum dolor sit amet " * 6
+    fields = json.dumps(head, indent=2)[1:-1].strip()
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("{\n")
+        if not fields_last:
+            fh.write(f"  {fields},\n")
+        fh.write('  "messages": [\n')
+        for i in range(n):
+            msg = {"id": str(100000 + i), "type": "Default",
+                   "timestamp": f"2024-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+                                f"{i % 60:02d}+00:00",
+                   "content": f"note {i} {pad}", "author": author(str(i % 40), f"user{i % 40}"),
+                   "attachments": [], "embeds": [], "reactions": [], "mentions": []}
+            fh.write(("    " if i == 0 else ",\n    ") + json.dumps(msg))
+        fh.write("\n  ]")
+        fh.write(f",\n  {fields}" if fields_last else "")
+        fh.write(f',\n  "messageCount": {n}\n}}\n')
+    if truncate_at is not None:
+        data = path.read_bytes()
+        path.write_bytes(data[:truncate_at])
+
+
+def test_large_export_streams_with_flat_memory_and_late_fields(tmp_path: Path) -> None:
+    import tracemalloc
+    path = tmp_path / "big.json"
+    n = 20_000
+    _big_export(path, n, fields_last=True)
+    size = path.stat().st_size
+    assert size > 5_000_000
+    tracemalloc.start()
+    try:
+        count, first, last = 0, None, None
+        for r in P.parse(path, ImportOptions()):
+            assert isinstance(r, ParsedEvent), r
+            count += 1
+            first = first or r
+            last = r
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n
+    assert peak < size // 4, f"peak {peak:,} bytes for a {size:,}-byte file: not streamed"
+    # guild and channel come after the 20,000 messages, yet every message has them.
+    assert first is not None and last is not None
+    for ev in (first, last):
+        assert (ev.properties["guild"], ev.properties["conversation"]) == (
+            "Test Server", "#general")
+        assert [(p.kind, p.value, p.label) for p in ev.parties[1:]] == [
+            ("group", "901", "Test Server #general")]
+    assert (first.ref, last.ref) == ("message 100000", f"message {100000 + n - 1}")
+
+
+def test_fields_after_messages_give_the_same_records(tmp_path: Path) -> None:
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    _big_export(before, 30, fields_last=False)
+    _big_export(after, 30, fields_last=True)
+    assert _events(after) == _events(before)
+
+
+def test_dm_detected_when_guild_and_channel_follow_the_messages(tmp_path: Path) -> None:
+    msgs = [{"id": str(i), "type": "Default", "timestamp": f"2024-01-01T10:0{i}:00+00:00",
+             "content": f"m{i}", "author": author(uid, name)}
+            for i, (uid, name) in enumerate([("11", "alice"), ("11", "alice"), ("22", "bob")])]
+    text = ('{"messages": ' + json.dumps(msgs) + ', "channel": {"id": "555", "type": '
+            '"DirectTextChat", "name": "bob"}, "guild": {"id": "0", "name": "Direct Messages"}}')
+    path = tmp_path / "dm.json"
+    path.write_text(text, encoding="utf-8")
+    evs = _events(path)
+    # The first message already goes to bob, who only writes later in the file.
+    assert [[(p.value, p.role) for p in e.parties] for e in evs] == [
+        [("11", "sender"), ("22", "recipient")], [("11", "sender"), ("22", "recipient")],
+        [("22", "sender"), ("11", "recipient")]]
+    assert "guild" not in evs[0].properties and evs[0].properties["conversation"] == "bob"
+
+
+def test_truncated_large_export_fails_before_yielding_and_names_the_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    _big_export(path, 3000, fields_last=True)
+    _big_export(path, 3000, fields_last=True, truncate_at=path.stat().st_size * 2 // 3)
+    lines = path.read_text(encoding="utf-8").count("\n") + 1
+    got = []
+    with pytest.raises(ParseError) as exc:
+        for record in P.parse(path, ImportOptions()):
+            got.append(record)
+    assert got == []  # the whole file is checked before the first record
+    assert exc.value.file == str(path)
+    assert exc.value.ref is not None and exc.value.ref.startswith(f"line {lines} column ")
+    assert "invalid JSON" in exc.value.message
+
+
+def test_export_is_read_the_same_whatever_the_chunk_boundaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workstation.ingest.chat._common as common
+    data = json.loads(json.dumps(GUILD_EXPORT))
+    data["messages"][1]["content"] = "caf\u00e9 \U0001f44b \ud800 \\"
+    escaped = tmp_path / "escaped.json"  # every non-ASCII character as a \u escape
+    escaped.write_text(json.dumps(data, indent=1), encoding="ascii")
+    data["messages"][1]["content"] = "caf\u00e9 \U0001f44b \\"
+    raw = tmp_path / "raw.json"  # multi-byte UTF-8 split across reads
+    raw.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for path in (escaped, raw):
+        monkeypatch.undo()
+        whole = list(P.parse(path, ImportOptions()))
+        assert len(whole) == 5
+        for chunk in (1, 2, 7, 64):
+            monkeypatch.setattr(common, "_CHUNK", chunk)
+            assert list(P.parse(path, ImportOptions())) == whole, (path.name, chunk)
+    assert whole[1].body == "caf\u00e9 \U0001f44b \\"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('[{"id": "1"}]', "no 'messages' list"),
+    ('{"guild": {"id": "1"}, "messages": {"a": 1}}', "no 'messages' list"),
+    ('{"messages": []} []', "Extra data"),
+    ("", "Expecting value"),
+])
+def test_bad_top_level_is_a_parse_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParseError, match=expected) as exc:
+        list(P.parse(path, ImportOptions()))
+    assert exc.value.file == str(path)

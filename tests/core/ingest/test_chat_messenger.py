@@ -240,3 +240,136 @@ def test_e2ee_group_with_unsent_and_reactions(tmp_path: Path) -> None:
     assert [(p.kind, p.value) for p in link.parties] == [("account", "Bo Example"),
                                                          ("group", "Weekend")]
     assert unsent.properties["deleted"] is True and unsent.body is None
+
+
+# --- streaming: big threads, key order, truncation -------------------------------------
+
+def _big_thread(path: Path, n: int, *, fields_last: bool) -> None:
+    """A newest-first thread of ``n`` messages as Facebook writes it (ASCII with mojibake
+    escapes, indented); with ``fields_last`` participants and title follow the messages."""
+    fields = {"participants": [{"name": _mojibake("Zoë Sample")}, {"name": "Sam Sample"}],
+              "title": _mojibake("Zoë Sample"), "is_still_participant": True,
+              "thread_type": "Regular", "thread_path": "inbox/zoesample_42"}
+    pad = "lorem ipsum dolor sit amet " * 3
+    body = json.dumps(fields, indent=2)[1:-1].strip()
+    with path.open("w", encoding="ascii") as fh:
+        fh.write("{\n")
+        if not fields_last:
+            fh.write(f"  {body},\n")
+        fh.write('  "messages": [\n')
+        for i in range(n):
+            msg = {"sender_name": _mojibake("Zoë Sample") if i % 3 else "Sam Sample",
+                   "timestamp_ms": 1700000000000 - i * 1000,
+                   "content": _mojibake(f"n\u00b0{n - i} {pad}"), "type": "Generic",
+                   "is_geoblocked_for_viewer": False}
+            fh.write(("    " if i == 0 else ",\n    ")
+                     + json.dumps(msg, indent=2).replace("\n", "\n    "))
+        fh.write("\n  ]")
+        fh.write(f",\n  {body}" if fields_last else "")
+        fh.write("\n}\n")
+
+
+def test_large_thread_streams_with_flat_memory_and_late_fields(tmp_path: Path) -> None:
+    import tracemalloc
+    path = tmp_path / "message_1.json"
+    n = 20_000
+    _big_thread(path, n, fields_last=True)
+    size = path.stat().st_size
+    assert size > 5_000_000
+    tracemalloc.start()
+    try:
+        count, first, last, prev = 0, None, None, None
+        for r in P.parse(path, ImportOptions()):
+            assert isinstance(r, ParsedEvent), r
+            count += 1
+            assert prev is None or prev.occurred_at <= r.occurred_at  # oldest first
+            first, last, prev = first or r, r, r
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n
+    assert peak < size // 4, f"peak {peak:,} bytes for a {size:,}-byte file: not streamed"
+    assert first is not None and last is not None
+    assert (first.ref, first.body) == (f"messages[{n - 1}]", "n\u00b01 " + "lorem ipsum "
+                                       "dolor sit amet " * 3)
+    assert last.ref == "messages[0]" and last.body.startswith(f"n\u00b0{n} lorem")
+    # participants, title and thread_path come after the messages, yet apply to all.
+    for ev in (first, last):
+        assert ev.properties["conversation"] == "Zoë Sample"
+        assert ev.properties["conversation_id"] == "inbox/zoesample_42"
+    assert [(p.value, p.role) for p in first.parties] == [("Zoë Sample", "sender"),
+                                                          ("Sam Sample", "recipient")]
+
+
+def test_fields_after_messages_give_the_same_records(tmp_path: Path) -> None:
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    _big_thread(before, 40, fields_last=False)
+    _big_thread(after, 40, fields_last=True)
+    records = list(P.parse(after, ImportOptions()))
+    assert records == list(P.parse(before, ImportOptions()))
+    assert len(records) == 40
+
+
+def test_group_found_from_thread_type_after_the_messages(tmp_path: Path) -> None:
+    msgs = [{"sender_name": "Ann", "timestamp_ms": 1600000000000, "content": "hi"}]
+    path = tmp_path / "message_1.json"
+    path.write_text('{"messages": ' + json.dumps(msgs) + ', "participants": [{"name": '
+                    '"Ann"}, {"name": "Bo"}], "title": "Club", "thread_type": "RegularGroup",'
+                    ' "thread_path": "inbox/club_7"}', encoding="ascii")
+    records = list(P.parse(path, ImportOptions()))
+    assert [r.party.value for r in records if isinstance(r, ParsedEntity)] == ["Ann", "Bo"]
+    ev = records[-1]
+    assert isinstance(ev, ParsedEvent)
+    assert [(p.kind, p.value) for p in ev.parties] == [("account", "Ann"),
+                                                       ("group", "inbox/club_7")]
+
+
+def test_truncated_thread_fails_before_yielding_and_names_the_line(tmp_path: Path) -> None:
+    import pytest
+
+    from workstation.ingest.records import ParseError
+    path = tmp_path / "message_1.json"
+    _big_thread(path, 2000, fields_last=False)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    lines = path.read_text(encoding="ascii").count("\n") + 1
+    got = []
+    with pytest.raises(ParseError) as exc:
+        for record in P.parse(path, ImportOptions()):
+            got.append(record)
+    assert got == []  # the whole file is checked before the first record
+    assert exc.value.file == str(path)
+    assert exc.value.ref is not None and exc.value.ref.startswith(f"line {lines} column ")
+    assert "invalid JSON" in exc.value.message
+
+
+def test_thread_is_read_the_same_whatever_the_chunk_boundaries(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import workstation.ingest.chat._common as common
+    import workstation.ingest.chat.messenger as messenger
+    # Out of time order (an edited export), with ties, escapes and raw UTF-8.
+    times = [5, 3, 9, 3, 1, 7, 7, 2, 8, 6, 4, 0]
+    msgs = [{"sender_name": "Ann" if i % 2 else _mojibake("Zoë"),
+             "timestamp_ms": 1600000000000 + t * 1000,
+             "content": f"#{i} " + (_mojibake("Grüße 👋") if i != 4 else "lone \ud800")}
+            for i, t in enumerate(times)]
+    thread = {"participants": [{"name": "Ann"}], "messages": msgs, "title": "T"}
+    escaped = tmp_path / "escaped.json"
+    escaped.write_text(json.dumps(thread, indent=1), encoding="ascii")
+    msgs[4]["content"] = "#4 lone"
+    raw = tmp_path / "raw.json"
+    raw.write_text(json.dumps(thread, ensure_ascii=False), encoding="utf-8")
+    for path in (escaped, raw):
+        monkeypatch.undo()
+        whole = events(path)
+        # Oldest first; the file reads newest first, so equal times keep the reverse of
+        # the file's order.
+        assert [e.body.split()[0] for e in whole] == [
+            "#11", "#4", "#7", "#3", "#1", "#10", "#0", "#9", "#6", "#5", "#8", "#2"]
+        assert whole[0].body == "#11 Grüße 👋"
+        for chunk, window in ((1, 1), (2, 40), (7, 300), (64, 5000)):
+            monkeypatch.setattr(common, "_CHUNK", chunk)
+            monkeypatch.setattr(messenger, "_SEEK_CHUNK", chunk)
+            monkeypatch.setattr(messenger, "_WINDOW_CHARS", window)
+            assert events(path) == whole, (path.name, chunk, window)
+    assert events(escaped)[1].body == "#4 lone \ufffd"

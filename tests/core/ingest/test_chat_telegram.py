@@ -392,10 +392,10 @@ def test_json_group_services_and_channel_senders(tmp_path: Path) -> None:
 
 def test_json_is_read_the_same_whatever_the_chunk_boundaries(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import workstation.ingest.chat.telegram as tg
+    import workstation.ingest.chat._common as common
     whole = _parse_json(tmp_path, FULL_EXPORT)
     for chunk in (1, 2, 7, 64):
-        monkeypatch.setattr(tg, "_CHUNK", chunk)
+        monkeypatch.setattr(common, "_CHUNK", chunk)
         assert _parse_json(tmp_path, FULL_EXPORT) == whole, chunk
 
 

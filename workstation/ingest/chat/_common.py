@@ -1,4 +1,4 @@
-"""Helpers shared by the chat and mail parsers (JSON loading, parties, times, text).
+"""Helpers shared by the chat and mail parsers (JSON reading, parties, times, text).
 
 Nothing here touches the database; everything returns plain values or raises
 :class:`~workstation.ingest.records.ParseError` naming the file and position.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from workstation.ingest.records import ParseError, Party, Record, RowError
 from workstation.ingest.textio import detect_encoding, open_text
@@ -22,6 +23,15 @@ from workstation.ingest.textio import detect_encoding, open_text
 #: memory (several times its size as Python objects), so beyond this we refuse clearly
 #: rather than let the machine swap.
 MAX_JSON_BYTES = 2 * 1024**3
+#: Default size cap for JSON exports read with :class:`JsonReader`. They are streamed, so
+#: this is not a memory limit; it only stops a runaway input (a disk image picked by
+#: mistake).
+MAX_STREAMED_JSON_BYTES = 64 * 1024**3
+#: Largest single JSON value (one message, one top-level field) decoded in one piece.
+MAX_VALUE_CHARS = 256 * 1024 * 1024
+#: Characters :class:`JsonReader` reads at a time unless told otherwise (looked up at each
+#: read, so tests can shrink it to put chunk boundaries everywhere).
+_CHUNK = 256 * 1024
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -61,14 +71,7 @@ def load_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES, encoding: str | No
     Raises ParseError naming the file and the line/column of a syntax error (a truncated
     export ends with "Expecting ... line N column M"), or the reason it cannot be read.
     """
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
-    if size > max_bytes:
-        raise ParseError(
-            f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for JSON exports",
-            file=path)
+    check_size(path, max_bytes)
     with open_text(path, encoding=encoding) as fh:
         try:
             text = fh.read()
@@ -80,6 +83,229 @@ def load_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES, encoding: str | No
         except UnicodeDecodeError as exc:
             raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
                              file=path) from None
+
+
+def check_size(path: Path, max_bytes: int, what: str = "JSON exports") -> int:
+    """The size of ``path`` in bytes; ParseError when it cannot be read or is over
+    ``max_bytes`` (the message names the limit and ``what`` it applies to)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+    if size > max_bytes:
+        raise ParseError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for {what}",
+                         file=path)
+    return size
+
+
+_WS_RE = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+
+#: One place a :class:`JsonReader` can resume reading: (``fh.tell()`` cookie, character
+#: offset of that point in the text, line breaks before it).
+Mark = tuple[int, int, int]
+
+
+class JsonReader:
+    """Walks a JSON text stream with bounded memory, for exports too big to load whole.
+
+    The caller steps through objects (:meth:`keys`) and arrays (:meth:`items`) and decodes
+    just the values it wants, one at a time, with the standard decoder (:meth:`value`); so
+    a file of millions of messages costs one message of memory, plus a read buffer of
+    ``chunk`` characters. Every error is a ParseError naming the file and the line and
+    column (plus the character offset), including a file that ends early; undecodable
+    bytes are a ParseError too. Lone UTF-16 surrogate escapes are replaced by U+FFFD.
+
+    Positions are character offsets in the decoded text: :attr:`start` is where the last
+    decoded value began. With a ``marks`` list the reader appends a :data:`Mark` before
+    each read (``fh`` must be seekable), so a second reader created with ``resume=mark``
+    after ``fh.seek(mark[0])`` can go back to any value with :meth:`skip_to`. Not thread
+    safe; it reads ``fh`` from its current position.
+    """
+
+    def __init__(self, fh: IO[str], path: Path, *, chunk: int | None = None,
+                 marks: list[Mark] | None = None, resume: Mark | None = None) -> None:
+        self.fh = fh
+        self.path = path
+        self.chunk = chunk
+        self.marks = marks
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.lines_before = resume[2] if resume else 0  # line breaks in dropped text
+        self.chars_before = resume[1] if resume else 0
+        self.start = self.chars_before
+
+    def _fill(self, want: int = 0) -> bool:
+        if self.eof:
+            return False
+        if self.pos:
+            self.lines_before += self.buf.count("\n", 0, self.pos)
+            self.chars_before += self.pos
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+        if self.marks is not None:
+            try:
+                cookie = self.fh.tell()
+            except (OSError, ValueError):
+                pass  # no mark here: the previous one still reaches this text
+            else:
+                self.marks.append((cookie, self.chars_before + len(self.buf),
+                                   self.lines_before + self.buf.count("\n")))
+        try:
+            chunk = self.fh.read(max(want, self.chunk or _CHUNK))
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"undecodable bytes ({exc.reason}) with encoding "
+                             f"{getattr(self.fh, 'encoding', '?')}", file=self.path,
+                             ref=self.where(len(self.buf))) from None
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def where(self, pos: int) -> str:
+        """"line N column M" of buffer position ``pos``."""
+        line = self.lines_before + self.buf.count("\n", 0, pos) + 1
+        start = self.buf.rfind("\n", 0, pos) + 1
+        return f"line {line} column {pos - start + 1}"
+
+    def error(self, message: str, pos: int | None = None) -> ParseError:
+        """A ParseError for invalid JSON at buffer position ``pos`` (default: here)."""
+        at = self.pos if pos is None else pos
+        return ParseError(f"invalid JSON: {message} (character {self.chars_before + at})",
+                          file=self.path, ref=self.where(at))
+
+    def peek(self) -> str:
+        """The next non-blank character ("" at the end), not consumed."""
+        while True:
+            self.pos = _WS_RE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def value(self) -> Any:
+        """Decode the next complete value (its offset is then in :attr:`start`)."""
+        if self.peek() == "":
+            raise self.error("Expecting value")
+        self.start = self.chars_before + self.pos
+        while True:
+            try:
+                val, end = _DECODER.raw_decode(self.buf, self.pos)
+                # A number ending exactly at the buffer's end may go on in the next chunk.
+                if end < len(self.buf) or self.eof:
+                    start, self.pos = self.pos, end
+                    if _SURROGATE_ESCAPE.search(self.buf, start, end):
+                        val = without_lone_surrogates(val)
+                    return val
+            except json.JSONDecodeError as exc:
+                # Past the buffer's tail the value is merely incomplete; inside it (or at
+                # the end of the file) the text is wrong.
+                if self.eof or (exc.pos < len(self.buf) - 16
+                                and not exc.msg.startswith("Unterminated string")):
+                    raise self.error(exc.msg, exc.pos) from None
+            if len(self.buf) - self.pos > MAX_VALUE_CHARS:
+                raise self.error(f"a single value runs over {MAX_VALUE_CHARS:,} characters")
+            self._fill(len(self.buf) - self.pos)
+
+    def skip_to(self, offset: int) -> None:
+        """Move forward, without decoding, to character ``offset`` (a value's :attr:`start`
+        learnt by an earlier reader of the same file)."""
+        while offset - self.chars_before > len(self.buf):
+            self.pos = len(self.buf)
+            if not self._fill():
+                raise self.error("the file ends early (did it change while being read?)")
+        if offset - self.chars_before < self.pos:
+            raise ValueError("JsonReader.skip_to cannot go backwards")
+        self.pos = offset - self.chars_before
+
+    def _expect(self, ch: str) -> None:
+        got = self.peek()
+        if got != ch:
+            raise self.error(f"Expecting {ch!r}" + (f", found {got!r}" if got else
+                                                    " (the file ends early)"))
+        self.pos += 1
+
+    def items(self) -> Iterator[None]:
+        """Step through an array: the caller reads (or skips) one element per step."""
+        self._expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield None
+            ch = self.peek()
+            self.pos += 1
+            if ch == "]":
+                return
+            if ch != ",":
+                self.pos -= 1
+                raise self.error("Expecting ',' delimiter or ']'")
+
+    def keys(self) -> Iterator[str]:
+        """Step through an object: yields each key; the caller reads its value."""
+        self._expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                raise self.error("Expecting property name enclosed in double quotes")
+            key = self.value()
+            self._expect(":")
+            yield key
+            ch = self.peek()
+            self.pos += 1
+            if ch == "}":
+                return
+            if ch != ",":
+                self.pos -= 1
+                raise self.error("Expecting ',' delimiter or '}'")
+
+    def end(self) -> None:
+        """Raise unless only blanks are left (text after the document is an error)."""
+        if self.peek() != "":
+            raise self.error("Extra data")
+
+
+@contextmanager
+def open_json(path: Path, *, encoding: str | None = None, chunk: int | None = None,
+              marks: list[Mark] | None = None) -> Iterator[JsonReader]:
+    """A :class:`JsonReader` over ``path`` opened with the detected (or given) encoding;
+    the file is closed on leaving the block."""
+    with open_text(path, encoding=encoding) as fh:
+        yield JsonReader(fh, path, chunk=chunk, marks=marks)
+
+
+#: What :func:`walk_export` yields when the big array begins.
+ARRAY_START = object()
+
+
+def walk_export(reader: JsonReader, array_key: str, not_object: str,
+                ) -> Iterator[tuple[str | None, Any]]:
+    """Walk an export whose top level is an object holding one long array.
+
+    In file order, yields ``(key, value)`` for every top-level field (decoded whole: they
+    are small), except that for ``array_key`` holding an array it yields
+    ``(array_key, ARRAY_START)`` and then ``(None, element)`` for each element, decoded
+    one at a time (the element's offset is in ``reader.start``). Raises ParseError with
+    ``not_object`` when the top level is not an object, and for any syntax error,
+    including text after the document.
+    """
+    first = reader.peek()
+    if first == "":
+        raise reader.error("Expecting value")
+    if first != "{":
+        raise ParseError(not_object, file=reader.path, ref=reader.where(reader.pos))
+    for key in reader.keys():
+        if key == array_key and reader.peek() == "[":
+            yield key, ARRAY_START
+            for _ in reader.items():
+                yield None, reader.value()
+        else:
+            yield key, reader.value()
+    reader.end()
 
 
 # A JSON "\\ud800" escape: json.loads keeps an unpaired one as a lone surrogate, which no

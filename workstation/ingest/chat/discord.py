@@ -10,7 +10,10 @@ or without fractional seconds), ``timestampEdited``, ``callEndedTimestamp``, ``a
 ``attachments`` {url, fileName, fileSizeBytes}, ``embeds``, ``stickers``, ``reactions``
 (with the reacting ``users`` in newer versions), ``mentions``, ``reference``,
 ``interaction`` and ``forwardedMessage``. Direct messages are exported under the pseudo
-guild "Direct Messages" (id 0).
+guild "Direct Messages" (id 0). A busy channel's export runs to gigabytes, so the JSON is
+streamed in two passes: the first reads the small top-level fields wherever they sit,
+collects the authors (a DM's members) and checks the whole file's syntax before anything
+is yielded; the second decodes and yields one message at a time. Memory stays flat.
 
 CSV layout: ``AuthorID,Author,Date,Content,Attachments,Reactions`` (older versions lack
 AuthorID). Its dates are in the exporting machine's local time and locale with no zone,
@@ -29,18 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from workstation.ingest.chat._common import (
-    MAX_JSON_BYTES,
+    ARRAY_START,
+    MAX_STREAMED_JSON_BYTES,
     account,
     as_list,
     group,
     guarded,
     guess_mime,
+    check_size,
     head_text,
     json_keys_in_head,
-    load_json,
+    open_json,
     parse_iso,
     recipients_for,
     safe_relpath,
+    walk_export,
 )
 from workstation.ingest.records import (
     Attachment,
@@ -132,14 +138,15 @@ class DiscordJsonParser:
     Yields a ParsedEvent per message: "message" for user-written types (Default, Reply,
     commands), "system" for joins, pins, calls, renames and the rest. JSON times are aware;
     CSV times are naive (the exporter wrote local time without a zone). Raises ParseError
-    for invalid JSON (with line and column), a missing ``messages`` list, a file over
-    ``max_bytes``, or an HTML/plain-text export (which names the format and asks for JSON).
+    for invalid or truncated JSON (with line and column; raised before the first record),
+    a missing ``messages`` list, a file over ``max_bytes``, or an HTML/plain-text export
+    (which names the format and asks for JSON).
     """
 
     name = "discord_json"
     label = "Discord export (DiscordChatExporter JSON or CSV)"
 
-    def __init__(self, max_bytes: int = MAX_JSON_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_STREAMED_JSON_BYTES) -> None:
         self.max_bytes = max_bytes
 
     def sniff(self, path: Path, head: bytes) -> float:
@@ -177,13 +184,48 @@ class DiscordJsonParser:
                     f"this is a DiscordChatExporter {kind.upper()} export, which cannot be "
                     "imported reliably (locale-formatted dates, no user ids); export the "
                     "channel again in JSON format (or CSV)", file=path)
-        data = load_json(path, max_bytes=self.max_bytes, encoding=options.encoding)
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        check_size(path, self.max_bytes)
+        # Pass 1: the small top-level fields (wherever they sit in the file), the authors
+        # (a DM's members), and the whole file's syntax, before anything is yielded.
+        fields: dict[str, Any] = {}
+        authors: dict[str, Party] = {}
+        has_list = False
+        for key, value in self._stream(path, options):
+            if key is None:
+                a = _author(value.get("author"), "participant") \
+                    if isinstance(value, dict) else None
+                if a is not None and a.value not in authors:
+                    authors[a.value] = a
+            elif key == "messages":
+                has_list = value is ARRAY_START
+            elif key in ("guild", "channel", "exportedAt"):
+                fields[key] = value
+        if not has_list:
             raise ParseError("not a DiscordChatExporter export: no 'messages' list", file=path)
-        guild: dict[str, Any] = data["guild"] if isinstance(data.get("guild"), dict) else {}
+        base, members, conv = self._context(fields, authors)
+        # Pass 2: the messages, one at a time, in file order.
+        i = -1
+        for key, msg in self._stream(path, options):
+            if key is not None or not isinstance(msg, dict):
+                continue
+            i += 1
+            ref = f"message {msg.get('id')}" if msg.get("id") else f"messages[{i}]"
+            yield guarded(ref, lambda: self._event(msg, i, base, members, conv))
+
+    @staticmethod
+    def _stream(path: Path, options: ImportOptions) -> Iterator[tuple[str | None, Any]]:
+        with open_json(path, encoding=options.encoding) as reader:
+            yield from walk_export(reader, "messages",
+                                   "not a DiscordChatExporter export: no 'messages' list")
+
+    @staticmethod
+    def _context(fields: dict[str, Any], authors: dict[str, Party],
+                 ) -> tuple[dict[str, Any], dict[str, Party], Party | None]:
+        """(base properties, members of a DM, the channel as a group party) from the
+        top-level fields and the authors seen."""
+        guild: dict[str, Any] = fields["guild"] if isinstance(fields.get("guild"), dict) else {}
         channel: dict[str, Any] = \
-            data["channel"] if isinstance(data.get("channel"), dict) else {}
-        messages = [m for m in data["messages"] if isinstance(m, dict)]
+            fields["channel"] if isinstance(fields.get("channel"), dict) else {}
         ch_type = str(channel.get("type") or "").lower()
         ch_name = channel.get("name") if isinstance(channel.get("name"), str) else None
         # DMs are exported under the pseudo guild "Direct Messages" with id 0; old versions
@@ -203,26 +245,20 @@ class DiscordJsonParser:
             base["category"] = channel["category"]
         if channel.get("type"):
             base["channel_type"] = str(channel["type"])
-        exported = _iso_text(data.get("exportedAt"))
+        exported = _iso_text(fields.get("exportedAt"))
         if exported:
             base["exported_at"] = exported
 
         members: dict[str, Party] = {}
         conv: Party | None = None
         if direct:
-            for m in messages:
-                a = _author(m.get("author"), "participant")
-                if a is not None and a.value not in members:
-                    members[a.value] = a
+            members = authors
             if ch_type == "directgrouptextchat" or len(members) > 2:
                 conv = group(str(channel.get("id") or ch_name), ch_name, PLATFORM)
         else:
             label = f"{guild.get('name')} #{ch_name}" if guild.get("name") else ch_name
             conv = group(str(channel.get("id") or ch_name), label, PLATFORM)
-
-        for i, msg in enumerate(messages):
-            ref = f"message {msg.get('id')}" if msg.get("id") else f"messages[{i}]"
-            yield guarded(ref, lambda: self._event(msg, i, base, members, conv))
+        return base, members, conv
 
     @staticmethod
     def _event(msg: dict[str, Any], index: int, base: dict[str, Any],

@@ -18,28 +18,44 @@ Two layouts:
 
 Messages are yielded oldest first. ``ref`` is the message's position in the file
 (``messages[i]``): the export has no message ids.
+
+The file is streamed so memory stays flat however long the thread: a first pass reads
+the thread's small fields wherever they sit (Facebook puts ``participants`` first and
+``title`` after the messages), each message's sender, time and character offset, and
+checks the whole file's syntax before anything is yielded; the second decodes the
+messages again, a window at a time, in time order (for a newest-first file, back to
+front). What is held is a window of messages plus 16 bytes a message (offset and time).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from workstation.ingest.chat._common import (
-    MAX_JSON_BYTES,
+    ARRAY_START,
+    MAX_STREAMED_JSON_BYTES,
+    JsonReader,
+    Mark,
     account,
     as_list,
+    check_size,
+    fix_mojibake,
     fix_mojibake_deep,
     group,
     guarded,
     guess_mime,
     json_keys_in_head,
-    load_json,
+    open_json,
     recipients_for,
     safe_relpath,
     utc_from_ms,
+    walk_export,
 )
 from workstation.ingest.records import (
     Attachment,
@@ -51,6 +67,7 @@ from workstation.ingest.records import (
     Party,
     Record,
 )
+from workstation.ingest.textio import open_text
 
 _SYSTEM_TYPES = frozenset({"subscribe", "unsubscribe", "call", "plan", "groupinvite",
                            "admintext", "system"})
@@ -74,20 +91,90 @@ def _when(raw: Any) -> Any:
     return raw * 1000 if abs(raw) < 10**11 else raw  # 10**11 s is the year 5138
 
 
+#: Top-level fields of a thread file that we use (the rest are skipped).
+_THREAD_FIELDS = frozenset({"participants", "title", "threadName", "thread_path",
+                            "thread_type"})
+#: Read size while learning message offsets: a resumed read starts at most this many
+#: characters before the message it wants.
+_SEEK_CHUNK = 64 * 1024
+#: Characters of messages decoded and held at a time while yielding in time order.
+_WINDOW_CHARS = 128 * 1024
+#: For a file out of time order (each window then needs a read over the file), the
+#: window grows so that the file is read at most this many more times.
+_MAX_REREADS = 64
+
+
+def _sort_time(msg: dict[str, Any]) -> float:
+    """The time a message sorts by (0 when it has none)."""
+    raw = _when(msg.get("timestamp_ms", msg.get("timestamp")))
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        return 0.0
+    try:
+        return float(raw)
+    except OverflowError:
+        return math.inf if raw > 0 else -math.inf
+
+
+def _read_back(path: Path, encoding: str | None, order: Sequence[int], in_order: bool,
+               starts: array[int], marks: list[Mark]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, message) for the message indexes in ``order``, decoded again from the file.
+
+    ``starts`` holds each message's character offset and ``marks`` the points where
+    reading can resume (both from the first pass). ``order`` is taken a window at a time
+    (about ``_WINDOW_CHARS`` of messages): the window's messages are decoded in file
+    order, jumping over the text between them, then yielded in ``order``. When
+    ``in_order`` (file order or its reverse) each window is one stretch of the file, so
+    this is one more pass with flat memory; otherwise windows are larger so the file is
+    read at most ``_MAX_REREADS`` more times. Raises ParseError if the file no longer
+    matches the first pass.
+    """
+    n = len(starts)
+    offsets = [m[1] for m in marks]
+    budget = _WINDOW_CHARS
+    if not in_order and n:
+        budget = max(budget, (starts[-1] - starts[0]) // _MAX_REREADS)
+    reader: JsonReader | None = None
+    with open_text(path, encoding=encoding) as fh:
+        first = 0
+        while first < len(order):
+            last, size = first, 0
+            while last < len(order) and (last == first or size < budget):
+                j = order[last]
+                size += starts[j + 1] - starts[j] if j + 1 < n else 0
+                last += 1
+            msgs: dict[int, dict[str, Any]] = {}
+            for j in sorted(order[first:last]):
+                k = bisect_right(offsets, starts[j]) - 1
+                if reader is None or starts[j] < reader.chars_before + reader.pos or \
+                        offsets[k] > reader.chars_before + len(reader.buf):
+                    # Behind the reader, or past what it has read: jump to it.
+                    fh.seek(marks[k][0])
+                    reader = JsonReader(fh, path, chunk=_SEEK_CHUNK, resume=marks[k])
+                reader.skip_to(starts[j])
+                msg = reader.value()
+                if not isinstance(msg, dict):
+                    raise ParseError("the file changed while it was being read", file=path,
+                                     ref=reader.where(reader.pos))
+                msgs[j] = msg
+            for j in order[first:last]:
+                yield j, msgs.pop(j)
+            first = last
+
+
 class MessengerJsonParser:
     """Facebook Messenger / Instagram DM JSON thread (``message_N.json``).
 
     Yields ParsedEvents oldest first: "message" for messages, "system" for calls,
     joins/leaves and group notices; and, for group threads, one ParsedEntity per
     participant linked ``member_of`` the group. Times are aware UTC from milliseconds.
-    Raises ParseError for invalid JSON (line and column), a missing ``messages`` list or
-    a file over ``max_bytes``.
+    Raises ParseError for invalid or truncated JSON (line and column; raised before the
+    first record), a missing ``messages`` list or a file over ``max_bytes``.
     """
 
     name = "messenger_json"
     label = "Facebook Messenger / Instagram messages (Download Your Information JSON)"
 
-    def __init__(self, max_bytes: int = MAX_JSON_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_STREAMED_JSON_BYTES) -> None:
         self.max_bytes = max_bytes
 
     def sniff(self, path: Path, head: bytes) -> float:
@@ -104,10 +191,33 @@ class MessengerJsonParser:
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
         path = Path(path)
-        data = load_json(path, max_bytes=self.max_bytes, encoding=options.encoding)
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        check_size(path, self.max_bytes)
+        # Pass 1: the thread's small fields (wherever they sit), each message's sender,
+        # time and offset, and the whole file's syntax, before anything is yielded.
+        fields: dict[str, Any] = {}
+        senders: dict[str, None] = {}
+        starts: array[int] = array("q")
+        times: array[float] = array("d")
+        marks: list[Mark] = []
+        has_list = False
+        with open_json(path, encoding=options.encoding, chunk=_SEEK_CHUNK,
+                       marks=marks) as reader:
+            for key, value in walk_export(reader, "messages",
+                                          "not a Messenger export: no 'messages' list"):
+                if key is None:
+                    if isinstance(value, dict):
+                        starts.append(reader.start)
+                        times.append(_sort_time(value))
+                        s = value.get("sender_name", value.get("senderName"))
+                        if isinstance(s, str) and s:
+                            senders.setdefault(fix_mojibake(s))
+                elif key == "messages":
+                    has_list = value is ARRAY_START
+                elif key in _THREAD_FIELDS:
+                    fields[key] = value
+        if not has_list:
             raise ParseError("not a Messenger export: no 'messages' list", file=path)
-        data = fix_mojibake_deep(data)
+        data: dict[str, Any] = fix_mojibake_deep(fields)
         platform = "instagram" if any("instagram" in part.lower() for part in path.parts) \
             else "messenger"
         names: list[str] = []
@@ -116,13 +226,10 @@ class MessengerJsonParser:
             if isinstance(name, str) and name and name not in names:
                 names.append(name)
         listed = len(names)
-        messages = [m for m in data["messages"] if isinstance(m, dict)]
         # Senders missing from the list: the account owner (left out of the first exports)
         # and people who have since left a group.
-        for m in messages:
-            s = m.get("sender_name", m.get("senderName"))
-            if isinstance(s, str) and s and s not in names:
-                names.append(s)
+        known = set(names)
+        names.extend(s for s in senders if s not in known)
         thread_type = str(data.get("thread_type") or "").lower()
         if thread_type:
             is_group = thread_type == "regulargroup"
@@ -146,15 +253,17 @@ class MessengerJsonParser:
                                    ref=f"participants[{i}]" if i < listed else "messages",
                                    links=(ParsedLink("member_of", member, conv),))
 
-        def ts(item: tuple[int, dict[str, Any]]) -> float:
-            raw = _when(item[1].get("timestamp_ms", item[1].get("timestamp")))
-            return raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else 0
-
-        order = list(enumerate(messages))
-        if len(order) > 1 and ts(order[0]) > ts(order[-1]):
-            order.reverse()  # newest first in the file; ties keep their relative order
-        order.sort(key=ts)
-        for index, msg in order:
+        # Oldest first: the file is newest first, so reverse it (ties keep their relative
+        # order); sort only when the times are out of order.
+        n = len(starts)
+        order: Sequence[int] = range(n - 1, -1, -1) if n > 1 and times[0] > times[-1] \
+            else range(n)
+        in_order = all(times[order[k]] <= times[order[k + 1]] for k in range(n - 1))
+        if not in_order:
+            order = sorted(order, key=times.__getitem__)
+        # Pass 2: read the messages back in that order.
+        for index, raw in _read_back(path, options.encoding, order, in_order, starts, marks):
+            msg = fix_mojibake_deep(raw)
             yield guarded(f"messages[{index}]",
                           lambda: self._event(msg, index, base, members, conv, platform))
 

@@ -3,9 +3,10 @@
 JSON comes in two shapes: one chat (``{"name", "type", "id", "messages": [...]}``) and the
 whole-account export (``{"personal_information", "contacts", "chats": {"list": [...]},
 "left_chats": {"list": [...]}}``). A whole-account export runs to gigabytes, so the file is
-streamed: a small reader walks the outer structure and decodes one message at a time, in
-two passes (the first learns each chat's name, type and members, and checks the syntax
-of the whole file before anything is yielded; the second yields). Memory stays flat.
+streamed: the shared :class:`~workstation.ingest.chat._common.JsonReader` walks the outer
+structure and decodes one message at a time, in two passes (the first learns each chat's
+name, type and members, and checks the syntax of the whole file before anything is
+yielded; the second yields). Memory stays flat.
 
 HTML pages hold at most ~1000 messages each and are parsed with the standard library's
 ``html.parser``. A message continuing a run by the same sender ("joined") carries no
@@ -15,7 +16,6 @@ page (``messages<N-1>.html``) when the run crosses a page boundary.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,11 +23,14 @@ from functools import partial
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from workstation.ingest.chat._common import (
+    MAX_STREAMED_JSON_BYTES,
+    JsonReader,
     account,
     as_list,
+    check_size,
     group,
     guarded,
     guess_mime,
@@ -38,7 +41,6 @@ from workstation.ingest.chat._common import (
     recipients_for,
     safe_relpath,
     utc_from_unix,
-    without_lone_surrogates,
 )
 from workstation.ingest.records import (
     Attachment,
@@ -63,140 +65,13 @@ _NOT_INCLUDED_PREFIX = "("  # "(File not included. Change data exporting setting
 
 #: Default size cap for result.json. The file is streamed, so this is not a memory limit;
 #: it only stops a runaway input (a disk image picked by mistake).
-MAX_RESULT_JSON_BYTES = 64 * 1024**3
-#: Largest single JSON value (one message, the contacts list) decoded in one piece.
-MAX_VALUE_CHARS = 256 * 1024 * 1024
-_CHUNK = 1 << 20
-_WS_RE = re.compile(r"[ \t\r\n]*")
-_SURROGATE_RE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_DECODER = json.JSONDecoder()
-
-
-class _JsonReader:
-    """Walks a JSON text stream: the caller steps through objects and arrays, and decodes
-    the values it wants (one message, one key) with the standard decoder. Errors are
-    ParseErrors naming the file, line and column."""
-
-    def __init__(self, fh: IO[str], path: Path) -> None:
-        self.fh = fh
-        self.path = path
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.lines_before = 0  # line breaks in text already dropped from the buffer
-        self.chars_before = 0
-
-    def _fill(self, want: int = _CHUNK) -> bool:
-        if self.eof:
-            return False
-        if self.pos:
-            dropped = self.buf[: self.pos]
-            self.lines_before += dropped.count("\n")
-            self.chars_before += self.pos
-            self.buf = self.buf[self.pos:]
-            self.pos = 0
-        try:
-            chunk = self.fh.read(max(want, _CHUNK))
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"undecodable bytes ({exc.reason}) with encoding "
-                             f"{getattr(self.fh, 'encoding', '?')}", file=self.path,
-                             ref=self.where(len(self.buf))) from None
-        if not chunk:
-            self.eof = True
-            return False
-        self.buf += chunk
-        return True
-
-    def where(self, pos: int) -> str:
-        line = self.lines_before + self.buf.count("\n", 0, pos) + 1
-        start = self.buf.rfind("\n", 0, pos) + 1
-        return f"line {line} column {pos - start + 1}"
-
-    def error(self, message: str, pos: int | None = None) -> ParseError:
-        at = self.pos if pos is None else pos
-        return ParseError(f"invalid JSON: {message} (character {self.chars_before + at})",
-                          file=self.path, ref=self.where(at))
-
-    def peek(self) -> str:
-        """The next non-blank character ("" at the end), not consumed."""
-        while True:
-            self.pos = _WS_RE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._fill():
-                return ""
-
-    def value(self) -> Any:
-        """Decode the next complete value."""
-        if self.peek() == "":
-            raise self.error("Expecting value")
-        while True:
-            try:
-                val, end = _DECODER.raw_decode(self.buf, self.pos)
-                # A number ending exactly at the buffer's end may go on in the next chunk.
-                if end < len(self.buf) or self.eof:
-                    start, self.pos = self.pos, end
-                    if _SURROGATE_RE.search(self.buf, start, end):
-                        val = without_lone_surrogates(val)
-                    return val
-            except json.JSONDecodeError as exc:
-                # Past the buffer's tail the value is merely incomplete; inside it (or at
-                # the end of the file) the text is wrong.
-                if self.eof or (exc.pos < len(self.buf) - 16
-                                and not exc.msg.startswith("Unterminated string")):
-                    raise self.error(exc.msg, exc.pos) from None
-            if len(self.buf) - self.pos > MAX_VALUE_CHARS:
-                raise self.error(f"a single value runs over {MAX_VALUE_CHARS:,} characters")
-            self._fill(len(self.buf) - self.pos)
-
-    def _expect(self, ch: str) -> None:
-        got = self.peek()
-        if got != ch:
-            raise self.error(f"Expecting {ch!r}" + (f", found {got!r}" if got else
-                                                    " (the file ends early)"))
-        self.pos += 1
-
-    def items(self) -> Iterator[None]:
-        """Step through an array: the caller reads (or skips) one element per step."""
-        self._expect("[")
-        if self.peek() == "]":
-            self.pos += 1
-            return
-        while True:
-            yield None
-            ch = self.peek()
-            self.pos += 1
-            if ch == "]":
-                return
-            if ch != ",":
-                self.pos -= 1
-                raise self.error("Expecting ',' delimiter or ']'")
-
-    def keys(self) -> Iterator[str]:
-        """Step through an object: yields each key; the caller reads its value."""
-        self._expect("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
-        while True:
-            if self.peek() != '"':
-                raise self.error("Expecting property name enclosed in double quotes")
-            key = self.value()
-            self._expect(":")
-            yield key
-            ch = self.peek()
-            self.pos += 1
-            if ch == "}":
-                return
-            if ch != ",":
-                self.pos -= 1
-                raise self.error("Expecting ',' delimiter or '}'")
+MAX_RESULT_JSON_BYTES = MAX_STREAMED_JSON_BYTES
 
 
 _TOP = ("", 0)  # the chat of a single-chat export: the top-level object itself
 
 
-def _walk(reader: _JsonReader) -> Iterator[tuple[str, tuple[str, int], str, Any]]:
+def _walk(reader: JsonReader) -> Iterator[tuple[str, tuple[str, int], str, Any]]:
     """(what, chat key, field, value) in file order: what is "field" (a top-level or chat
     field), "chat" (a chat object starts) or "message" (one message object)."""
     if reader.peek() != "{":
@@ -226,8 +101,7 @@ def _walk(reader: _JsonReader) -> Iterator[tuple[str, tuple[str, int], str, Any]
                             yield "field", chat_key, ck, reader.value()
         else:
             yield "field", _TOP, key, reader.value()
-    if reader.peek() != "":
-        raise reader.error("Extra data")
+    reader.end()
 
 
 @dataclass
@@ -393,13 +267,7 @@ class TelegramJsonParser:
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
         path = Path(path)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
-        if size > self.max_bytes:
-            raise ParseError(f"file is {size:,} bytes, over the {self.max_bytes:,}-byte limit "
-                             "for Telegram exports", file=path)
+        check_size(path, self.max_bytes, "Telegram exports")
         # Pass 1: chat names, types and senders, the owner; and the whole file's syntax.
         chats: dict[tuple[str, int], _ChatInfo] = {}
         top_fields: dict[str, Any] = {}
@@ -451,7 +319,7 @@ class TelegramJsonParser:
     def _stream(path: Path, options: ImportOptions,
                 ) -> Iterator[tuple[str, tuple[str, int], str, Any]]:
         with open_text(path, encoding=options.encoding) as fh:
-            yield from _walk(_JsonReader(fh, path))
+            yield from _walk(JsonReader(fh, path))
 
     @staticmethod
     def _owner(info: dict[str, Any]) -> Party | None:
