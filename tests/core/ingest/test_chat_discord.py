@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from workstation.ingest.chat.discord import DiscordJsonParser
+from tests.core.ingest.streaming import assert_truncated_file_fails_before_yielding
 from workstation.ingest.records import ImportOptions, ParsedEvent, ParseError, RowError
 
 P = DiscordJsonParser()
@@ -408,15 +409,7 @@ def test_truncated_large_export_fails_before_yielding_and_names_the_line(
     path = tmp_path / "cut.json"
     _big_export(path, 3000, fields_last=True)
     _big_export(path, 3000, fields_last=True, truncate_at=path.stat().st_size * 2 // 3)
-    lines = path.read_text(encoding="utf-8").count("\n") + 1
-    got = []
-    with pytest.raises(ParseError) as exc:
-        for record in P.parse(path, ImportOptions()):
-            got.append(record)
-    assert got == []  # the whole file is checked before the first record
-    assert exc.value.file == str(path)
-    assert exc.value.ref is not None and exc.value.ref.startswith(f"line {lines} column ")
-    assert "invalid JSON" in exc.value.message
+    assert_truncated_file_fails_before_yielding(P, path)
 
 
 def test_export_is_read_the_same_whatever_the_chunk_boundaries(

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workstation.ingest.chat.messenger import MessengerJsonParser
+from tests.core.ingest.streaming import assert_truncated_file_fails_before_yielding
 from workstation.ingest.records import ImportOptions, ParsedEntity, ParsedEvent
 
 P = MessengerJsonParser()
@@ -325,22 +326,11 @@ def test_group_found_from_thread_type_after_the_messages(tmp_path: Path) -> None
 
 
 def test_truncated_thread_fails_before_yielding_and_names_the_line(tmp_path: Path) -> None:
-    import pytest
-
-    from workstation.ingest.records import ParseError
     path = tmp_path / "message_1.json"
     _big_thread(path, 2000, fields_last=False)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
-    lines = path.read_text(encoding="ascii").count("\n") + 1
-    got = []
-    with pytest.raises(ParseError) as exc:
-        for record in P.parse(path, ImportOptions()):
-            got.append(record)
-    assert got == []  # the whole file is checked before the first record
-    assert exc.value.file == str(path)
-    assert exc.value.ref is not None and exc.value.ref.startswith(f"line {lines} column ")
-    assert "invalid JSON" in exc.value.message
+    assert_truncated_file_fails_before_yielding(P, path, encoding="ascii")
 
 
 def test_thread_is_read_the_same_whatever_the_chunk_boundaries(
