@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol, Union
 
 
@@ -84,7 +85,10 @@ class ParsedLink:
     confidence: float = 1.0
 
 
-@dataclass(frozen=True)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, init=False)
 class ParsedEvent:
     """One dated fact: a chat message, a card transaction, an arrest or booking...
 
@@ -95,12 +99,23 @@ class ParsedEvent:
     kind: str
     occurred_at: datetime | None
     ref: str
-    title: str = ""
-    body: str | None = None
-    parties: tuple[Party, ...] = ()
-    links: tuple[ParsedLink, ...] = ()
-    attachments: tuple[Attachment, ...] = ()
-    properties: Mapping[str, Any] = field(default_factory=dict)
+    title: str
+    body: str | None
+    parties: tuple[Party, ...]
+    links: tuple[ParsedLink, ...]
+    attachments: tuple[Attachment, ...]
+    properties: Mapping[str, Any]
+
+    def __init__(self, kind: str, occurred_at: datetime | None, ref: str, title: str = "",
+                 body: str | None = None, parties: tuple[Party, ...] = (),
+                 links: tuple[ParsedLink, ...] = (), attachments: tuple[Attachment, ...] = (),
+                 properties: Mapping[str, Any] = _EMPTY) -> None:
+        # One per imported row: all fields in one step (a frozen dataclass's own __init__
+        # sets them one by one through object.__setattr__, a third of a microsecond each).
+        object.__setattr__(self, "__dict__", {
+            "kind": kind, "occurred_at": occurred_at, "ref": ref, "title": title, "body": body,
+            "parties": parties, "links": links, "attachments": attachments,
+            "properties": properties})
 
 
 @dataclass(frozen=True)
