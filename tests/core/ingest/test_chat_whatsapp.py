@@ -532,3 +532,158 @@ def test_utf8_bom_and_crlf(tmp_path: Path) -> None:
     assert [(sender(e), e.body) for e in events(records)] == [
         ("Ann", "hi\nsecond line"), ("Bob", "yo")]
     assert P.sniff(path, path.read_bytes()) >= 0.6
+
+
+# --------------------------------------------------------------------- non-Gregorian calendars
+
+def fa(text: str) -> str:
+    """``text`` with Persian (extended Arabic-Indic) digits, as a phone set to Persian writes."""
+    return text.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+
+
+def ar(text: str) -> str:
+    """``text`` with Arabic-Indic digits, as a phone set to Arabic writes."""
+    return text.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
+# 1403 is a Jalali leap year: Esfand has a 30th day, and Nowruz 1404 follows it.
+PERSIAN_NOWRUZ = fa(
+    "1403/12/29، 11:45 ب.ظ. - Dara: last shopping before the holidays\n"
+    "1403/12/30، 8:10 ق.ظ. - Sima: see you at the station\n"
+    "1404/1/1، 12:05 ق.ظ. - Dara: happy new year\n"
+    "1404/1/2، 3:20 ب.ظ. - Sima: thanks\n")
+
+
+def test_persian_digits_are_read_in_the_jalali_calendar(tmp_path: Path) -> None:
+    evs = events(parse(write(tmp_path, PERSIAN_NOWRUZ)))
+    assert [(sender(e), e.occurred_at) for e in evs] == [
+        ("Dara", datetime(2025, 3, 19, 23, 45)),
+        ("Sima", datetime(2025, 3, 20, 8, 10)),   # 30 Esfand 1403 (leap year)
+        ("Dara", datetime(2025, 3, 21, 0, 5)),    # Nowruz: 1 Farvardin 1404
+        ("Sima", datetime(2025, 3, 22, 15, 20)),
+    ]
+    assert {(e.properties["calendar"], e.properties["calendar_basis"]) for e in evs} == {
+        ("jalali", "locale")}
+
+
+def test_latin_digit_jalali_dates_decided_by_the_dates(tmp_path: Path) -> None:
+    # 1402 read as Hijri would be 1982, before WhatsApp; 31 Shahrivar exists only in Jalali.
+    text = ("1402/6/31, 21:05 - Dara: the office closes early tomorrow\n"
+            "1402/7/15, 09:30 - Sima: noted\n")
+    evs = events(parse(write(tmp_path, text)))
+    assert [e.occurred_at for e in evs] == [datetime(2023, 9, 22, 21, 5),
+                                            datetime(2023, 10, 7, 9, 30)]
+    assert evs[0].properties["calendar"] == "jalali"
+    assert evs[0].properties["calendar_basis"] == "dates"
+
+
+def test_arabic_digits_are_read_in_the_umm_al_qura_calendar(tmp_path: Path) -> None:
+    # Ramadan 1445 had 30 days (1 Ramadan = 11 March 2024, 30 Ramadan = 9 April 2024).
+    text = ar("1/9/1445، 9:30 م - Huda: Ramadan mubarak\n"
+              "27/9/1445، 11:02 ص - Omar: dinner at seven?\n"
+              "30/9/1445، 6:45 م - Huda: the last evening\n")
+    evs = events(parse(write(tmp_path, text)))
+    assert [e.occurred_at for e in evs] == [datetime(2024, 3, 11, 21, 30),
+                                            datetime(2024, 4, 6, 11, 2),
+                                            datetime(2024, 4, 9, 18, 45)]
+    assert {(e.properties["calendar"], e.properties["date_order"]) for e in evs} == {
+        ("hijri", "dmy")}
+
+
+def test_ios_arabic_header_with_era_marker(tmp_path: Path) -> None:
+    # The Arabic short date of the Islamic calendar: RLMs after the numbers, "هـ" era mark.
+    line = ar("[15\u200f/9\u200f/1445 هـ، 9:30:15 م] Huda: hi\n")
+    evs = events(parse(write(tmp_path, line)))
+    assert [(e.occurred_at, e.properties["calendar"]) for e in evs] == [
+        (datetime(2024, 3, 25, 21, 30, 15), "hijri")]
+
+
+def test_latin_digit_hijri_year_is_told_from_whatsapps_lifetime(tmp_path: Path) -> None:
+    # 1446 as a Jalali year would be 2067: only the Hijri reading is a WhatsApp date.
+    evs = events(parse(write(tmp_path, "1/9/1446, 21:00 - Omar: first iftar\n")))
+    assert [(e.occurred_at, e.properties["calendar"]) for e in evs] == [
+        (datetime(2025, 3, 1, 21, 0), "hijri")]
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    (fa("1402/13/1، 10:00 - Sima: x"), "Jalali"),      # there is no 13th month
+    (fa("1402/12/30، 10:00 - Sima: x"), "Jalali"),     # 1402 is no leap year
+    (ar("30/10/1445، 10:00 - Omar: x"), "Hijri"),      # Shawwal 1445 had 29 days
+])
+def test_impossible_calendar_date_is_a_row_error(tmp_path: Path, line: str, why: str) -> None:
+    first = fa("1402/12/1، 09:00 - Dara: x") if why == "Jalali" else ar(
+        "29/10/1445، 09:00 - Huda: x")
+    records = parse(write(tmp_path, f"{first}\n{line}\n"))
+    errors = [r for r in records if isinstance(r, RowError)]
+    assert [(e.ref, e.field) for e in errors] == [("line 2", "date")]
+    assert "impossible date" in errors[0].message and why in errors[0].message
+    assert len(events(records)) == 1
+
+
+def test_date_in_no_calendar_with_latin_digits_is_a_parse_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "1402/12/29, 10:00 - Dara: x\n1402/13/01, 10:00 - Sima: y\n")
+    with pytest.raises(ParseError) as err:
+        parse(path)
+    assert err.value.file == str(path) and err.value.ref == "line 2"
+    assert "1402/13/01" in err.value.message
+    assert "Jalali" in err.value.message and "Hijri" in err.value.message
+
+
+# 1429 exists in both calendars, and neither reading is a WhatsApp date: Hijri 1429 is
+# 2008, before WhatsApp; Jalali 1429 is 2050 (this test holds until 2049).
+AMBIGUOUS = "1429/3/14, 10:00 - Dara: hello\n1429/3/15, 11:00 - Sima: hello back\n"
+
+
+def test_year_valid_in_both_calendars_is_not_guessed(tmp_path: Path) -> None:
+    path = write(tmp_path, AMBIGUOUS)
+    with pytest.raises(ParseError) as err:
+        parse(path)
+    assert err.value.file == str(path) and err.value.ref == "line 1"
+    message = err.value.message
+    # Says what each calendar would make of the dates, and how to choose.
+    assert "Jalali" in message and "2050-06-04" in message
+    assert "Hijri" in message and "2008-03-22" in message
+    assert '"calendar"' in message
+
+
+@pytest.mark.parametrize(("calendar", "expected"), [
+    ("jalali", [datetime(2050, 6, 4, 10, 0), datetime(2050, 6, 5, 11, 0)]),
+    ("hijri", [datetime(2008, 3, 22, 10, 0), datetime(2008, 3, 23, 11, 0)]),
+])
+def test_profile_chooses_the_calendar(tmp_path: Path, calendar: str,
+                                      expected: list[datetime]) -> None:
+    evs = events(parse(write(tmp_path, AMBIGUOUS), profile={"calendar": calendar}))
+    assert [e.occurred_at for e in evs] == expected
+    assert {(e.properties["calendar"], e.properties["calendar_basis"]) for e in evs} == {
+        (calendar, "profile")}
+
+
+def test_unknown_profile_calendar_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ParseError, match="calendar"):
+        parse(write(tmp_path, AMBIGUOUS), profile={"calendar": "mayan"})
+
+
+def test_jalali_export_imported_at_the_right_utc_instants(ws, tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from workstation.ingest.pipeline import run_import
+
+    case_id = ws.create_case("CAL-1", "Calendar case", timezone="Asia/Tehran").id
+    res = run_import(ws, case_id, write(tmp_path, PERSIAN_NOWRUZ, "WhatsApp Chat with Sima.txt"),
+                     options=ImportOptions(timezone="Asia/Tehran"))
+    assert (res.format, res.events) == ("whatsapp_txt", 4)
+    got = [e.occurred_at.astimezone(UTC) for e in ws.list_events(case_id)]
+    assert [t.isoformat() for t in got] == [  # Tehran is UTC+03:30 all year
+        "2025-03-19T20:15:00+00:00", "2025-03-20T04:40:00+00:00",
+        "2025-03-20T20:35:00+00:00", "2025-03-22T11:50:00+00:00"]
+
+
+def test_impossible_jalali_date_imports_nothing(ws, tmp_path: Path) -> None:
+    from workstation.errors import BadInput
+    from workstation.ingest.pipeline import run_import
+
+    case_id = ws.create_case("CAL-2", "Calendar case", timezone="Asia/Tehran").id
+    text = PERSIAN_NOWRUZ + fa("1404/13/01، 9:00 ق.ظ. - Dara: typo day\n")
+    with pytest.raises(BadInput, match="line 5"):
+        run_import(ws, case_id, write(tmp_path, text), options=ImportOptions(timezone="Asia/Tehran"))
+    assert ws.list_events(case_id) == []

@@ -20,6 +20,20 @@ month-first, 24-hour and non-English files day-first). An explicit
 ``properties["date_order"]`` and ``properties["date_order_basis"]``. Times are naive: the
 pipeline applies the import's timezone.
 
+Phones set to another calendar write its years: Thai phones Buddhist-era years (2567),
+Iranian phones Solar Hijri (Jalali) years such as 1402, phones on the Islamic calendar
+Umm al-Qura (Hijri) years such as 1445. Buddhist years (2400 and up) are told by their
+range. A four-digit year from 1300 to 1599 is never Gregorian in a WhatsApp export, and
+its calendar is decided once per file (``_decide_calendar``): an explicit
+``options.profile["calendar"]`` ("gregorian", "jalali"/"persian", "hijri"/
+"islamic-umalqura"); else the locale the headers show (Persian digits or "ق.ظ."/"ب.ظ."
+mean Jalali, Arabic-Indic digits, "ص"/"م" or the "هـ" era mark mean Hijri); else the one
+calendar in which every date exists and falls within WhatsApp's lifetime. When that
+leaves no single calendar the file is refused with a ParseError that says what each
+calendar would make of the dates, rather than guessed. Dates are converted to Gregorian
+(``jdatetime``, ``hijridate``); ``properties["calendar"]`` and ``["calendar_basis"]``
+keep the decision.
+
 Both passes read the file line by line, so memory stays flat for any size. The export
 zip (iOS always zips; Android does when media is included) is read in place: the chat
 text is streamed out of it, and attached media get their size and SHA-256 from the zip
@@ -33,11 +47,14 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+
+import jdatetime
+from hijridate import Hijri
 
 from workstation.ingest.chat._common import (
     BIDI_MARKS,
@@ -75,7 +92,8 @@ _AMPM_AFTER = (rf"[AaPp]\.?{_SP}?[Mm]\.?|π\.?{_SP}?μ\.?|μ\.?{_SP}?μ\.?|ق\.?
 _HEADER_RE = re.compile(
     rf"""^{_M}*[ \t]*
     (?P<open>\[)?{_M}*
-    (?P<d1>\d{{1,4}})(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}})(?P=sep)[ ]?(?P<d3>\d{{1,4}})\.?
+    (?P<d1>\d{{1,4}}){_M}*(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}}){_M}*(?P=sep)[ ]?
+    (?P<d3>\d{{1,4}})\.?(?:{_SP}?(?P<era>هـ))?
     (?:[,\u060c]{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.|saat){_SP}+)?
     (?:(?P<ap1>오전|오후|上午|下午|午前|午後|de\.|du\.){_SP}?)?
     (?P<h>\d{{1,2}})(?:[:.]|{_SP}?h{_SP}?)(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
@@ -90,6 +108,19 @@ _NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$
 # Markers with dots and spaces removed, lower case.
 _AM = {"am", "오전", "上午", "午前", "de", "πμ", "ص", "قظ", "sa", "ก่อนเที่ยง", "fm", "ap", "vm"}
 _PM = {"pm", "오후", "下午", "午後", "du", "μμ", "م", "بظ", "ch", "หลังเที่ยง", "em", "ip", "nm"}
+# What a header's locale tells of the calendar behind a non-Gregorian year: Persian writes
+# its own digits and "ق.ظ."/"ب.ظ.", Arabic its digits and "ص"/"م" (markers as in _AM/_PM).
+_PERSIAN_DIGITS = frozenset("۰۱۲۳۴۵۶۷۸۹")
+_ARABIC_DIGITS = frozenset("٠١٢٣٤٥٦٧٨٩")
+_CALENDAR_OF_MARKER = {"قظ": "jalali", "بظ": "jalali", "ص": "hijri", "م": "hijri"}
+# Four-digit years that are Jalali or Hijri: WhatsApp (2009 on) is 1387 AP / 1430 AH on,
+# while a Gregorian year in an export is 2009 or later.
+_HIJRI_ERA_YEARS = range(1300, 1600)
+_CALENDARS = {"jalali": "Jalali (Solar Hijri)", "hijri": "Hijri (Umm al-Qura)"}
+_CALENDAR_CHOICES = {"gregorian": "gregorian", "jalali": "jalali", "persian": "jalali",
+                     "hijri": "hijri", "islamic-umalqura": "hijri"}
+_WHATSAPP_FIRST_DAY = date(2009, 1, 1)
+
 # Markers only non-English locales write; all of those locales put the day first (or the
 # year first, which the date shape shows anyway). Spanish "p. m." has a space.
 _SPANISH_AMPM_RE = re.compile(rf"^[ap]\.{_SP}+m\.$", re.I)
@@ -219,6 +250,11 @@ class _Header:
     time_text: str
     rest: str
     foreign_ampm: bool = False  # a 12-hour marker only non-English locales write
+    calendar_hint: str | None = None  # "jalali"/"hijri" when digits or markers show one
+
+    @property
+    def date_text(self) -> str:
+        return f"{self.d1}{self.sep}{self.d2}{self.sep}{self.d3}"
 
     @property
     def date_key(self) -> tuple[str, bool]:
@@ -237,15 +273,22 @@ def _match_header(line: str, line_no: int) -> _Header | None:
     ap = m["ap1"] or m["ap2"]
     ampm = None
     foreign = False
+    digits = set(m["d1"] + m["d2"] + m["d3"])
+    hints = {cal for cal, script in (("jalali", _PERSIAN_DIGITS), ("hijri", _ARABIC_DIGITS))
+             if digits & script}
+    if m["era"]:
+        hints.add("hijri")
     if ap:
         token = re.sub(rf"[.\s\u00a0\u202f]", "", ap).lower()
         ampm = "am" if token in _AM else "pm" if token in _PM else None
         if ampm is None or h > 12:
             return None
         foreign = token not in ("am", "pm") or bool(_SPANISH_AMPM_RE.match(ap))
+        if token in _CALENDAR_OF_MARKER:
+            hints.add(_CALENDAR_OF_MARKER[token])
     time_text = m.group(0)[: m.start("rest")].strip(" -\u2013\u00a0\u202f" + BIDI_MARKS)
     return _Header(line_no, m["d1"], m["d2"], m["d3"], m["sep"], h, mi, s, ampm, m["junk"],
-                   time_text, m["rest"], foreign)
+                   time_text, m["rest"], foreign, hints.pop() if len(hints) == 1 else None)
 
 
 @dataclass
@@ -333,6 +376,44 @@ def _read_poll(body: str) -> dict[str, Any] | None:
 
 
 @dataclass
+class _Fit:
+    """A file's distinct dates read in one calendar: the first that does not exist in it
+    (line number, date as written), and the Gregorian span of those that do."""
+
+    bad: tuple[int, str] | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def add(self, day: date) -> None:
+        self.first = day if self.first is None else min(self.first, day)
+        self.last = day if self.last is None else max(self.last, day)
+
+    def merge(self, other: _Fit) -> None:
+        if other.bad is not None and (self.bad is None or other.bad[0] < self.bad[0]):
+            self.bad = other.bad
+        for day in (other.first, other.last):
+            if day is not None:
+                self.add(day)
+
+    def fits(self, latest: date) -> bool:
+        """Every date exists and lies within WhatsApp's lifetime (2009 to ``latest``)."""
+        return (self.bad is None and self.first is not None and self.last is not None
+                and _WHATSAPP_FIRST_DAY <= self.first and self.last <= latest)
+
+    def describe(self, latest: date) -> str:
+        if self.bad is not None:
+            return f"line {self.bad[0]}'s date {self.bad[1]} does not exist"
+        assert self.first is not None and self.last is not None
+        span = (self.first.isoformat() if self.first == self.last
+                else f"{self.first.isoformat()} to {self.last.isoformat()}")
+        if self.first < _WHATSAPP_FIRST_DAY:
+            return f"the messages fall on {span}, before WhatsApp existed"
+        if self.last > latest:
+            return f"the messages fall on {span}, in the future"
+        return f"the messages fall on {span}"
+
+
+@dataclass
 class _Scan:
     """What the first pass learns about the whole file."""
 
@@ -349,13 +430,27 @@ class _Scan:
     last_date: dict[tuple[str, bool], tuple[int, int, int]] = field(default_factory=dict)
     chrono: dict[tuple[str, bool], Counter[str]] = field(default_factory=dict)
     steps: Counter[tuple[str, bool]] = field(default_factory=Counter)
+    # Years in _HIJRI_ERA_YEARS: the first header with one, the calendars the headers'
+    # locale points to, and the distinct dates read per (date shape, order, calendar).
+    era_line: int | None = None
+    calendar_hints: Counter[str] = field(default_factory=Counter)
+    fits: dict[tuple[tuple[str, bool], str, str], _Fit] = field(default_factory=dict)
 
     def note_date(self, h: _Header) -> None:
         key = h.date_key
         cur = (int(h.d1), int(h.d2), int(h.d3))
         prev = self.last_date.get(key)
         self.last_date[key] = cur
-        if key[1] or prev is None or prev == cur:
+        era = (cur[0] if key[1] else cur[2]) in _HIJRI_ERA_YEARS
+        if era:
+            self.era_line = self.era_line or h.line_no
+            if h.calendar_hint:
+                self.calendar_hints[h.calendar_hint] += 1
+        if prev == cur:
+            return
+        if era:
+            self._read_calendars(h)
+        if key[1] or prev is None:
             return
         costs = self.chrono.setdefault(key, Counter())
         for order in ("dmy", "mdy"):
@@ -365,6 +460,17 @@ class _Scan:
             gap = after - before
             costs[order] += gap if gap >= 0 else 366 - gap
         self.steps[key] += 1
+
+    def _read_calendars(self, h: _Header) -> None:
+        """Read a new non-Gregorian date under each order and calendar it may be in."""
+        for order in ("ymd",) if h.date_key[1] else ("dmy", "mdy"):
+            year, month, day = _ymd(h, order)
+            for calendar in _CALENDARS:
+                fit = self.fits.setdefault((h.date_key, order, calendar), _Fit())
+                try:
+                    fit.add(_to_gregorian(year, month, day, calendar))
+                except ValueError:
+                    fit.bad = fit.bad or (h.line_no, h.date_text)
 
 
 def _day_number(parts: tuple[int, int, int], order: str) -> int | None:
@@ -423,16 +529,70 @@ def _decide_orders(scan: _Scan, forced: str | None) -> dict[tuple[str, bool], tu
     return out
 
 
-def _make_datetime(h: _Header, order: str) -> datetime:
-    """Raises ValueError for impossible dates."""
+def _decide_calendar(scan: _Scan, orders: dict[tuple[str, bool], tuple[str, str]],
+                     profile: Mapping[str, Any], path: Path) -> tuple[str, str] | None:
+    """(calendar, basis) of the file's years 1300-1599; None when it has none.
+
+    The basis is "profile" (``profile["calendar"]``), "locale" (the headers' digits or
+    12-hour markers point to one calendar only) or "dates" (the only calendar in which
+    every date exists and falls within WhatsApp's lifetime, 2009 to a year from today).
+    Raises ParseError, naming the line, for an unknown profile calendar or when no single
+    calendar remains; the message says what each calendar makes of the dates.
+    """
+    choice = str(profile.get("calendar") or "").strip().lower()
+    if choice and choice not in _CALENDAR_CHOICES:
+        raise ParseError(f"unknown calendar {choice!r} in the import profile (known: "
+                         f"{', '.join(_CALENDAR_CHOICES)})", file=path, field="calendar")
+    if scan.era_line is None:
+        return None
+    if choice:
+        return _CALENDAR_CHOICES[choice], "profile"
+    if len(scan.calendar_hints) == 1:
+        return next(iter(scan.calendar_hints)), "locale"
+    fits = {calendar: _Fit() for calendar in _CALENDARS}
+    for (key, order, calendar), fit in scan.fits.items():
+        if orders[key][0] == order:
+            fits[calendar].merge(fit)
+    latest = date.today() + timedelta(days=366)  # a phone's clock may run somewhat ahead
+    fitting = [calendar for calendar, fit in fits.items() if fit.fits(latest)]
+    if len(fitting) == 1:
+        return fitting[0], "dates"
+    bad_lines = [fit.bad[0] for fit in fits.values() if fit.bad is not None]
+    readings = "; ".join(f"as {_CALENDARS[calendar]}, {fit.describe(latest)}"
+                         for calendar, fit in fits.items())
+    raise ParseError(
+        f"cannot tell the calendar of these dates: no single calendar fits them, and the "
+        f"headers' digits and 12-hour markers do not point to one ({readings}). "
+        f'Correct the dates, or choose the calendar in the import profile ("calendar": '
+        f'"jalali" or "hijri")', file=path, field="date",
+        ref=f"line {min(bad_lines) if len(bad_lines) == len(fits) else scan.era_line}")
+
+
+def _ymd(h: _Header, order: str) -> tuple[int, int, int]:
+    """(year, month, day) as written in a header read as ``order``."""
     a, b, c = int(h.d1), int(h.d2), int(h.d3)
     if order == "ymd":
-        year, month, day = a, b, c
-    elif order == "dmy":
-        day, month, year = a, b, c
-    else:
-        month, day, year = a, b, c
-    year = _full_year(year)
+        return a, b, c
+    return (c, b, a) if order == "dmy" else (c, a, b)
+
+
+def _to_gregorian(year: int, month: int, day: int, calendar: str) -> date:
+    """The Gregorian day of a date written in ``calendar`` ("gregorian" also reads two-digit
+    and Buddhist-era years). Raises ValueError for a date that does not exist in it."""
+    if calendar == "jalali":
+        return jdatetime.date(year, month, day).togregorian()
+    if calendar == "hijri":
+        try:
+            return date(*Hijri(year, month, day).to_gregorian().datetuple())
+        except OverflowError as exc:  # outside the Umm al-Qura tables (1343-1500 AH)
+            raise ValueError(str(exc)) from None
+    return date(_full_year(year), month, day)
+
+
+def _make_datetime(h: _Header, order: str, calendar: str) -> datetime:
+    """Raises ValueError for impossible dates."""
+    year, month, day = _ymd(h, order)
+    when = _to_gregorian(year, month, day, calendar)
     hour = h.hour
     if h.ampm == "am" and hour == 12:
         hour = 0
@@ -440,7 +600,23 @@ def _make_datetime(h: _Header, order: str) -> datetime:
         hour += 12
     if hour == 24:
         raise ValueError("hour 24")
-    return datetime(year, month, day, hour, h.minute, h.second)
+    return datetime(when.year, when.month, when.day, hour, h.minute, h.second)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the file's dates are read: (order, basis) per date shape, and (calendar, basis)
+    of its years 1300-1599."""
+
+    orders: dict[tuple[str, bool], tuple[str, str]]
+    calendar: tuple[str, str] | None
+
+    def calendar_of(self, year: int) -> tuple[str, str | None]:
+        """(calendar, basis) of a year as written; the basis is None when the year's range
+        alone tells (Gregorian, Thai Buddhist era)."""
+        if self.calendar is not None and year in _HIJRI_ERA_YEARS:
+            return self.calendar
+        return ("buddhist" if year >= 2400 else "gregorian"), None
 
 
 _CHAT_MEMBER_RE = re.compile(r"(?:^|/)(?:_chat|whatsapp[^/]*|[^/]*chat[^/]*)\.txt$", re.I)
@@ -615,6 +791,7 @@ class WhatsAppParser:
         profile = options.profile or {}
         forced = str(profile.get("date_order") or "").lower() or None
         orders = _decide_orders(scan, forced)
+        reading = _Reading(orders, _decide_calendar(scan, orders, profile, path))
         title = _chat_title_from_path(path)
         is_group = len(scan.senders) > 2 or scan.group_signals > 0
         if not title and scan.system_names:
@@ -633,7 +810,7 @@ class WhatsAppParser:
         base: dict[str, Any] = {"channel": PLATFORM}
         if title:
             base["conversation"] = title
-        yield from self._emit(source, orders, base, members, conv)
+        yield from self._emit(source, reading, base, members, conv)
 
     # ------------------------------------------------------------------ passes
 
@@ -753,8 +930,7 @@ class WhatsAppParser:
         value, label, props = self._clean_name(raw)
         return account(value, label, PLATFORM, role, props)
 
-    def _emit(self, source: _Source,
-              orders: dict[tuple[str, bool], tuple[str, str]], base: dict[str, Any],
+    def _emit(self, source: _Source, reading: _Reading, base: dict[str, Any],
               members: list[Party], conv: Party | None) -> Iterator[Record]:
         current: _Header | None = None
         extra: list[str] = []
@@ -768,27 +944,31 @@ class WhatsAppParser:
                                    message="text before the first WhatsApp message header")
                 continue
             if current is not None:
-                yield self._event(current, extra, orders, base, members, conv, source)
+                yield self._event(current, extra, reading, base, members, conv, source)
             current, extra = h, []
         if current is not None:
-            yield self._event(current, extra, orders, base, members, conv, source)
+            yield self._event(current, extra, reading, base, members, conv, source)
 
-    def _event(self, h: _Header, extra: list[str],
-               orders: dict[tuple[str, bool], tuple[str, str]], base: dict[str, Any],
+    def _event(self, h: _Header, extra: list[str], reading: _Reading, base: dict[str, Any],
                members: list[Party], conv: Party | None, source: _Source) -> Record:
         ref = f"line {h.line_no}"
-        order, basis = orders[h.date_key]
+        order, basis = reading.orders[h.date_key]
+        calendar, calendar_basis = reading.calendar_of(_ymd(h, order)[0])
         try:
-            occurred = _make_datetime(h, order)
+            occurred = _make_datetime(h, order, calendar)
         except ValueError:
+            what = (f"{order} in the {_CALENDARS[calendar]} calendar (the order and calendar"
+                    if calendar in _CALENDARS else f"{order} (the order")
             return RowError(ref=ref, field="date",
-                            message=f"impossible date {h.time_text!r} when read as {order} "
-                                    f"(the order decided for this file)")
+                            message=f"impossible date {h.time_text!r} when read as {what} "
+                                    f"decided for this file)")
         props: dict[str, Any] = dict(base)
         props["date_order"] = order
         props["date_order_basis"] = basis
-        if int(h.d1 if order == "ymd" else h.d3) >= 2400:
-            props["calendar"] = "buddhist"  # converted to the Gregorian year
+        if calendar != "gregorian" or calendar_basis:
+            props["calendar"] = calendar  # converted to the Gregorian date
+        if calendar_basis:
+            props["calendar_basis"] = calendar_basis
         if h.junk:
             props["malformed_header"] = h.time_text
         cl = _classify(h.rest)
