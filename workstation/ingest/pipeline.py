@@ -203,8 +203,10 @@ class _Resolver:
         self.w = writer
         self.options = options
         self.counters = counters
-        self._cache: dict[tuple[str, str, str | None], int] = {}
-        self.known = self._cache  # (kind, value, platform) → entity id, for the per-row fast path
+        self._cache: dict[tuple[Any, ...], int] = {}
+        # (kind, value, platform) → entity id, for the per-row fast path (a person with a
+        # date of birth is kept under (kind, value, platform, dob): the fast path misses it).
+        self.known = self._cache
         # Parsers hand over one ParsedLink object per distinct link (a card's holder on every
         # row of a statement): by identity, each is written once. Holding the object keeps
         # its id from being reused by another.
@@ -212,7 +214,10 @@ class _Resolver:
         self._fp_key = ws.fingerprint_key
 
     def entity(self, party: Party, ref: str) -> int:
-        ck = (party.kind, party.value, party.platform)
+        ck: tuple[Any, ...] = (party.kind, party.value, party.platform)
+        if party.kind == "person" and party.properties.get("dob"):
+            # Namesakes born on different days are different people (see ``dedupe``).
+            ck = (*ck, party.properties["dob"])
         found = self._cache.get(ck)
         if found is not None:
             return found

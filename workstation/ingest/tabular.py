@@ -46,6 +46,8 @@ TRANSACTION_FIELDS: tuple[str, ...] = (
     # Beyond the common core: payment-processor and order-history exports.
     "timezone", "card_brand", "card_fingerprint", "customer", "ship_to", "status", "fee",
     "balance", "memo",
+    # Bank statements name the other side's account (IBAN) beside its name.
+    "counterparty_account",
 )
 
 BOOKING_FIELDS: tuple[str, ...] = (
@@ -53,6 +55,11 @@ BOOKING_FIELDS: tuple[str, ...] = (
     "race", "charges", "arrest_time", "arrest_date", "booking_time", "booking_date",
     "release_time", "release_date", "agency", "arresting_officer", "address", "city",
     "state", "postal_code", "phone", "email", "timezone",
+    # Per charge (one row per charge, or beside a single charge column).
+    "statute", "code", "severity", "counts", "bond_amount", "bond_type", "court_case",
+    "disposition", "warrant",
+    # About the person and the arrest.
+    "suffix", "age", "height", "weight", "hair", "eyes", "agency_ori", "officer_badge",
 )
 
 _CHARGE_N = re.compile(r"^charge_(\d{1,3})$")
@@ -115,6 +122,8 @@ class MappingProfile:
     that mark a row as "not a transaction" (a pending order), and ``skip_if_blank`` names
     fields whose emptiness does (a cancelled order without a total): such rows are
     skipped and counted in :class:`ReadStats`, not reported as errors.
+    ``default_account`` is the statement's own account when the file names it once
+    above the table (``IBAN;DE89...``) rather than on every row.
     """
 
     name: str
@@ -137,6 +146,7 @@ class MappingProfile:
     skip_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     skip_if_blank: tuple[str, ...] = ()
     default_merchant: str | None = None
+    default_account: str | None = None
 
     def __post_init__(self) -> None:
         if self.target not in ("transaction", "booking"):
@@ -260,10 +270,23 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
         "merchant": "Name", "type": "Type", "status": "Status", "currency": "Currency",
         "amount": ("Gross", "Amount"), "fee": "Fee", "email": "From Email Address",
         "reference": "Transaction ID", "balance": "Balance"}),
+    # Card issuers whose amounts are the card holder's debt: a charge is positive, which
+    # no header says. Their description is the merchant's descriptor.
+    _p("amex", "American Express card activity",
+       {"date": "Date", "merchant": "Description", "cardholder": "Card Member",
+        "card_last4": "Account #", "amount": "Amount"},
+       sign="positive_is_debit"),
+    _p("discover", "Discover card statement",
+       {"date": "Trans. Date", "posted_date": "Post Date", "merchant": "Description",
+        "amount": "Amount", "category": "Category"},
+       sign="positive_is_debit", currency="USD", dayfirst=False),
+    _p("wellsfargo_headerless", "Wells Fargo account activity (no header line)",
+       {"date": 0, "amount": 1, "reference": 3, "description": 4},
+       currency="USD", dayfirst=False, has_header=False),
 )}
 
 # Built-ins that are only chosen explicitly (no header to recognise them by).
-_EXPLICIT_ONLY = {"mint_headerless"}
+_EXPLICIT_ONLY = {"mint_headerless", "wellsfargo_headerless"}
 
 
 def builtin_profile(name: str) -> MappingProfile:
@@ -296,104 +319,179 @@ def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
 
 
 # Header synonyms of the generic guesser, per field, in English, French, German, Spanish,
-# Dutch (and the odd Italian/Portuguese word). Order matters: earlier is preferred.
+# Dutch (and the odd Italian/Portuguese word). Order matters: earlier is preferred, and a
+# column taken by an earlier field is not offered to a later one. Money columns are
+# matched without a currency or sign written into the header ("Amount (EUR)", "Belastung
+# CHF", "Withdrawal (-)"): see :func:`_header_keys`.
 _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
     "date": ("transaction date", "trans date", "trans. date", "transaction time", "date",
-             "datum", "buchungstag", "buchungsdatum", "transaktionsdatum", "fecha",
+             "datum", "buchungstag", "buchungsdatum", "buchung", "transaktionsdatum", "fecha",
              "fecha operación", "fecha operacion", "fecha de operación", "date opération",
              "date operation", "date de l'opération", "date de transaction", "transactiedatum",
              "boekdatum", "data", "data operazione", "timestamp", "datetime", "created",
-             "created (utc)", "date (utc)", "order date", "purchase date"),
-    "time": ("time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
+             "created (utc)", "date (utc)", "order date", "purchase date", "booking date",
+             "started date"),
+    "time": ("time", "transaction time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
     "posted_date": ("posted date", "post date", "posting date", "posted", "valuta",
                     "valutadatum", "wertstellung", "date de valeur", "fecha valor",
-                    "rentedatum", "data valuta", "settlement date"),
-    "amount": ("amount", "transaction amount", "amount (usd)", "betrag", "umsatz", "montant",
-               "importe", "bedrag", "bedrag (eur)", "importo", "valor", "total", "gross",
+                    "rentedatum", "data valuta", "settlement date", "value date",
+                    "completed date"),
+    "amount": ("amount", "transaction amount", "betrag", "umsatz", "montant", "importe",
+               "bedrag", "importo", "valor", "total", "gross", "brutto", "brut",
                "net amount", "value"),
     "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out",
-              "paid out", "soll", "ausgang", "débit", "debit (eur)", "cargo", "cargos",
-              "debe", "uitgaven", "af"),
+              "paid out", "soll", "ausgang", "belastung", "belastungen", "lastschrift",
+              "débit", "cargo", "cargos", "debe", "uitgaven", "af"),
     "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in",
-               "paid in", "haben", "eingang", "crédit", "abono", "abonos", "haber",
-               "inkomsten", "bij"),
-    "currency": ("currency", "ccy", "currency code", "währung", "waehrung", "devise",
-                 "monnaie", "moneda", "divisa", "munteenheid", "valuta code"),
-    "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam",
+               "paid in", "haben", "eingang", "gutschrift", "gutschriften", "crédit",
+               "abono", "abonos", "haber", "inkomsten", "bij"),
+    "currency": ("currency", "ccy", "currency code", "währung", "waehrung", "whg", "devise",
+                 "monnaie", "moneda", "divisa", "munteenheid", "munt", "valuta code"),
+    "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam", "nom",
                  "name / description", "naam / omschrijving", "empfänger",
                  "zahlungsempfänger", "beguenstigter/zahlungspflichtiger",
+                 "auftraggeber/empfänger", "auftraggeber / empfänger",
                  "bénéficiaire", "beneficiaire", "comercio", "beneficiario", "counterparty",
-                 "tegenpartij", "store", "vendor"),
+                 "counter party", "tegenpartij", "naam tegenpartij", "partner name", "store",
+                 "store name", "vendor"),
     "description": ("description", "transaction description", "details", "narrative",
-                    "particulars", "memo", "omschrijving", "mededelingen",
+                    "particulars", "memo", "omschrijving", "omschrijving-1", "mededelingen",
                     "beschreibung", "verwendungszweck", "buchungstext", "libellé",
                     "libelle", "libellé de l'opération", "descripción", "descripcion",
-                    "concepto", "descrizione", "descrição", "reference text"),
+                    "concepto", "descrizione", "descrição", "reference text",
+                    "payment reference", "original description", "reason"),
     "mcc": ("mcc", "merchant category code", "category code", "sic", "mcc code"),
     "card_number": ("card number", "card no", "card no.", "card", "pan", "kartennummer",
                     "numéro de carte", "numero de carte", "número de tarjeta",
                     "numero de tarjeta", "kaartnummer"),
     "card_last4": ("card last 4", "card last4", "last 4", "last4", "last four",
-                   "card ending", "card used for transaction"),
-    "cardholder": ("cardholder", "card holder", "cardholder name", "card member",
-                   "card name", "name on card", "karteninhaber", "titulaire",
+                   "card last four digits", "card ending", "card used for transaction"),
+    "cardholder": ("cardholder", "card holder", "cardholder name", "card holder full name",
+                   "card member", "card name", "name on card", "karteninhaber", "titulaire",
                    "titular", "kaarthouder"),
     "account": ("account", "account number", "account no", "account name", "iban",
-                "konto", "kontonummer", "auftragskonto", "compte", "numéro de compte",
-                "cuenta", "número de cuenta", "rekening", "rekeningnummer", "tegenrekening"),
+                "iban/bban", "konto", "kontonummer", "auftragskonto", "compte",
+                "numéro de compte", "cuenta", "número de cuenta", "rekening",
+                "rekeningnummer"),
+    "counterparty_account": ("counterparty account", "counterparty iban", "partner iban",
+                             "payee account number", "tegenrekening",
+                             "tegenrekening iban/bban", "kontonummer/iban",
+                             "iban zahlungsbeteiligter", "iban tegenpartij"),
     "ip": ("ip", "ip address", "ip addr", "client ip", "ip adresse", "adresse ip",
            "dirección ip", "ip-adres"),
     "email": ("email", "e-mail", "email address", "e-mail address", "customer email",
+              "from email address", "absender e-mail-adresse", "de l'adresse email",
               "courriel", "correo", "correo electrónico"),
     "phone": ("phone", "phone number", "telephone", "telefon", "téléphone", "teléfono",
               "telefoon", "mobile"),
     "reference": ("reference", "ref", "reference number", "transaction id", "id",
                   "referenz", "référence", "referencia", "referentie", "kenmerk",
-                  "fitid", "order id"),
+                  "transactiereferentie", "transaktionscode", "numéro de transaction",
+                  "transferwise id", "fitid", "order id", "check #", "check number",
+                  "check no", "check or slip #"),
     "type": ("type", "transaction type", "trans type", "debit/credit", "dr/cr", "cr/dr",
              "af bij", "af/bij", "buchungsart", "soll/haben", "type d'opération",
-             "tipo", "mutatiesoort", "indicator"),
+             "tipo", "typ", "mutatiesoort", "indicator", "base type", "buchungstext",
+             "posting text"),
     "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria"),
-    "balance": ("balance", "running balance", "saldo", "solde", "kontostand"),
-    "status": ("status", "state", "statut", "estado"),
+    "balance": ("balance", "running balance", "runningbalance", "running bal.", "saldo",
+                "saldo na trn", "saldo na mutatie", "solde", "kontostand", "guthaben"),
+    "status": ("status", "state", "statut", "état", "etat", "estado"),
+    "timezone": ("timezone", "time zone", "zeitzone", "fuseau horaire", "zona horaria"),
+    "fee": ("fee", "fees", "total fees", "gebühr", "gebühren", "frais", "comisión"),
 }
+# Headers of a column that only says which way the money went (amounts are unsigned).
+_DIRECTION_HEADERS = frozenset({"debit/credit", "dr/cr", "cr/dr", "af bij", "af/bij",
+                                "soll/haben", "indicator"})
+# Money columns: matched on the header without its currency or sign designation.
+_MONEY_FIELDS = frozenset({"amount", "debit", "credit", "balance", "fee"})
 
 _BOOKING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # Jail management and records systems (US/Canada), UK custody records, and the
+    # CamelCase field names some of them export ("BookingNumber", "ArrestDate").
     "booking_number": ("booking number", "booking no", "booking no.", "booking #",
-                       "booking id", "booking num", "bookingnumber", "book number",
-                       "book no", "booking", "jail id", "inmate number", "inmate id"),
-    "last_name": ("last name", "lastname", "surname", "family name", "last"),
-    "first_name": ("first name", "firstname", "given name", "first"),
-    "middle_name": ("middle name", "middlename", "middle"),
-    "full_name": ("name", "full name", "inmate name", "arrestee", "arrestee name",
-                  "defendant", "person name", "inmate"),
-    "dob": ("dob", "date of birth", "birth date", "birthdate", "d.o.b."),
-    "sex": ("sex", "gender"),
-    "race": ("race", "ethnicity"),
-    "charges": ("charges", "charge", "charge description", "offense", "offenses",
-                "offence", "offences", "charge(s)", "statute description"),
+                       "booking id", "booking num", "booking nbr", "bookingnumber",
+                       "bookingno", "bookingid", "book number", "book no", "book #",
+                       "bkg #", "bkg no", "bkg number", "booking", "custody number",
+                       "custody no", "custody record number", "custody record no",
+                       "jail number", "jail id", "arrest number", "arrest no", "arrest #",
+                       "arrest id", "inmate number", "inmate id", "inmate #", "inmate no"),
+    "last_name": ("last name", "lastname", "surname", "family name", "last", "lname",
+                  "last nm", "name last", "arrestee last name", "defendant last name",
+                  "inmate last name", "subject last name"),
+    "first_name": ("first name", "firstname", "given name", "given names", "forename",
+                   "forenames", "first", "fname", "first nm", "name first",
+                   "arrestee first name", "defendant first name", "inmate first name",
+                   "subject first name"),
+    "middle_name": ("middle name", "middlename", "middle", "middle names", "middle initial",
+                    "mi", "m.i.", "mname", "middle nm"),
+    "full_name": ("name", "full name", "fullname", "inmate name", "arrestee", "arrestee name",
+                  "arrestee's name", "defendant", "defendant name", "person name", "inmate",
+                  "offender", "offender name", "subject name", "detainee", "detainee name",
+                  "detained person", "prisoner", "prisoner name", "accused", "accused name",
+                  "name (last, first)", "name (last, first middle)", "last, first",
+                  "last, first middle", "last name, first name"),
+    "dob": ("dob", "date of birth", "birth date", "birthdate", "d.o.b.", "d.o.b",
+            "dateofbirth", "birth dt", "birthday"),
+    "sex": ("sex", "gender", "sex code", "gender code"),
+    "race": ("race", "ethnicity", "race code", "race/ethnicity", "ethnic origin",
+             "ethnicity code", "self defined ethnicity", "officer defined ethnicity"),
+    "charges": ("charges", "charge", "charge description", "charge desc", "offense",
+                "offenses", "offence", "offences", "charge(s)", "offense description",
+                "offence description", "offense desc", "statute description", "crime",
+                "crimes", "charge text", "charge name"),
     "arrest_time": ("arrest date/time", "arrest datetime", "arrest date time",
-                    "arrest timestamp", "arrested at"),
-    "arrest_date": ("arrest date", "date arrested", "arrested", "date of arrest"),
+                    "arrest timestamp", "arrested at", "arrest date and time",
+                    "arrest date & time", "arrestdatetime", "date/time of arrest",
+                    "date and time of arrest", "date/time arrested"),
+    "arrest_date": ("arrest date", "date arrested", "arrested", "date of arrest", "arrest dt",
+                    "arrestdate", "arr date", "arrested date", "arrested on"),
     "booking_time": ("booking date/time", "booking datetime", "booking date time",
-                     "booked at", "book date/time", "booking timestamp"),
-    "booking_date": ("booking date", "book date", "date booked", "booked", "booked date"),
-    "release_time": ("release date/time", "release datetime", "released at"),
-    "release_date": ("release date", "date released", "released"),
-    "agency": ("agency", "arresting agency", "arrest agency", "agency name", "ori"),
-    "arresting_officer": ("arresting officer", "officer", "officer name", "arrest officer"),
-    "address": ("address", "street", "street address", "residence", "home address"),
-    "city": ("city", "town"),
-    "state": ("state", "province", "region"),
-    "postal_code": ("zip", "zip code", "zipcode", "postal code", "postcode"),
-    "phone": ("phone", "phone number", "telephone"),
+                     "booked at", "book date/time", "booking timestamp",
+                     "booking date and time", "booking date & time", "bookingdatetime",
+                     "date/time booked", "booked date/time", "date/time of booking",
+                     "intake date/time", "admission date/time", "commitment date/time",
+                     "custody date/time"),
+    "booking_date": ("booking date", "book date", "date booked", "booked", "booked date",
+                     "booking dt", "bookingdate", "bkg date", "date of booking", "booked on",
+                     "intake date", "admission date", "admit date", "commitment date",
+                     "commit date", "custody date"),
+    "release_time": ("release date/time", "release datetime", "released at",
+                     "release date and time", "release date & time", "releasedatetime",
+                     "date/time released", "discharge date/time"),
+    # Not "projected"/"scheduled release date": a planned date is no release.
+    "release_date": ("release date", "date released", "released", "release dt",
+                     "releasedate", "rel date", "date of release", "released on",
+                     "discharge date", "date discharged", "date out", "out date"),
+    "agency": ("agency", "arresting agency", "arrest agency", "agency name",
+               "arresting agency name", "arrest agency name", "agencyname",
+               "arresting department", "arresting dept", "department", "police agency",
+               "law enforcement agency", "arresting force", "police force", "force", "ori"),
+    "arresting_officer": ("arresting officer", "officer", "officer name", "arrest officer",
+                          "arresting officer name", "arrestingofficer", "arresting ofc",
+                          "arr officer", "arresting deputy", "deputy", "arresting trooper",
+                          "officer in charge", "oic"),
+    "address": ("address", "street", "street address", "residence", "home address",
+                "address line 1", "address 1", "address1", "addr", "residence address",
+                "res address", "street 1", "address of record", "home street"),
+    "city": ("city", "town", "city/town", "res city", "residence city", "home city",
+             "municipality"),
+    "state": ("state", "province", "region", "st", "state/province", "prov", "state code",
+              "res state", "home state"),
+    "postal_code": ("zip", "zip code", "zipcode", "postal code", "postcode", "post code",
+                    "zip/postal code", "postal", "zip5", "res zip", "home zip"),
+    "phone": ("phone", "phone number", "telephone", "home phone", "contact phone"),
     "email": ("email", "e-mail", "email address"),
 }
 # Booking time columns that hold only the time of day, joined to the matching date column.
 _BOOKING_TIME_OF_DAY: dict[str, tuple[str, ...]] = {
-    "arrest_time": ("arrest time", "time arrested"),
-    "booking_time": ("booking time", "book time", "time booked"),
-    "release_time": ("release time", "time released"),
+    "arrest_time": ("arrest time", "time arrested", "time of arrest", "arrest tm",
+                    "arresttime", "arr time"),
+    "booking_time": ("booking time", "book time", "time booked", "bkg time", "bookingtime",
+                     "booked time", "time of booking", "intake time", "admission time",
+                     "admit time", "commitment time", "commit time", "custody time"),
+    "release_time": ("release time", "time released", "rel time", "releasetime",
+                     "discharge time", "time of release", "time out", "out time"),
 }
 
 
@@ -403,6 +501,8 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
     Transactions need a date and an amount (or debit/credit columns); bookings need a
     booking number or a name plus a date or charges.
     """
+    if target == "transaction":
+        return _guess_transaction_profile(headers)
     norm = [normalise_header(h) for h in headers]
     taken: set[int] = set()
     columns: dict[str, ColumnRef] = {}
@@ -417,15 +517,23 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
                 taken.add(idx)
                 break
     if target == "booking":
+        # Report tools add a format, unit or colon: "Booking Date (MM/DD/YYYY)", "DOB:".
+        loose = [re.sub(r"\s*(?:\([^)]*\)|\[[^\]]*\]|[:*]+)$", "", h) for h in norm]
+        for fld, names in _BOOKING_SYNONYMS.items():
+            for name in names if fld not in columns else ():
+                if name in loose and loose.index(name) not in taken:
+                    columns[fld] = str(headers[loose.index(name)]).replace("\ufeff", "").strip()
+                    taken.add(loose.index(name))
+                    break
         for fld, names in _BOOKING_TIME_OF_DAY.items():
             for name in names:
-                if name in norm and norm.index(name) not in taken:
+                if name in loose and loose.index(name) not in taken:
                     date_field = fld.replace("_time", "_date")
                     if date_field not in columns:
                         continue
                     # "Booking Date" + "Booking Time": keep them apart, joined when read.
-                    columns[fld] = str(headers[norm.index(name)]).strip()
-                    taken.add(norm.index(name))
+                    columns[fld] = str(headers[loose.index(name)]).strip()
+                    taken.add(loose.index(name))
                     break
         for idx, h in enumerate(norm):
             m = re.fullmatch(r"(?:charge|offense|offence)\s*#?\s*(\d{1,2})", h)
@@ -437,22 +545,93 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
         has_fact = any(k.startswith(("charge", "arrest", "booking_")) for k in columns)
         if not (has_name and (has_id or has_fact)):
             return None
+        if (has_id or "charges" in columns) and not any(
+                k.endswith(("_date", "_time")) and not k.startswith("release") for k in columns):
+            # A booking log's plain "Date"/"Time" is when the person was booked. Only read
+            # so once the list is known to be bookings: a statement has a "Date" too.
+            for fld, name in (("booking_date", "date"), ("booking_time", "time")):
+                if name in norm and norm.index(name) not in taken and (
+                        fld == "booking_date" or "booking_date" in columns):
+                    columns[fld] = str(headers[norm.index(name)]).strip()
+                    taken.add(norm.index(name))
+        # A date header that states its order settles the file's: "DOB (DD/MM/YYYY)".
+        stated = " ".join(normalise_header(ref) for fld, ref in columns.items()
+                          if fld == "dob" or fld.endswith(("_date", "_time")))
+        dayfirst = (True if re.search(r"\bdd[-/.]mm\b", stated)
+                    else False if re.search(r"\bmm[-/.]dd\b", stated) else None)
         return MappingProfile(name="guessed", label="Guessed from header names",
-                              target="booking", columns=columns)
-    if "date" not in columns:
+                              target="booking", columns=columns, dayfirst=dayfirst)
+    return None
+
+
+_HEADER_SIGN = re.compile(r"\s*\(\s*[-+\u2212]\s*\)$")
+_HEADER_CURRENCY = re.compile(r"\s*[(\[]\s*(?:[Ii]n\s+)?([A-Z]{3})\s*[)\]]$|\s(?:[Ii]n\s+)?([A-Z]{3})$")
+
+
+def _header_keys(text: Any) -> tuple[str, str, str | None]:
+    """How a header cell is compared with the synonyms: ``(key, money_key, currency)``.
+
+    ``key`` is the normalised header without the ``*`` that marks a required column
+    (Xero's ``*Date``). ``money_key`` also drops what a money column's header adds to
+    its name: a sign (``Withdrawal (-)``) and a currency code written in capitals
+    (``Amount (EUR)``, ``Belastung CHF``, ``Gutschrift in CHF``), returned as
+    ``currency``.
+    """
+    raw = "" if text is None else str(text).replace("\ufeff", "").strip().strip("*").strip()
+    money = _HEADER_SIGN.sub("", raw)
+    currency = None
+    m = _HEADER_CURRENCY.search(money)
+    if m and m.start() > 0:
+        currency = m.group(1) or m.group(2)
+        money = money[:m.start()]
+    return normalise_header(raw), normalise_header(money), currency
+
+
+def _guess_transaction_profile(headers: Sequence[Any]) -> MappingProfile | None:
+    """The transaction branch of :func:`guess_profile`.
+
+    Beyond matching synonyms it reads what a bank's header says about the values: the
+    currency of an ``Amount (GBP)`` column, a posting date as the only date, and, when a
+    name such as ``Währung`` appears twice (ING's balance and amount currencies), the
+    one after the amount column (named by position, since its name is ambiguous).
+    """
+    keyed = [_header_keys(h) for h in headers]
+    norm = [normalise_header(h) for h in headers]
+    taken: set[int] = set()
+    index: dict[str, int] = {}
+    for fld, names in _TX_SYNONYMS.items():
+        keys = [k[1] if fld in _MONEY_FIELDS else k[0] for k in keyed]
+        for name in names:
+            free = [i for i, k in enumerate(keys) if k == name and i not in taken]
+            if not free:
+                continue
+            idx = free[0]
+            if fld == "currency" and len(free) > 1:
+                money_at = index.get("amount", index.get("debit", index.get("credit", -1)))
+                idx = next((i for i in free if i > money_at), idx)
+            index[fld] = idx
+            taken.add(idx)
+            break
+    if "date" not in index and "posted_date" in index:
+        index["date"] = index.pop("posted_date")  # Chase: "Posting Date" is the only date
+    if "date" not in index:
         return None
     sign = "negative_is_debit"
-    if "amount" not in columns:
-        if "debit" in columns or "credit" in columns:
+    if "amount" not in index:
+        if "debit" in index or "credit" in index:
             sign = "debit_credit_columns"
         else:
             return None
-    elif "type" in columns and normalise_header(columns["type"]) in (
-            "debit/credit", "dr/cr", "cr/dr", "af bij", "af/bij", "soll/haben", "indicator"):
+    elif "type" in index and keyed[index["type"]][0] in _DIRECTION_HEADERS:
         # A column that only says which way the money went: amounts are unsigned.
         sign = "type_column"
+    currency = next((keyed[index[f]][2] for f in ("amount", "debit", "credit")
+                     if f in index and keyed[index[f]][2]), None)
+    columns: dict[str, ColumnRef] = {
+        fld: idx if norm.count(norm[idx]) > 1 else str(headers[idx]).replace("\ufeff", "").strip()
+        for fld, idx in index.items()}
     return MappingProfile(name="guessed", label="Guessed from header names",
-                          columns=columns, sign=sign)
+                          columns=columns, sign=sign, currency=currency)
 
 
 def auto_profile(headers: Sequence[Any], target: str = "transaction") -> MappingProfile | None:
@@ -716,6 +895,7 @@ def resolve_zone(text: str) -> tzinfo:
     t = text.strip()
     abbrev = {"PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5,
               "EDT": -4, "AKST": -9, "AKDT": -8, "HST": -10, "CET": 1, "CEST": 2,
+              "MEZ": 1, "MESZ": 2,  # German for CET/CEST (PayPal's German download)
               "BST": 1, "WET": 0, "WEST": 1, "EET": 2, "EEST": 3, "AEST": 10, "AEDT": 11}
     if t.upper() in abbrev:
         return timezone(timedelta(hours=abbrev[t.upper()]), t.upper())
@@ -753,6 +933,8 @@ def date_order_hint(text: Any) -> bool | None:
         return True
     if b > 12 and a <= 12:
         return False
+    if m.group(2) == "." and a <= 12 and b <= 12:
+        return True  # dotted numeric dates (12.01.2024) are day-first wherever they are written
     return None
 
 
@@ -1190,6 +1372,10 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
     unused: list[int] = []
     width: int | None = None
     skipped_leading = 0
+    try:
+        spreadsheet = is_xlsx(p)
+    except OSError:
+        spreadsheet = False  # iter_raw_rows names the problem
     for number, row in iter_raw_rows(p, encoding=encoding, delimiter=profile.delimiter,
                                      sheet=profile.sheet):
         if skipped_leading < profile.skip_rows:
@@ -1230,6 +1416,10 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             continue
         stats.rows += 1
         assert width is not None
+        if len(row) < width and spreadsheet:
+            # A workbook stores only the cells that hold something: without a <dimension>
+            # its rows end at their last filled cell. (A short CSV line is an error.)
+            row.extend([None] * (width - len(row)))
         if len(row) != width:
             yield RowError(ref=f"row {number}", field=None,
                            message=f"expected {width} columns, found {len(row)}")
@@ -1423,6 +1613,10 @@ def choose_profile(path: Path, options: ImportOptions, target: str) -> MappingPr
     found = find_header(rows, target)
     if found is None:
         shown = ", ".join(repr(str(h)) for h in first[:12] if h is not None)
+        if target == "transaction" and _looks_like_data_row(first):
+            raise ParseError(f"the file has no header line (its first row is data: {shown}); "
+                             "choose a mapping profile that names the columns by position",
+                             file=path)
         raise ParseError(f"no known {target} column layout in the header ({shown}); choose "
                          "a mapping profile", file=path)
     return found[1]
@@ -1438,6 +1632,7 @@ def find_header(rows: Sequence[tuple[int, Sequence[Any]]], target: str
     put the account name and period above the header)."""
     guessed: tuple[int, MappingProfile] | None = None
     last_text_row = 0  # blank rows after it are skipped anyway (and counted as blank)
+    account: str | None = None  # "IBAN;DE89..." above a statement's table
     for number, row in rows:
         if all(_blank(c) for c in row):
             continue
@@ -1447,13 +1642,48 @@ def find_header(rows: Sequence[tuple[int, Sequence[Any]]], target: str
         profile = auto_profile(list(row), target)
         if profile is None:
             last_text_row = number
+            if target == "transaction":
+                account = account or _preamble_account(row)
             continue
         if last_text_row:
             profile = replace(profile, skip_rows=profile.skip_rows + last_text_row)
+        if account and "account" not in profile.columns:
+            profile = replace(profile, default_account=account)
         if profile.name != "guessed":
             return number, profile
         guessed = guessed or (number, profile)
     return guessed
+
+
+_ACCOUNT_LABELS = frozenset(_TX_SYNONYMS["account"])
+
+
+def _preamble_account(row: Sequence[Any]) -> str | None:
+    """The account a "label, value" line above the table names (``IBAN;DE89 3704...``,
+    ``Account:,12345678``), else None."""
+    cells = [c for c in row if not _blank(c)]
+    if len(cells) != 2 or normalise_header(cells[0]).rstrip(":").strip() not in _ACCOUNT_LABELS:
+        return None
+    return str(cells[1]).strip()
+
+
+def _looks_like_data_row(row: Sequence[Any]) -> bool:
+    """Whether a row reads as a transaction rather than a header: one cell a date and
+    another an amount (a file without a header line starts with such a row)."""
+    date_at = next((i for i, c in enumerate(row) if isinstance(c, (date, datetime)) or (
+        isinstance(c, str) and (_NUMERIC_DATE.match(c.strip()) or _COMPACT_DATE.match(c.strip())
+                                or _ISO_START.match(c.strip())))), None)
+    if date_at is None:
+        return False
+    for i, cell in enumerate(row):
+        if i == date_at or _blank(cell) or isinstance(cell, bool):
+            continue
+        try:
+            parse_amount(cell)
+        except ValueError:
+            continue
+        return True
+    return False
 
 
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ""}
@@ -1465,7 +1695,8 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
 
     Recognised built-in layouts score 0.9, guessed ones 0.6 (lower for unusual
     suffixes). A workbook that fails the zip-bomb check scores 0.3 for transactions so
-    the import reports why it was refused.
+    the import reports why it was refused; so does a statement without a header line
+    (0.35), whose import then says that a mapping profile is needed.
     """
     suffix = path.suffix.lower()
     if is_xlsx(path, head):
@@ -1487,6 +1718,12 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
         rows = list(enumerate(text_sample_rows(head, max_rows=HEADER_SEARCH_ROWS), start=1))
     found = find_header(rows, target)
     if found is None:
+        # No header at all, but every row a transaction of one width: claim the file (just
+        # above the pipeline's floor) so that reading it says a mapping profile is needed.
+        data = [r for _, r in rows if not all(_blank(c) for c in r)][:5]
+        if (target == "transaction" and data and len(data[0]) >= 3
+                and all(len(r) == len(data[0]) and _looks_like_data_row(r) for r in data)):
+            return 0.35
         return 0.0
     number, profile = found
     score = 0.6 if profile.name == "guessed" else 0.9

@@ -145,7 +145,7 @@ def test_mint_extra_duplicated_header(csv_dir: Path) -> None:
 
 def test_mint_headerless_needs_explicit_profile(csv_dir: Path) -> None:
     path = csv_dir / "mint_headerless.csv"
-    with pytest.raises(ParseError, match="no known transaction column layout"):
+    with pytest.raises(ParseError, match="no header line .*choose a mapping profile"):
         list(read_transactions(path))
     options = ImportOptions(profile=BUILTIN_PROFILES["mint_headerless"].to_dict())
     events = _events(list(TransactionTableParser().parse(path, options)))
@@ -354,3 +354,47 @@ def test_ambiguous_dates_follow_region_and_profile_zone(tmp_path: Path) -> None:
     (berlin,) = _events(list(read_transactions(path, zoned)))
     assert berlin.occurred_at is not None
     assert berlin.occurred_at.utcoffset() == timedelta(hours=2)   # CEST on 3 April
+
+
+def test_summary_lines_are_skipped_but_bad_rows_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "statement.csv"
+    path.write_text("Date,Description,Amount,Balance\n"
+                    "01/02/2024,Opening balance as of 01/02/2024,,100.00\n"
+                    "01/03/2024,TOTAL WINE & MORE 123,-25.00,75.00\n"
+                    "01/45/2024,TOTAL WINE & MORE 123,-5.00,70.00\n"
+                    ",TOTAL WINE & MORE 123,,\n"
+                    "Total,,-25.00,\n"
+                    "Closing balance,,,75.00\n", encoding="utf-8")
+    stats = ReadStats()
+    records = list(read_transactions(path, stats=stats))
+    assert [e.properties["amount"] for e in _events(records)] == [Decimal("-25.00")]
+    errors = [r for r in records if isinstance(r, RowError)]
+    assert [(e.ref, e.field) for e in errors] == [("row 4", "date"), ("row 5", "date")]
+    assert stats.skipped["summary line"] == 3
+
+
+def test_repeated_currency_header_reads_the_amounts_currency(tmp_path: Path) -> None:
+    path = tmp_path / "Umsatzanzeige.csv"
+    path.write_text("Buchung;Valuta;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Saldo;"
+                    "Währung;Betrag;Währung\n"
+                    "15.01.2024;15.01.2024;Example Store;Lastschrift;Kauf;1.234,56;EUR;-12,00;USD\n",
+                    encoding="utf-8")
+    (event,) = _events(list(read_transactions(path)))
+    assert (event.properties["amount"], event.properties["currency"]) == (Decimal("-12.00"), "USD")
+
+
+@pytest.mark.parametrize(("rows", "amounts"), [
+    # Only direction words and unsigned amounts: the column gives the sign.
+    (["2024-01-02,Shop,4.75,DEBIT", "2024-01-03,Salary,100.00,CREDIT"], ["-4.75", "100.00"]),
+    # Signed amounts: kept as written whatever the type column says.
+    (["2024-01-02,Shop,-4.75,DEBIT", "2024-01-03,Salary,100.00,CREDIT"], ["-4.75", "100.00"]),
+    # A kind of payment, not a direction: amounts kept as written.
+    (["2024-01-02,Shop,4.75,Payment", "2024-01-03,Salary,100.00,Payment"], ["4.75", "100.00"]),
+])
+def test_type_column_gives_the_sign_only_when_it_says_debit_or_credit(
+        tmp_path: Path, rows: list[str], amounts: list[str]) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("Date,Description,Amount,Transaction Type\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    events = _events(list(read_transactions(path)))
+    assert [e.properties["amount"] for e in events] == [Decimal(a) for a in amounts]

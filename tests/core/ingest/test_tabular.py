@@ -204,6 +204,49 @@ def test_generic_guesser_in_several_languages(headers: list[str], expect: dict[s
         assert profile.sign == "type_column"
 
 
+@pytest.mark.parametrize(("headers", "expect", "currency"), [
+    (["Date", "Counter Party", "Amount (GBP)", "Balance (GBP)"],
+     {"merchant": "Counter Party", "amount": "Amount (GBP)", "balance": "Balance (GBP)"}, "GBP"),
+    (["Datum", "Buchungstext", "Belastung CHF", "Gutschrift in CHF", "Saldo CHF"],
+     {"debit": "Belastung CHF", "credit": "Gutschrift in CHF", "balance": "Saldo CHF"}, "CHF"),
+    (["Date", "Type", "Check #", "Description", "Withdrawal (-)", "Deposit (+)"],
+     {"debit": "Withdrawal (-)", "credit": "Deposit (+)", "reference": "Check #"}, None),
+    (["*Date", "*Amount", "Payee", "Description"],
+     {"date": "*Date", "amount": "*Amount", "merchant": "Payee"}, None),
+    (["Details", "Posting Date", "Description", "Amount"], {"date": "Posting Date"}, None),
+    # A capitalised word after a non-money column is not a currency ("Card CVV" no card).
+    (["Date", "Card CVV", "Amount"], {"amount": "Amount"}, None),
+])
+def test_guesser_reads_what_money_headers_add(headers: list[str], expect: dict[str, str],
+                                              currency: str | None) -> None:
+    profile = auto_profile(headers)
+    assert profile is not None and profile.name == "guessed"
+    assert {k: profile.columns.get(k) for k in expect} == expect
+    assert profile.currency == currency
+    assert "card_number" not in profile.columns and "posted_date" not in profile.columns
+
+
+def test_guesser_takes_the_currency_beside_the_amount_when_the_name_repeats() -> None:
+    # ING Germany: the balance's currency, then the amount's, both called "Währung".
+    headers = ["Buchung", "Valuta", "Auftraggeber/Empfänger", "Buchungstext",
+               "Verwendungszweck", "Saldo", "Währung", "Betrag", "Währung"]
+    profile = auto_profile(headers)
+    assert profile is not None
+    assert profile.columns["amount"] == "Betrag" and profile.columns["currency"] == 8
+    assert profile.columns["type"] == "Buchungstext"
+    assert profile.columns["description"] == "Verwendungszweck"
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("05.02.2024", True), ("05.02.24", True), ("05/02/2024", None), ("05-02-2024", None),
+    ("13/02/2024", True), ("02/13/2024", False),
+])
+def test_date_order_hint(text: str, hint: bool | None) -> None:
+    from workstation.ingest.tabular import date_order_hint
+
+    assert date_order_hint(text) is hint
+
+
 def test_guesser_refuses_non_statements() -> None:
     assert auto_profile(["name", "email", "phone"]) is None
     assert auto_profile(["[8/15/23", " 9:12:43 AM] Dr. Feather: hello"]) is None

@@ -10,15 +10,31 @@ Decisions, kept simple on purpose:
   timeline shows where the person was first taken. When a release time is known, a
   ``ParsedEvent(kind="release")`` likewise (ref + " (release)"). Both carry the booking
   number, the arrestee and (arrest) the agency/officer.
-* The arrestee is ``Party(kind="person", value="<Last>, <First>[ <Middle>]",
-  label="<First> <Last>", role="arrestee", properties={"dob": "YYYY-MM-DD", "sex": "M"|"F"|...})``;
-  an unreadable date of birth is kept as ``dob_text`` rather than rejecting the booking.
+* Rosters write "N/A", "In custody", "Still in custody", "-" or "00/00/0000" where there
+  is no date: no value, not an error. A custody phrase in the release columns is kept as
+  the booking's ``custody_status``; there is no release event then.
+* Date cells may be text in the file's convention, date/time cells of a workbook, or
+  Excel serial numbers (``45352`` = 2024-03-01, a cell formatted "General"); time cells
+  may be ``14:30``, ``2:30 PM``, military ``1430``/``930`` (text or number) or an Excel
+  day fraction.
+* The arrestee is ``Party(kind="person", value="<Last>, <First>[ <Middle>][ <Suffix>]",
+  label="<First> <Last>[ <Suffix>]", role="arrestee", properties={"dob": "YYYY-MM-DD",
+  "sex": "M"|"F"|..., "race", "suffix", "age", "height", "weight", "hair", "eyes"})``.
+  Names come from separate fields or one: "LAST, FIRST MIDDLE" (a comma) or "First
+  Middle Last"; a generational suffix (JR, SR, II-IV, 2ND-4TH) is recognised wherever
+  rosters put it ("DOE JR, JOHN", "DOE, JOHN A JR", "John Doe, Jr."). An unreadable date
+  of birth is kept as ``dob_text`` rather than rejecting the booking; an age is kept as
+  written, and never turned into a date of birth.
 * The address of record is ``Party(kind="address", role="address_of_record")`` linked
   ``resides_at`` from the person; the agency ``Party(kind="organisation",
-  role="arresting_agency")``; the officer ``Party(kind="person", role="arresting_officer")``
-  linked ``member_of`` the agency; phone/e-mail parties linked ``uses`` from the person.
-* ``properties["charges"]`` is a list of dicts with ``code``, ``statute``,
-  ``description`` and ``severity`` (absent keys omitted).
+  role="arresting_agency")`` with its ``ori`` (the 9-character NCIC code, from its own
+  column or written as the agency); the officer ``Party(kind="person",
+  role="arresting_officer")`` with its ``badge`` (from its own column or written after the
+  name: "SAMPLE, J #4521"), linked ``member_of`` the agency; phone/e-mail parties linked
+  ``uses`` from the person.
+* ``properties["charges"]`` is a list of dicts (``code``, ``statute``, ``description``,
+  ``severity``, and what a list gives per charge: ``counts``, ``bond_amount``,
+  ``bond_type``, ``court_case``, ``disposition``, ``warrant``; empty keys omitted).
 
 A booking without any name, or with an unreadable booking/arrest/release time, raises
 :class:`BookingFieldError` (the caller turns it into a RowError naming the field).
@@ -28,11 +44,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, time
+from typing import Any, NamedTuple
 
 from workstation.ingest.records import ParsedEvent, ParsedLink, Party
 from workstation.ingest.tabular import DateReader, parse_time_of_day
+
+# Person descriptors kept as written on the person (a roster's physical description).
+_PERSON_DESCRIPTORS = ("age", "height", "weight", "hair", "eyes")
+
+# What a cell holds when it has no date: "N/A", "#N/A" (a spreadsheet error), "-", "?",
+# "unknown", a zeroed date.
+_ABSENT = re.compile(
+    r"(?i)^\W*(?:n/?a|none|null|nil|unknown|unk|tbd|tba|not applicable"
+    r"|0{1,4}[-/.]0{1,2}[-/.]0{1,4}(?:\s+0{1,2}:0{2}(?::0{2})?)?)?\W*$")
+# A release column of someone not released.
+_STILL_HELD = re.compile(
+    r"(?i)^\W*(?:(?:still|currently)\s+)?(?:in[\s-]+(?:custody|jail)|custody|held|"
+    r"incarcerated|confined|detained|active|pending|not\s+(?:yet\s+)?released)\W*$")
+# Excel serial days in a text cell: 5 digits cover 1927-05-18 to 2173-10-14.
+_SERIAL_TEXT = re.compile(r"^\d{5}(?:\.\d+)?$")
+_SERIAL_RANGE = (10_000, 2_958_466)  # a number below is no date; above is past 9999
+_MILITARY_TIME = re.compile(r"^(\d{1,2})(\d{2})$")
+_LIST_SEPARATORS = re.compile(r"[;|\n]+")
+_HOURS_WORD = re.compile(r"(?i)\s*(?:hrs?|hours)\.?$")
+_HAS_DATE = re.compile(r"\d[-/]\d|\d{5}")
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "2nd", "3rd", "4th"})
+# Words that belong to the surname after them ("Maria de la Cruz").
+_SURNAME_PARTICLES = frozenset({"de", "del", "della", "der", "den", "di", "da", "das", "dos",
+                                "du", "la", "van", "von", "ter", "bin", "ibn"})
+# The NCIC Originating Agency Identifier: state code + 7 characters, mostly digits.
+_ORI = re.compile(r"^[A-Z]{2}[A-Z0-9]{7}$")
+_BADGE_AFTER_NAME = re.compile(
+    r"(?i)(?:[\s,]*(?:#|\bbadge\b\.?\s*(?:no\.?|number)?\s*[:#]?)\s*|\s*\(\s*#?\s*|\s+)"
+    r"(?P<badge>[A-Z]{0,2}\d{2,}[A-Z0-9-]*)\s*\)?\s*$")
 
 
 class BookingFieldError(Exception):
@@ -44,10 +89,39 @@ class BookingFieldError(Exception):
         self.message = message
 
 
+class PersonName(NamedTuple):
+    last: str
+    first: str
+    middle: str
+    suffix: str
+
+
 def split_charges(text: str) -> list[dict[str, str]]:
     """Charges written in one cell, separated by ``;``, ``|`` or line breaks."""
-    return [{"description": part.strip()} for part in re.split(r"[;|\n]+", text)
-            if part.strip()]
+    return [{"description": part} for part in split_list(text)]
+
+
+def split_list(text: str) -> list[str]:
+    """The parts of a cell listing several values (``;``, ``|`` or line breaks)."""
+    return [part.strip() for part in _LIST_SEPARATORS.split(text) if part.strip()]
+
+
+def plain_value(value: Any) -> Any:
+    """A cell as stored in properties: text stripped, whole numbers as int, dates as ISO."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def is_absent(value: Any) -> bool:
+    """Whether a cell only says there is no value ("N/A", "-", "00/00/0000")."""
+    return value is None or (isinstance(value, str) and bool(_ABSENT.match(value)))
 
 
 def normalise_sex(text: Any) -> str | None:
@@ -67,122 +141,252 @@ def normalise_sex(text: Any) -> str | None:
     return s.upper()
 
 
-def person_name(values: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    """(last, first, middle) from separate name fields or a full name.
+def _suffix_of(token: str) -> str:
+    """``token`` as a generational suffix without its dot ("Jr." → "Jr"), else ""."""
+    bare = token.strip().rstrip(".").strip()
+    return bare if bare.lower() in _SUFFIXES else ""
+
+
+def _drop_suffix(tokens: list[str]) -> tuple[list[str], str]:
+    """Name tokens without a trailing suffix, and the suffix (a lone token is kept)."""
+    if len(tokens) > 1 and _suffix_of(tokens[-1]):
+        return tokens[:-1], _suffix_of(tokens[-1])
+    return tokens, ""
+
+
+def person_name(values: Mapping[str, Any]) -> PersonName | None:
+    """The name parts from separate name fields or a full name; None when there is none.
 
     A full name with a comma is read "Last, First Middle"; without, "First Middle Last".
+    A comma before a suffix alone ("Robin Sample, Jr.") does not make it "Last, First".
     """
-    last = str(values.get("last_name") or "").strip()
-    first = str(values.get("first_name") or "").strip()
-    middle = str(values.get("middle_name") or "").strip()
-    if not last and not first:
-        full = str(values.get("full_name") or "").strip()
-        if not full:
-            return None
-        if "," in full:
-            last, _, rest = full.partition(",")
-            parts = rest.split()
-            first = parts[0] if parts else ""
-            middle = " ".join(parts[1:])
-        else:
-            parts = full.split()
-            if len(parts) == 1:
-                last = parts[0]
-            else:
-                first, last, middle = parts[0], parts[-1], " ".join(parts[1:-1])
-    return last.strip(), first.strip(), middle.strip()
+    def text(key: str) -> str:
+        value = values.get(key)
+        return "" if value is None else " ".join(str(value).split())
+
+    last, first, middle, suffix = (text(k) for k in ("last_name", "first_name",
+                                                     "middle_name", "suffix"))
+    suffix = _suffix_of(suffix) or suffix
+    if last or first:
+        tokens, found = _drop_suffix(last.split())
+        return PersonName(" ".join(tokens), first, middle, suffix or found)
+    full = text("full_name")
+    if not full:
+        return None
+    parts: list[str] = []
+    for part in (p.strip() for p in full.split(",")):
+        if part and len(part.split()) == 1 and _suffix_of(part) and parts:
+            suffix = suffix or _suffix_of(part)
+        elif part:
+            parts.append(part)
+    if len(parts) >= 2:
+        surname, found = _drop_suffix(parts[0].split())
+        given, found_after = _drop_suffix(" ".join(parts[1:]).split())
+        suffix = suffix or found or found_after
+        last = " ".join(surname)
+        first, middle = (given[0], " ".join(given[1:])) if given else ("", "")
+    else:
+        tokens, found = _drop_suffix(parts[0].split() if parts else [])
+        suffix = suffix or found
+        if len(tokens) == 1:
+            last = tokens[0]
+        elif tokens:
+            cut = len(tokens) - 1
+            while cut > 1 and tokens[cut - 1].lower() in _SURNAME_PARTICLES:
+                cut -= 1
+            first, last, middle = tokens[0], " ".join(tokens[cut:]), " ".join(tokens[1:cut])
+    return PersonName(last, first, middle, suffix)
 
 
-def _moment(values: Mapping[str, Any], stem: str, dates: DateReader) -> datetime | None:
-    """The ``<stem>_time`` of a booking, joined with ``<stem>_date`` when both are given."""
+def _date_cell(value: Any) -> Any:
+    """A date cell as :class:`DateReader` reads it: an Excel serial number (a workbook
+    cell formatted "General", or its text pasted into a CSV) becomes its datetime."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or (
+            isinstance(value, str) and _SERIAL_TEXT.match(value.strip()))):
+        return value
+    number = float(value)
+    if not _SERIAL_RANGE[0] <= number < _SERIAL_RANGE[1]:
+        return value
+    from openpyxl.utils.datetime import from_excel
+
+    return from_excel(number)
+
+
+def _time_cell(value: Any) -> Any:
+    """A time-of-day cell as :class:`DateReader` reads it: military "1430"/"930" (text or
+    a number), an Excel day fraction (0.6041... = 14:30), "14:30 hrs"."""
+    if isinstance(value, float) and 0 <= value < 1:
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value):
+        value = f"{int(value):04d}"  # a workbook shows 0930 as 930, and 0000 as 0
+    if not isinstance(value, str):
+        return value
+    text = _HOURS_WORD.sub("", value.strip())
+    m = _MILITARY_TIME.match(text)
+    return f"{m.group(1)}:{m.group(2)}" if m else text
+
+
+def _moment(values: Mapping[str, Any], stem: str, dates: DateReader,
+            held: list[str] | None = None) -> datetime | None:
+    """The ``<stem>_time`` of a booking, joined with ``<stem>_date`` when both are given.
+
+    ``held`` (release only) collects a custody phrase found instead of a date.
+    """
     t_key, d_key = f"{stem}_time", f"{stem}_date"
-    t_val, d_val = values.get(t_key), values.get(d_key)
+    cells = {}
+    for key in (d_key, t_key):
+        value = values.get(key)
+        if held is not None and isinstance(value, str) and _STILL_HELD.match(value):
+            held.append(value.strip())
+            value = None
+        cells[key] = None if is_absent(value) else value
+    d_val, t_val = cells[d_key], cells[t_key]
+    if held and d_val is None:
+        return None  # "In custody" with a time beside it: no release all the same
+    field = d_key
     try:
-        if d_val is not None and t_val is not None:
-            if isinstance(t_val, str):
-                try:
-                    parse_time_of_day(t_val)
-                    return dates.parse(d_val, t_val)
-                except ValueError:
-                    return dates.parse(t_val)  # a full date-time in the time column
-            return dates.parse(d_val, t_val)
-        if t_val is not None:
-            return dates.parse(t_val)
-        if d_val is not None:
-            return dates.parse(d_val)
+        if d_val is None:
+            if t_val is None:
+                return None
+            field = t_key
+            return dates.parse(_date_cell(t_val))
+        day = dates.parse(_date_cell(d_val))
+        if t_val is None:
+            return day
+        field = t_key
+        clock = _time_cell(t_val)
+        if isinstance(clock, str):
+            try:
+                parse_time_of_day(clock)
+            except ValueError:
+                if not _HAS_DATE.search(clock):
+                    raise ValueError(f"not a time of day: {str(t_val).strip()!r}") from None
+                return dates.parse(_date_cell(t_val))  # a full date-time in the time column
+        return dates.parse(day, clock)
     except ValueError as exc:
-        raise BookingFieldError(t_key if t_val is not None else d_key, str(exc)) from None
-    return None
+        raise BookingFieldError(field, str(exc)) from None
 
 
-def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, str]],
+def booking_moments(values: Mapping[str, Any], dates: DateReader
+                    ) -> tuple[datetime | None, datetime | None, datetime | None, str | None]:
+    """(booked, arrested, released, custody status) of one booking's values.
+    Raises BookingFieldError naming the unreadable field."""
+    held: list[str] = []
+    booked = _moment(values, "booking", dates)
+    arrested = _moment(values, "arrest", dates)
+    released = _moment(values, "release", dates, held)
+    return booked, arrested, released, (held[0] if held else None)
+
+
+def _text(values: Mapping[str, Any], key: str) -> str:
+    value = values.get(key)
+    return "" if is_absent(value) else str(plain_value(value))
+
+
+def _agency(values: Mapping[str, Any]) -> Party | None:
+    """The arresting agency, by name and/or ORI code."""
+    name, ori = _text(values, "agency"), _text(values, "agency_ori").upper()
+    if not ori and _ORI.match(name) and sum(c.isdigit() for c in name) >= 3:
+        ori = name
+    if name == ori:
+        name = ""
+    if not (name or ori):
+        return None
+    return Party(kind="organisation", value=name or ori, label=name or f"ORI {ori}",
+                 role="arresting_agency", properties={"ori": ori} if ori else {})
+
+
+def _officer(values: Mapping[str, Any]) -> tuple[str, str]:
+    """(name, badge) of the arresting officer; a badge written after the name is split off."""
+    name, badge = _text(values, "arresting_officer"), _text(values, "officer_badge")
+    if name and not badge:
+        m = _BADGE_AFTER_NAME.search(name)
+        if m and name[:m.start()].strip(" ,-("):
+            name, badge = name[:m.start()].strip(" ,-("), m.group("badge")
+    return name, badge
+
+
+def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
                          ref: str, dates: DateReader) -> list[ParsedEvent]:
     """The events of one booking (see the module docstring). Raises BookingFieldError."""
     name = person_name(values)
-    if name is None or not (name[0] or name[1]):
+    if name is None or not (name.last or name.first):
         raise BookingFieldError("last_name", "no name of the person booked")
-    last, first, middle = name
-    booked = _moment(values, "booking", dates)
-    arrested = _moment(values, "arrest", dates)
-    released = _moment(values, "release", dates)
+    booked, arrested, released, custody = booking_moments(values, dates)
 
     person_props: dict[str, Any] = {}
-    if values.get("dob") is not None:
+    if not is_absent(values.get("dob")):
         try:
             person_props["dob"] = DateReader("auto", dates.dayfirst).parse(
-                values["dob"]).date().isoformat()
+                _date_cell(values["dob"])).date().isoformat()
         except ValueError:
-            person_props["dob_text"] = str(values["dob"])
+            person_props["dob_text"] = str(plain_value(values["dob"]))
     sex = normalise_sex(values.get("sex"))
     if sex:
         person_props["sex"] = sex
-    if values.get("race"):
-        person_props["race"] = str(values["race"])
-    given = " ".join(p for p in (first, middle) if p)
-    value = f"{last}, {given}" if last and given else (last or given)
-    label = " ".join(p for p in (first, last) if p)
+    for key in ("race", *_PERSON_DESCRIPTORS):
+        if _text(values, key):
+            shown = plain_value(values[key])
+            person_props[key] = int(shown) if key == "age" and str(shown).isdigit() else shown
+    if name.suffix:
+        person_props["suffix"] = name.suffix
+    given = " ".join(p for p in (name.first, name.middle) if p)
+    value = f"{name.last}, {given}" if name.last and given else (name.last or given)
+    label = " ".join(p for p in (name.first, name.last) if p)
+    if name.suffix:
+        value, label = f"{value} {name.suffix}", f"{label} {name.suffix}"
     person = Party(kind="person", value=value, label=label, role="arrestee",
                    properties=person_props)
 
-    number = str(values.get("booking_number") or "").strip()
-    charge_list = [{k: v for k, v in c.items() if v} for c in charges]
+    number = _text(values, "booking_number")
+    charge_list = [{k: v for k, v in c.items() if v is not None and v != ""} for c in charges]
     charge_list = [c for c in charge_list if c]
     props: dict[str, Any] = {"booking_number": number or None, "charges": charge_list}
     for key, moment in (("booking_time", booked), ("arrest_time", arrested),
                         ("release_time", released)):
         if moment is not None:
             props[key] = moment.isoformat()
-    agency_name = str(values.get("agency") or "").strip()
-    officer_name = str(values.get("arresting_officer") or "").strip()
-    if agency_name:
-        props["agency"] = agency_name
+    if custody:
+        props["custody_status"] = custody
+    if "age" in person_props:
+        props["age"] = person_props["age"]  # at this booking; the person's may be newer
+    agency = _agency(values)
+    officer_name, badge = _officer(values)
+    if agency is not None:
+        props["agency"] = agency.label
+        if agency.properties:
+            props["agency_ori"] = agency.properties["ori"]
     if officer_name:
         props["arresting_officer"] = officer_name
+    if badge:
+        props["officer_badge"] = badge
 
     parties: list[Party] = [person]
     links: list[ParsedLink] = []
-    address = ", ".join(str(values[k]).strip() for k in ("address", "city") if values.get(k))
-    state_zip = " ".join(str(values[k]).strip() for k in ("state", "postal_code")
-                         if values.get(k))
+    address = ", ".join(_text(values, k) for k in ("address", "city") if _text(values, k))
+    state_zip = " ".join(_text(values, k) for k in ("state", "postal_code") if _text(values, k))
     if state_zip:
         address = f"{address}, {state_zip}" if address else state_zip
     if address:
         addr = Party(kind="address", value=address, role="address_of_record")
         parties.append(addr)
         links.append(ParsedLink("resides_at", person, addr))
-    agency: Party | None = None
-    if agency_name:
-        agency = Party(kind="organisation", value=agency_name, role="arresting_agency")
+    if agency is not None:
         parties.append(agency)
     officer: Party | None = None
-    if officer_name:
-        officer = Party(kind="person", value=officer_name, role="arresting_officer")
+    if officer_name or badge:
+        shown = (f"{officer_name} (badge {badge})" if officer_name and badge
+                 else officer_name or f"Badge {badge}")
+        officer = Party(kind="person", value=shown, role="arresting_officer",
+                        properties={"badge": badge} if badge else {})
         parties.append(officer)
         if agency is not None:
             links.append(ParsedLink("member_of", officer, agency))
     for key, kind in (("phone", "phone"), ("email", "email")):
-        if values.get(key):
-            ident = Party(kind=kind, value=str(values[key]).strip(), role=kind)
+        if _text(values, key):
+            ident = Party(kind=kind, value=_text(values, key), role=kind)
             parties.append(ident)
             links.append(ParsedLink("uses", person, ident))
 
@@ -195,7 +399,7 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
         events.append(ParsedEvent(
             kind="arrest", occurred_at=arrested, ref=f"{ref} (arrest)",
             title=f"Arrest ({title})", parties=tuple(arrest_parties),
-            properties={**short, **({"agency": agency_name} if agency_name else {})}))
+            properties={**short, **({"agency": agency.label} if agency else {})}))
     if released is not None:
         events.append(ParsedEvent(kind="release", occurred_at=released, ref=f"{ref} (release)",
                                   title=f"Release ({title})", parties=(person,),

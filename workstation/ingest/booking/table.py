@@ -1,32 +1,406 @@
 """Arrest/booking lists as CSV or XLSX, read through a mapping profile.
 
 The profile comes from the import options, else is guessed from common header names
-(``Booking Number``, ``Last Name``, ``DOB``, ``Charges``, ``Arrest Date``...). Charges
-come from one column (split on ``;``, ``|`` or line breaks) and/or ``charge_1``,
-``charge_2``... columns. Each row gives the events described in
-:mod:`workstation.ingest.booking.common`; a bad row gives a RowError (``ref="row N"``).
+(``Booking Number``, ``Last Name``, ``DOB``, ``Charges``, ``Arrest Date``...), below any
+title or report-header lines. The details of a charge and a person (statute, degree, bond,
+court case, disposition; suffix, age, height, weight, hair, eyes; ORI, badge) are taken
+from the profile when it maps them, else recognised by header among the unmapped columns
+(:data:`_CHARGE_DETAILS`, :data:`_BOOKING_DETAILS`); any other column is kept in the
+booking's ``properties["other_columns"]`` under its header.
+
+One row per booking or one row per CHARGE: consecutive rows with the same booking
+number (and no other person, date of birth or booking date) make ONE booking, with each
+row's charge(s) in ``properties["charges"]`` and ``ref="rows N-M"``. A row with neither
+booking number nor name carries more charges of the booking above it (report-style
+exports print the person once). Without booking numbers, consecutive rows of the same
+person and booking (else arrest) date are one booking. A booking's fields come from its
+first row that has them; a different value in a later row is kept, per field, in
+``properties["varying"]``.
+
+A booking number met again after other bookings (the list was not sorted by booking) is
+read as a booking of its own, not merged (that would mean holding every booking until the
+end of the file) and not dropped: its event is titled "Booking N (listed again)" with
+``properties["listed_again"] = True``, so both appear on the timeline marked as one. The
+numbers seen are remembered in fixed memory (:class:`_SeenNumbers`); a booking longer
+than :data:`MAX_ROWS_PER_BOOKING` rows is likewise cut into parts, so memory stays flat
+on any file.
+
+Charges come from one column (split on ``;``, ``|`` or line breaks; per-charge columns
+written the same way are paired with them) and/or ``charge_1``, ``charge_2``... columns.
+A report's own lines are skipped and counted in :class:`ReadStats` ("report line"):
+footers and page lines ("Total bookings: 3", "Page 2 of 5", "End of report") and the
+title lines above the table printed again on each page. Any other row the reader rejects
+for its number of columns is an error; it also ends the booking open above it, so errors
+come in row order. A bad row gives a RowError naming the row and the field; a booking
+that cannot be read (no name, a bad booking date) names the row its field came from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import re
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple, cast
 
-from workstation.ingest.booking.common import BookingFieldError, build_booking_events, split_charges
+from workstation.ingest.booking.common import (
+    BookingFieldError,
+    booking_moments,
+    build_booking_events,
+    is_absent,
+    person_name,
+    plain_value,
+    split_charges,
+    split_list,
+)
 from workstation.ingest.records import ImportOptions, ParseError, Record, RowError
 from workstation.ingest.tabular import (
     DateReader,
+    MappedRow,
     MappingProfile,
     ReadStats,
     choose_profile,
     decide_file_conventions,
     iter_mapped_rows,
+    iter_raw_rows,
+    normalise_header,
+    parse_amount,
     sniff_table,
     zone_for_profile,
 )
 
 _DATE_FIELDS = ("booking_time", "booking_date", "arrest_time", "arrest_date", "release_time",
                 "release_date", "dob")
+
+MAX_ROWS_PER_BOOKING = 1000
+
+# Detail fields (also in tabular.BOOKING_FIELDS, for profiles that map them) recognised by
+# header among a row's unmapped cells, whichever profile mapped the rest.
+_CHARGE_DETAILS: dict[str, tuple[str, ...]] = {
+    "statute": ("statute", "statute number", "statute no", "statute #", "statute code",
+                "statute section", "statute/ordinance", "ordinance", "orc", "penal code",
+                "section", "law", "charge statute", "offense statute", "act/section"),
+    "code": ("charge code", "offense code", "offence code", "ncic code", "ncic", "ucr code",
+             "ucr", "nibrs code", "nibrs", "code", "cjs code", "cjs offence code",
+             "home office code", "ho code"),
+    "severity": ("degree", "level", "charge degree", "charge level", "offense level",
+                 "offence level", "offense degree", "class", "charge class", "offense class",
+                 "severity", "grade", "charge grade", "charge type", "offense type",
+                 "felony/misdemeanor", "fel/misd", "crime class"),
+    "counts": ("counts", "count", "# counts", "no. of counts", "number of counts", "cnt"),
+    "bond_amount": ("bond", "bond amount", "bond amt", "bond $", "bail", "bail amount",
+                    "bail amt", "bond value", "charge bond", "bond set", "bail set"),
+    "bond_type": ("bond type", "bail type", "bond description", "bond desc", "bond status",
+                  "bail status", "bail conditions"),
+    "court_case": ("case number", "case no", "case no.", "case #", "case num", "case",
+                   "court case", "court case number", "court case #", "court case no",
+                   "docket", "docket number", "docket no", "docket #", "cause number",
+                   "cause no", "court number", "citation number", "citation #"),
+    "disposition": ("disposition", "charge disposition", "dispo", "court disposition",
+                    "charge status", "outcome", "charge outcome", "disposal", "result"),
+    "warrant": ("warrant", "warrant number", "warrant no", "warrant #", "warrant id"),
+}
+_BOOKING_DETAILS: dict[str, tuple[str, ...]] = {
+    "suffix": ("suffix", "name suffix", "sfx", "suffix name", "generation"),
+    "age": ("age", "age at booking", "age at arrest", "booking age", "arrest age",
+            "age when booked", "age at time of arrest"),
+    "height": ("height", "hgt", "ht", "hght"),
+    "weight": ("weight", "wgt", "wt", "wght"),
+    "hair": ("hair", "hair color", "hair colour", "hai", "hair clr"),
+    "eyes": ("eyes", "eye", "eye color", "eye colour", "eyes color", "eye clr"),
+    "agency_ori": ("ori", "agency ori", "ori number", "ori code", "ori #",
+                   "arresting agency ori", "arrest ori"),
+    "officer_badge": ("badge", "badge number", "badge no", "badge #", "officer badge",
+                      "officer badge number", "officer badge #", "arresting officer badge",
+                      "badge/id", "officer id", "officer number", "officer no", "officer #",
+                      "collar number", "collar no", "shoulder number"),
+}
+_DETAIL_BY_HEADER = {name: fld for table in (_CHARGE_DETAILS, _BOOKING_DETAILS)
+                     for fld, names in table.items() for name in names}
+# "Weight (lbs)" states a unit; "Statute:" only ends in a colon.
+_HEADER_NOTE = re.compile(r"^(.*?)\s*(?:\(([^)]*)\)|[:*]+)$")
+_UNIT_FIELDS = ("height", "weight")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+# A cell that starts a report's footer or page line (only asked of a row without a name).
+_FOOTER = re.compile(
+    r"(?i)(?:(?:grand\s+|sub-?)?totals?\b"
+    r"|(?:number|no\.?|count|#)\s+of\s+\w+"
+    r"|(?:records?|rows?|bookings?|inmates?|arrests?|persons?|people|charges?|entries)"
+    r"(?:\s+\w+){0,3}\s*[:=]"
+    r"|\d+\s+(?:records?|rows?|bookings?|inmates?|arrests?|persons?|charges?|entries)\b"
+    r"|page\s+\d+|end\s+of\s+(?:the\s+)?(?:report|list|listing|file|data)"
+    r"|(?:report\s+)?(?:generated|printed|created|run|produced)\s*(?:on|by|at|date|:)"
+    r"|confidential|law\s+enforcement\s+sensitive|for\s+official\s+use|\*{2,}|-{3,}|={3,})")
+
+
+class _DetailColumns:
+    """Which unmapped header holds which detail field (and the unit its header states),
+    decided once from the header row; a second header for the same field stays "other"."""
+
+    def __init__(self, header: Sequence[str] | None, mapped: set[int]) -> None:
+        self.by_header: dict[str, tuple[str, str | None]] = {}
+        taken: set[str] = set()
+        for i, text in enumerate(header or ()):
+            if i in mapped or not text:
+                continue
+            norm, unit = normalise_header(text), None
+            fld = _DETAIL_BY_HEADER.get(norm)
+            m = _HEADER_NOTE.match(norm)
+            if fld is None and m:
+                fld, unit = _DETAIL_BY_HEADER.get(m.group(1)), (m.group(2) or "").strip() or None
+            if fld is not None and fld not in taken:
+                taken.add(fld)
+                self.by_header[text] = (fld, unit if fld in _UNIT_FIELDS else None)
+
+
+def _charge_value(fld: str, value: Any) -> Any:
+    """A per-charge cell as kept: bond amounts as plain numbers when they are amounts
+    ("$5,000.00" → "5000.00"; "NO BOND" as written), counts as int."""
+    if fld == "bond_amount":
+        try:
+            return str(parse_amount(value).value)
+        except ValueError:
+            pass
+    shown = plain_value(value)
+    return int(shown) if fld == "counts" and str(shown).isdigit() else shown
+
+
+def _row_charges(cells: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The charges one row gives (``cells``: its ``charges``, ``charge_N`` and detail
+    fields). Several charges in the description cell are paired with detail cells that
+    list as many values; otherwise the row is one charge, as written."""
+    detail = {k: v for k, v in cells.items() if k in _CHARGE_DETAILS}
+    out: list[dict[str, Any]] = []
+    desc = cells.get("charges")
+    if desc is not None:
+        parts = split_charges(str(plain_value(desc)))
+        listed = {k: split_list(v) for k, v in detail.items() if isinstance(v, str)}
+        if not detail:
+            out = parts
+        elif len(parts) > 1 and len(listed) == len(detail) and all(
+                len(v) == len(parts) for v in listed.values()):
+            out = [{**part, **{k: _charge_value(k, v[i]) for k, v in listed.items()}}
+                   for i, part in enumerate(parts)]
+        else:
+            out = [{"description": str(plain_value(desc)),
+                    **{k: _charge_value(k, v) for k, v in detail.items()}}]
+    elif detail:
+        out = [{k: _charge_value(k, v) for k, v in detail.items()}]
+    numbered = sorted((k for k in cells if k.startswith("charge_")), key=lambda k: int(k[7:]))
+    for key in numbered:
+        out.extend(split_charges(str(plain_value(cells[key]))))
+    return out
+
+
+def _name_key(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    name = person_name(values)
+    if name is None or not (name.last or name.first):
+        return None
+    return name.last.casefold(), name.first.casefold()
+
+
+class _Row(NamedTuple):
+    """One data row split up: booking fields, the person's name key, the row's charges,
+    and the columns no field takes (by header)."""
+
+    number: int
+    values: dict[str, Any]
+    person: tuple[str, str] | None
+    charges: list[dict[str, Any]]
+    other: dict[str, Any]
+
+
+@dataclass
+class _Booking:
+    """The rows of one booking read so far."""
+
+    first: int
+    number: str
+    person: tuple[str, str] | None
+    values: dict[str, Any]
+    origin: dict[str, int]
+    charges: list[dict[str, Any]]
+    other: dict[str, Any]
+    last: int = 0
+    rows: int = 1
+    listed_again: bool = False
+    varying: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, row: _Row) -> _Booking:
+        return cls(first=row.number, last=row.number, number=_booking_number(row.values),
+                   person=row.person, values=row.values,
+                   origin=dict.fromkeys(row.values, row.number), charges=row.charges,
+                   other=row.other)
+
+    def takes(self, row: _Row, when_keys: tuple[str, ...]) -> bool:
+        """Whether ``row`` continues this booking."""
+        if self.rows >= MAX_ROWS_PER_BOOKING:
+            return False
+        values = row.values
+        number = _booking_number(values)
+        if number != self.number:
+            # No number and no person: more charges of the booking above.
+            return not number and row.person is None and is_absent(values.get("dob"))
+        if row.person is not None and self.person is not None and row.person != self.person:
+            return False
+        return all(is_absent(values.get(k)) or is_absent(self.values.get(k))
+                   or plain_value(values[k]) == plain_value(self.values[k])
+                   for k in ("dob", *when_keys))
+
+    def add(self, row: _Row, dates: DateReader) -> None:
+        """Take one more row. Raises BookingFieldError (before taking anything) when the
+        row brings a date of its own that cannot be read."""
+        if any(k in _DATE_FIELDS and k != "dob" and v != self.values.get(k)
+               for k, v in row.values.items()):
+            booking_moments({**self.values, **row.values}, dates)
+        for k, v in row.values.items():
+            self._merge(self.values, k, v, row.number)
+        for k, v in row.other.items():
+            self._merge(self.other, k, v, row.number)
+        self.charges.extend(row.charges)
+        self.last = row.number
+        self.rows += 1
+        self.person = self.person or row.person
+
+    def _merge(self, into: dict[str, Any], key: str, value: Any, number: int) -> None:
+        have = into.get(key)
+        if value is have or value == have or is_absent(value):
+            return  # the common case: a booking's fields repeated on each charge's row
+        if is_absent(have):
+            into[key] = value
+            self.origin[key] = number
+        elif plain_value(have) != (shown := plain_value(value)):
+            seen = self.varying.setdefault(key, [])
+            if shown not in seen:
+                seen.append(shown)
+
+    @property
+    def ref(self) -> str:
+        return f"row {self.first}" if self.first == self.last else f"rows {self.first}-{self.last}"
+
+    def records(self, dates: DateReader) -> list[Record]:
+        """The booking's events, or one RowError naming the row of the unreadable field."""
+        try:
+            events = build_booking_events(self.values, self.charges, self.ref, dates)
+        except BookingFieldError as exc:
+            where = f" (booking of {self.ref})" if self.first != self.last else ""
+            return [RowError(ref=f"row {self.origin.get(exc.field, self.first)}",
+                             field=exc.field, message=exc.message + where)]
+        booking = events[0]
+        more: dict[str, Any] = {}
+        if self.other:
+            more["other_columns"] = {k: plain_value(v) for k, v in self.other.items()}
+        if self.varying:
+            more["varying"] = self.varying
+        title = booking.title
+        if self.listed_again:
+            more["listed_again"] = True
+            title = f"{title} (listed again)"
+        if more:
+            events[0] = replace(booking, title=title, properties={**booking.properties, **more})
+        return list(events)
+
+
+def _booking_number(values: Mapping[str, Any]) -> str:
+    value = values.get("booking_number")
+    return "" if is_absent(value) else str(plain_value(value))
+
+
+class _SeenNumbers:
+    """Booking numbers already read in this file, in fixed memory whatever its size: a
+    Bloom filter of 8 MiB. "Not seen" is always right; "seen" is wrong for fewer than one
+    booking in ten million while the file has under a million bookings."""
+
+    _BITS = 1 << 26
+    _PROBES = 7
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self._BITS // 8)
+
+    def add(self, number: str) -> bool:
+        """Remember ``number``; whether it had been seen before."""
+        digest = hashlib.blake2b(number.casefold().encode("utf-8", "surrogatepass"),
+                                 digest_size=16).digest()
+        h1, h2 = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
+        seen = True
+        for i in range(self._PROBES):
+            bit = (h1 + i * h2) % self._BITS
+            byte, mask = bit >> 3, 1 << (bit & 7)
+            if not self._bits[byte] & mask:
+                seen = False
+                self._bits[byte] |= mask
+        return seen
+
+
+_RawRows = Generator[tuple[int, list[Any]], None, None]
+
+
+class _ReportLines:
+    """Tells a report's own lines from data: footers and page lines, and the title lines
+    above the table printed again on each page. Knows the title lines from the rows the
+    profile skips, and reads the cells of rows the mapped reader rejected for their number
+    of columns with a second reader that starts at the first such row and only moves on:
+    at most one more pass over the file, none for a file without such rows."""
+
+    def __init__(self, path: Path, profile: MappingProfile, encoding: str | None) -> None:
+        self._path, self._profile, self._encoding = path, profile, encoding
+        self.titles: set[str] = set()
+        if profile.skip_rows:
+            with closing(self._open()) as rows:
+                for number, cells in rows:
+                    if number > profile.skip_rows:
+                        break
+                    self.titles.update(_texts(cells))
+        self._rows: _RawRows | None = None
+
+    def _open(self) -> _RawRows:
+        # A generator (typed as an Iterator): closing it closes the file or workbook.
+        return cast(_RawRows, iter_raw_rows(self._path, encoding=self._encoding,
+                                            delimiter=self._profile.delimiter,
+                                            sheet=self._profile.sheet))
+
+    def matches(self, cells: Iterable[Any]) -> bool:
+        """Whether ``cells`` are a footer or page line, or repeat the title lines."""
+        texts = _texts(cells)
+        return bool(texts) and (any(_FOOTER.match(t) for t in texts)
+                                or all(t in self.titles for t in texts))
+
+    def rejected(self, error: RowError) -> list[Any]:
+        """The cells of the row ``error`` rejects (tabular's refs are "row N")."""
+        wanted = int(error.ref.rsplit(" ", 1)[-1])
+        if self._rows is None:
+            self._rows = self._open()
+        for number, cells in self._rows:
+            if number >= wanted:
+                return cells if number == wanted else []
+        return []
+
+    def close(self) -> None:
+        if self._rows is not None:
+            self._rows.close()
+
+
+def _texts(cells: Iterable[Any]) -> list[str]:
+    """The non-blank cells as compared with a report's lines (case folded)."""
+    return [str(plain_value(c)).casefold() for c in cells
+            if c is not None and str(c).strip()]
+
+
+def _report_row(row: _Row, report: _ReportLines) -> bool:
+    """Whether a data row is a report's own line: no person and a few cells that are one
+    (a row of charges printed under the person above has no person either), or a footer
+    written where the name goes, with no booking number or birth date."""
+    values = row.values
+    if row.person is None:
+        cells = [*values.values(), *row.other.values(),
+                 *(v for charge in row.charges for v in charge.values())]
+        return len(cells) <= 3 and report.matches(cells)
+    return (not _booking_number(values) and is_absent(values.get("dob"))
+            and report.matches(values.get(k) for k in ("full_name", "last_name", "first_name")))
 
 
 def read_bookings(path: str | Path, profile: MappingProfile | None = None,
@@ -36,6 +410,7 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
     cannot be read or no layout applies; yields RowError for a bad row."""
     p = Path(path)
     options = options or ImportOptions()
+    stats = stats if stats is not None else ReadStats()
     if profile is None:
         profile = choose_profile(p, options, "booking")
     elif profile.target != "booking":
@@ -44,21 +419,69 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
                                           amount_fields=(), encoding=options.encoding,
                                           default_region=options.default_region)
     dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
-    charge_cols = sorted((k for k in profile.columns if k.startswith("charge_")),
-                         key=lambda k: int(k.split("_")[1]))
-    for row in iter_mapped_rows(p, profile, encoding=options.encoding, stats=stats):
-        if isinstance(row, RowError):
-            yield row
+    if any(k.startswith("booking_") and k != "booking_number" for k in profile.columns):
+        when_keys: tuple[str, ...] = ("booking_date", "booking_time")
+    elif "booking_number" not in profile.columns:
+        when_keys = ("arrest_date", "arrest_time")
+    else:
+        when_keys = ()  # charges may each have their own arrest date
+    details: _DetailColumns | None = None
+    seen = _SeenNumbers()
+    report = _ReportLines(p, profile, options.encoding)
+    group: _Booking | None = None
+    try:
+        for row in iter_mapped_rows(p, profile, encoding=options.encoding, stats=stats):
+            if isinstance(row, RowError):
+                if report.matches(report.rejected(row)):
+                    stats.skipped["report line"] += 1
+                    continue
+                if group is not None:  # its errors name earlier rows: report in file order
+                    yield from group.records(dates)
+                    group = None
+                yield row
+                continue
+            if details is None:
+                details = _DetailColumns(stats.header, set(stats.column_index.values()))
+            split = _split_row(row, details)
+            if _report_row(split, report):
+                stats.skipped["report line"] += 1
+                continue
+            if group is not None and group.takes(split, when_keys):
+                try:
+                    group.add(split, dates)
+                except BookingFieldError as exc:
+                    yield RowError(ref=row.ref, field=exc.field, message=exc.message)
+                continue
+            if group is not None:
+                yield from group.records(dates)
+            group = _Booking.start(split)
+            if group.number:
+                group.listed_again = seen.add(group.number)
+        if group is not None:
+            yield from group.records(dates)
+    finally:
+        report.close()
+
+
+def _split_row(row: MappedRow, details: _DetailColumns) -> _Row:
+    """One mapped row split into booking fields, charges and other columns."""
+    values: dict[str, Any] = {}
+    charge_cells: dict[str, Any] = {}
+    for k, v in row.values.items():
+        is_charge = k == "charges" or k.startswith("charge_") or k in _CHARGE_DETAILS
+        (charge_cells if is_charge else values)[k] = v
+    other: dict[str, Any] = {}
+    for header, v in row.extra.items():
+        found = details.by_header.get(header)
+        if found is None:
+            other[header] = v
             continue
-        v = dict(row.values)
-        charges = split_charges(str(v["charges"])) if "charges" in v else []
-        for col in charge_cols:
-            if col in v:
-                charges.extend(split_charges(str(v[col])))
-        try:
-            yield from build_booking_events(v, charges, row.ref, dates)
-        except BookingFieldError as exc:
-            yield RowError(ref=row.ref, field=exc.field, message=exc.message)
+        fld, unit = found
+        if unit and _NUMBER.fullmatch(str(plain_value(v))):
+            v = f"{plain_value(v)} {unit}"  # "Weight (lbs)": 180 → "180 lbs"
+        (charge_cells if fld in _CHARGE_DETAILS else values)[fld] = v
+    charges = _row_charges(charge_cells) if charge_cells else []
+    return _Row(row.number, values, _name_key(values), charges, other)
 
 
 class BookingTableParser:

@@ -15,18 +15,24 @@ Each data row becomes one ``ParsedEvent(kind="transaction")``:
   ``holder_of`` link to the card), the customer of a payment processor
   (``person``/``payer``), the ship-to name of an order (``person``/``recipient``), an
   account number (``account``/``account``, only when it looks like a number — a name such
-  as "Checking" stays a property), and IP (``source_ip``), e-mail and phone parties
-  (linked with ``uses`` from the customer or cardholder when there is one).
+  as "Checking" stays a property; an IBAN is written without spaces; the profile's
+  ``default_account`` when the file names its account only above the table), the other
+  side's account (``account``/``counterparty_account``, linked with ``holder_of`` from the
+  merchant), and IP (``source_ip``), e-mail and phone parties (linked with ``uses`` from
+  the customer or cardholder when there is one).
 
 Rows that are not transactions by the profile's rules (a pending or cancelled order, a
-repeated header, a blank row) are skipped and counted in :class:`ReadStats`.
+repeated header, a blank row) are skipped and counted in :class:`ReadStats`; so are a
+statement's summary lines ("Total", "Closing balance", a "Beginning balance" line without
+an amount), which have no date or no amount and would otherwise read as bad rows.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +141,77 @@ _MEMO_LIMIT = 50_000
 
 def _looks_like_account_number(text: str) -> bool:
     return sum(c.isdigit() for c in text) >= 4
+
+
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}")
+
+
+def _account_value(text: Any) -> str:
+    """An account number as the entity is keyed: an IBAN without the spaces it is often
+    printed with (one account must be one entity whichever file names it)."""
+    value = str(text).strip()
+    return value.replace(" ", "").upper() if _IBAN.fullmatch(value.upper()) else value
+
+
+# A statement's own summary lines: a total (nothing but the word, maybe what it totals,
+# and figures) or an opening/closing balance line (whatever follows).
+_SUMMARY_LINE = re.compile(
+    r"^(?:(?:sub-?|grand\s+)?totals?|summe|gesamt|gesamtsumme|totaal|totale|montant total|"
+    r"saldo|solde|balance)(?:\s+(?:debits?|credits?|withdrawals?|deposits?|amount|fees|"
+    r"transactions))?[^a-z]*$"
+    r"|^(?:(?:opening|closing|beginning|ending|starting|previous|new|final)\s+balance|"
+    r"balance\s+(?:brought|carried)\s+forward|(?:anfangs|end|schluss|eind|begin)saldo|"
+    r"(?:neuer|alter)\s+saldo|solde\s+(?:initial|final|precedent|nouveau)|nouveau\s+solde|"
+    r"kontostand)\b")
+
+
+def _is_summary_line(row: MappedRow) -> bool:
+    """Whether a row that failed to convert is the statement's total or balance line:
+    it has no date (or the summary word stands in the date column) or no amount, and
+    one of its texts is such a line. A real transaction with a bad date or amount is not
+    (it stays a row error)."""
+    v = row.values
+    texts = [x for x in (v.get("date"), v.get("description"), v.get("merchant"), v.get("type"),
+                         *row.extra.values()) if isinstance(x, str)]
+    summary = [x for x in texts if _SUMMARY_LINE.match(strip_accents(x.strip().lower()))]
+    if not summary:
+        return False
+    no_date = "date" not in v or v["date"] in summary
+    no_amount = not any(f in v for f in ("amount", "debit", "credit"))
+    return no_date or no_amount
+
+
+# Type-column words that say only which way money went (not what kind of payment it was).
+_DIRECTION_WORDS = frozenset({"debit", "credit", "dr", "cr", "d", "c", "db", "af", "bij",
+                              "soll", "haben", "s", "h"})
+_DIRECTION_SCAN_ROWS = 1000
+
+
+def _direction_from_type_column(path: Path, profile: MappingProfile, options: ImportOptions,
+                                decimal_comma: bool | None) -> MappingProfile:
+    """A guessed profile whose type column holds only DEBIT/CREDIT-like words and whose
+    amounts are all unsigned reads its amounts' sign from that column (Yodlee's "Base
+    Type"); a header alone cannot say so. Any other profile is returned unchanged."""
+    if not (profile.name == "guessed" and profile.sign == "negative_is_debit"
+            and "type" in profile.columns and "amount" in profile.columns):
+        return profile
+    seen = False
+    try:
+        rows = iter_mapped_rows(path, profile, encoding=options.encoding)
+        for row in itertools.islice(rows, _DIRECTION_SCAN_ROWS):
+            if isinstance(row, RowError) or "type" not in row.values:
+                continue
+            if strip_accents(str(row.values["type"]).strip().lower()) not in _DIRECTION_WORDS:
+                return profile
+            try:
+                if parse_amount(row.values.get("amount"), decimal_comma=decimal_comma).value < 0:
+                    return profile
+            except ValueError:
+                continue
+            seen = True
+    except ParseError:
+        return profile  # the real pass reports it
+    return replace(profile, sign="type_column") if seen else profile
 
 
 class _RowConverter:
@@ -302,9 +379,11 @@ class _RowConverter:
                 props["card_last4"] = last4
             parties.append(card_party)
         merchant = str(v["merchant"]) if "merchant" in v else self.p.default_merchant
+        merchant_party: Party | None = None
         if merchant:
-            parties.append(self._memoised(("merchant", merchant), lambda: Party(
-                kind="organisation", value=merchant, role="merchant")))
+            merchant_party = self._memoised(("merchant", merchant), lambda: Party(
+                kind="organisation", value=merchant, role="merchant"))
+            parties.append(merchant_party)
         person: Party | None = None
         if "cardholder" in v:
             holder_name = str(v["cardholder"])
@@ -322,11 +401,21 @@ class _RowConverter:
             person = customer
         if "ship_to" in v:
             parties.append(Party(kind="person", value=str(v["ship_to"]), role="recipient"))
-        if "account" in v:
-            acct = str(v["account"])
+        if "account" in v or self.p.default_account:
+            acct = _account_value(v.get("account") or self.p.default_account)
             props["account"] = acct
             if _looks_like_account_number(acct):
                 parties.append(Party(kind="account", value=acct, role="account"))
+        if "counterparty_account" in v:
+            theirs = _account_value(v["counterparty_account"])
+            props["counterparty_account"] = theirs
+            if _looks_like_account_number(theirs):
+                account = self._memoised(("their account", theirs), lambda: Party(
+                    kind="account", value=theirs, role="counterparty_account"))
+                parties.append(account)
+                if merchant_party is not None:
+                    links.append(self._memoised(("account holder", merchant, theirs), lambda: ParsedLink(
+                        "holder_of", merchant_party, account)))
         for key, kind, role in self._ident_keys:
             if key in v:
                 ident = Party(kind=kind, value=str(v[key]), role=role)
@@ -371,6 +460,7 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
         p, profile, date_fields=("date", "posted_date"),
         amount_fields=("amount", "debit", "credit"), encoding=options.encoding,
         default_region=options.default_region)
+    profile = _direction_from_type_column(p, profile, options, decimal_comma)
     dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
     converter = _RowConverter(profile, dates, decimal_comma)
     zone_known = False
@@ -402,6 +492,9 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
         try:
             yield converter.convert(row)
         except _FieldError as exc:
+            if _is_summary_line(row):
+                stats.skipped["summary line"] += 1
+                continue
             yield RowError(ref=row.ref, field=exc.field, message=exc.message)
 
 
