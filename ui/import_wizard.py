@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,11 +41,17 @@ from workstation.ingest.formats import describe
 from workstation.ingest.pipeline import ImportResult, Preview, detect, preview, run_import
 from workstation.ingest.profiles import list_profiles, save_profile
 from workstation.ingest.records import ImportOptions, ParsedEntity, ParsedEvent
-from workstation.ingest.tabular import TRANSACTION_FIELDS, MappingProfile, ProfileError, read_header
+from workstation.ingest.tabular import (
+    BOOKING_FIELDS,
+    TRANSACTION_FIELDS,
+    MappingProfile,
+    ProfileError,
+    read_header,
+)
 
 TABULAR_FORMATS = {"transactions_table": "transaction", "booking_table": "booking"}
-MAPPED_FIELDS = ("date", "time", "amount", "debit", "credit", "currency", "merchant", "description",
-                 "mcc", "card_number", "card_last4", "cardholder", "ip", "email", "phone", "reference")
+# The fields a custom mapping offers, per target: every field a profile can map.
+MAPPED_FIELDS = {"transaction": TRANSACTION_FIELDS, "booking": BOOKING_FIELDS}
 
 
 class _FilePage(QWizardPage):
@@ -151,6 +157,13 @@ class _MappingPage(QWizardPage):
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         self.profile_combo.currentIndexChanged.connect(self._profile_changed)
         self._headers: list[str] = []
+        # A mapping edited column by column is previewed once the officer pauses, and only
+        # the newest preview is shown (an older one may finish later).
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(300)
+        self._preview_timer.timeout.connect(self.refresh_preview)
+        self._preview_generation = 0
 
     # ------------------------------------------------------------------ setup
     def initializePage(self) -> None:
@@ -186,9 +199,13 @@ class _MappingPage(QWizardPage):
         self.profile_combo.blockSignals(False)
         self.refresh_preview()
 
+    def _target(self) -> str:
+        return TABULAR_FORMATS.get(self.current_format(), "transaction")
+
     def _fill_mapping(self, columns: dict[str, Any]) -> None:
-        self.mapping.setRowCount(len(MAPPED_FIELDS))
-        for row, fld in enumerate(MAPPED_FIELDS):
+        fields = MAPPED_FIELDS[self._target()]
+        self.mapping.setRowCount(len(fields))
+        for row, fld in enumerate(fields):
             self.mapping.setItem(row, 0, QTableWidgetItem(fld))
             combo = QComboBox()
             combo.addItem("—", None)
@@ -208,6 +225,7 @@ class _MappingPage(QWizardPage):
             self.profile_combo.blockSignals(True)
             self.profile_combo.setCurrentIndex(custom)
             self.profile_combo.blockSignals(False)
+        self._preview_timer.start()
 
     def _profile_changed(self) -> None:
         name = self.profile_combo.currentData()
@@ -221,13 +239,11 @@ class _MappingPage(QWizardPage):
 
     # ------------------------------------------------------------------ profile
     def custom_profile(self, name: str = "custom") -> MappingProfile:
-        target = TABULAR_FORMATS.get(self.current_format(), "transaction")
+        target = self._target()
         columns = {}
-        for row, fld in enumerate(MAPPED_FIELDS):
+        for row, fld in enumerate(MAPPED_FIELDS[target]):
             combo = self.mapping.cellWidget(row, 1)
             if isinstance(combo, QComboBox) and combo.currentData():
-                if target == "transaction" and fld not in TRANSACTION_FIELDS:
-                    continue
                 columns[fld] = combo.currentData()
         return MappingProfile(name=name, target=target, columns=columns, label=name,
                               dayfirst=self.dayfirst.isChecked() or None,
@@ -271,8 +287,11 @@ class _MappingPage(QWizardPage):
                              default_region=ws.settings.phone_region, profile=self.profile_dict())
 
     def refresh_preview(self) -> None:
+        self._preview_timer.stop()
         if self.wiz.path is None:
             return
+        self._preview_generation += 1
+        generation = self._preview_generation
         path, fmt = self.wiz.path, self.current_format()
         try:
             options = self.options()
@@ -282,9 +301,13 @@ class _MappingPage(QWizardPage):
         self.problems.setText("Reading the first records…")
         self.wiz.session.runner.submit(lambda _p, _c: preview(path, fmt=fmt, options=options, limit=20),
                                        title="Preview", lane="read", visible=False,
-                                       on_done=self._show_preview, on_error=self._preview_failed)
+                                       on_done=lambda pv: self._show_preview(pv, generation),
+                                       on_error=lambda exc, details: self._preview_failed(
+                                           exc, details, generation))
 
-    def _show_preview(self, pv: Preview) -> None:
+    def _show_preview(self, pv: Preview, generation: int) -> None:
+        if generation != self._preview_generation:
+            return  # the mapping changed since this preview was asked for
         self.preview_table.setRowCount(len(pv.records))
         for row, rec in enumerate(pv.records):
             if isinstance(rec, ParsedEvent):
@@ -302,7 +325,9 @@ class _MappingPage(QWizardPage):
         self.problems.setText("<br>".join(msg))
         self.wiz.last_preview = pv
 
-    def _preview_failed(self, exc: BaseException, _details: str) -> None:
+    def _preview_failed(self, exc: BaseException, _details: str, generation: int) -> None:
+        if generation != self._preview_generation:
+            return
         self.preview_table.setRowCount(0)
         self.problems.setText(f"<b>Cannot read the file this way:</b> {exc}")
         self.wiz.last_preview = None

@@ -89,3 +89,38 @@ def test_bad_file_reports_and_changes_nothing(qtbot, session, tmp_path: Path) ->
     assert "Nothing was imported" in wiz.summary_page.summary.text()
     assert session.ws.counts() == before
     wiz.close()
+
+
+def test_booking_list_mapped_by_hand_imports_people_and_charges(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-4", "wizard bookings").id
+    roster = tmp_path / "cad_roster.csv"
+    # Column names no guesser knows, as a records system's raw export has them.
+    roster.write_text("BKG_NO,SUBJ,BORN,BKG_DT,OFF_DESC,OFF_STAT\n"
+                      'Q-1,"TESTPERSON, ALEX",1990-04-01,2024-03-02 09:30,Burglary,ORC 2911.12\n'
+                      'Q-1,"TESTPERSON, ALEX",1990-04-01,2024-03-02 09:30,Theft,ORC 2913.02\n'
+                      'Q-2,"SAMPLE, ROBIN",1985-05-31,2024-03-03 01:05,Trespass,ORC 2911.21\n',
+                      encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, roster)
+    wiz.next()
+    page = wiz.mapping_page
+    page.format_combo.setCurrentIndex(page.format_combo.findData("booking_table"))
+    offered = [page.mapping.item(row, 0).text() for row in range(page.mapping.rowCount())]
+    assert {"booking_number", "full_name", "dob", "charges", "statute"} <= set(offered)
+    assert "amount" not in offered
+    mapping = {"booking_number": "BKG_NO", "full_name": "SUBJ", "dob": "BORN",
+               "booking_time": "BKG_DT", "charges": "OFF_DESC", "statute": "OFF_STAT"}
+    for row, field in enumerate(offered):
+        if field in mapping:
+            combo = page.mapping.cellWidget(row, 1)
+            combo.setCurrentIndex(combo.findData(mapping[field]))
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2, timeout=10000)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    assert wiz.result is not None and (wiz.result.events, wiz.result.errors) == (2, ())
+    bookings = sorted(session.ws.list_events(case_id), key=lambda e: e.title)
+    assert [b.title for b in bookings] == ["Booking Q-1", "Booking Q-2"]
+    assert [(c["description"], c["statute"]) for c in bookings[0].properties["charges"]] == [
+        ("Burglary", "ORC 2911.12"), ("Theft", "ORC 2913.02")]
+    people = {p.label: p.properties.get("dob") for p in session.ws.list_entities(case_id, kind="person")}
+    assert people == {"ALEX TESTPERSON": "1990-04-01", "ROBIN SAMPLE": "1985-05-31"}
+    wiz.close()
