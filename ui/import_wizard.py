@@ -126,7 +126,9 @@ class _MappingPage(QWizardPage):
         self.preview_table = QTableWidget(0, 5)
         self.preview_table.setObjectName("previewTable")
         self.preview_table.setHorizontalHeaderLabels(["Where", "Time", "Kind", "Title / text", "Parties"])
-        self.preview_table.horizontalHeader().setStretchLastSection(True)
+        head = self.preview_table.horizontalHeader()
+        for col in (3, 4):  # the text and the parties share the width
+            head.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         self.preview_table.verticalHeader().hide()
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -150,7 +152,9 @@ class _MappingPage(QWizardPage):
         mb.addWidget(self.save_btn, 0, Qt.AlignmentFlag.AlignRight)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
-        lay.addWidget(self.mapping_box)
+        self.mapping.verticalHeader().setDefaultSectionSize(28)
+        self.mapping.setMinimumHeight(260)  # a booking list offers 40 fields: room for them
+        lay.addWidget(self.mapping_box, 1)
         lay.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)
         lay.addWidget(self.preview_table, 1)
         lay.addWidget(self.problems)
@@ -312,7 +316,7 @@ class _MappingPage(QWizardPage):
         for row, rec in enumerate(pv.records):
             if isinstance(rec, ParsedEvent):
                 cells = [rec.ref, rec.occurred_at.isoformat(sep=" ") if rec.occurred_at else "", rec.kind,
-                         (rec.title + " " + (rec.body or "")).strip()[:200],
+                         " ".join(t for t in (rec.title, _facts(rec), rec.body or "") if t)[:200],
                          ", ".join(f"{p.role}: {p.label or p.value}" for p in rec.parties)]
             elif isinstance(rec, ParsedEntity):
                 cells = [rec.ref, "", rec.party.kind, rec.party.label or rec.party.value, ""]
@@ -331,6 +335,16 @@ class _MappingPage(QWizardPage):
         self.preview_table.setRowCount(0)
         self.problems.setText(f"<b>Cannot read the file this way:</b> {exc}")
         self.wiz.last_preview = None
+
+
+def _facts(rec: ParsedEvent) -> str:
+    """What the officer checks a mapping by, beside the title: the amount of a transaction,
+    the charges of a booking."""
+    props = rec.properties
+    if "amount" in props:
+        return f"[{props['amount']} {props.get('currency') or ''}]".replace(" ]", "]")
+    charges = [str(c.get("description") or c.get("statute") or "") for c in props.get("charges") or ()]
+    return f"[{'; '.join(c for c in charges if c)}]" if any(charges) else ""
 
 
 class _RunPage(QWizardPage):

@@ -68,6 +68,7 @@ def test_custom_mapping_saved_and_reused_with_skip_bad_rows(qtbot, session, tmp_
     assert any(p.name == "Odd bank export" and not p.builtin for p in wiz.profiles)
     page.refresh_preview()
     qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2, timeout=10000)
+    assert page.preview_table.item(0, 3).text() == "KIOSK A [-12.50]"
     wiz.next()
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
     assert wiz.result is not None and (wiz.result.events, wiz.result.skipped) == (2, 1)
@@ -114,6 +115,9 @@ def test_booking_list_mapped_by_hand_imports_people_and_charges(qtbot, session, 
             combo = page.mapping.cellWidget(row, 1)
             combo.setCurrentIndex(combo.findData(mapping[field]))
     qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2, timeout=10000)
+    # The preview shows what the mapping is checked by: one booking per person, its charges.
+    assert page.preview_table.item(0, 0).text() == "rows 2-3"
+    assert page.preview_table.item(0, 3).text() == "Booking Q-1 [Burglary; Theft]"
     wiz.next()
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
     assert wiz.result is not None and (wiz.result.events, wiz.result.errors) == (2, ())
