@@ -34,6 +34,7 @@ from workstation.ingest import textio
 from workstation.ingest.formats import all_parsers, get_parser
 from workstation.ingest.records import (
     ImportOptions,
+    Notice,
     ParsedEntity,
     ParsedEvent,
     ParsedLink,
@@ -163,6 +164,8 @@ def preview(path: str | Path, *, fmt: str | None = "auto", options: ImportOption
         for rec in itertools.islice(_records(parser, p, opts), limit * 3):
             if isinstance(rec, RowError):
                 problems.append(RowProblem(rec.ref, rec.field, rec.message))
+            elif isinstance(rec, Notice):
+                problems.append(RowProblem(rec.ref, None, rec.message))
             else:
                 records.append(rec)
             if len(records) >= limit:
@@ -333,6 +336,10 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                         report(min(0.99, tracker.fraction()), f"{n:,} records")
                     if isinstance(rec, RowError):
                         _bad_row(p, rec, counters, skip_bad_rows)
+                        continue
+                    if isinstance(rec, Notice):
+                        if len(counters.warnings) < MAX_ERRORS_KEPT:
+                            counters.warnings.append(f"{rec.ref}: {rec.message}")
                         continue
                     try:
                         if isinstance(rec, ParsedEvent):

@@ -16,7 +16,8 @@ Conventions a parser follows:
   ``properties["currency"]`` (ISO 4217, upper case) when known. A debit is negative.
 * A parser never raises for one bad row when it can go on: it yields a :class:`RowError`
   and the pipeline decides (abort, or skip-bad-rows). A file that cannot be read at all
-  raises :class:`ParseError`.
+  raises :class:`ParseError`. What is worth knowing but wrong with nothing (a count the
+  export states that does not match) is a :class:`Notice`.
 """
 
 from __future__ import annotations
@@ -136,7 +137,17 @@ class RowError:
     message: str
 
 
-Record = Union[ParsedEvent, ParsedEntity, RowError]
+@dataclass(frozen=True)
+class Notice:
+    """Something about the file the officer should know that is not an error: an export
+    that states more messages than it holds, an assumption the parser had to make. The
+    pipeline keeps it with the import's warnings (on the source row and in the summary)."""
+
+    ref: str
+    message: str
+
+
+Record = Union[ParsedEvent, ParsedEntity, RowError, Notice]
 
 
 @dataclass(frozen=True)

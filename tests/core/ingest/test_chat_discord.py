@@ -444,3 +444,24 @@ def test_bad_top_level_is_a_parse_error(tmp_path: Path, text: str, expected: str
     with pytest.raises(ParseError, match=expected) as exc:
         list(P.parse(path, ImportOptions()))
     assert exc.value.file == str(path)
+
+
+def test_an_export_holding_fewer_messages_than_it_states_is_reported(ws, tmp_path: Path) -> None:
+    from workstation.ingest.pipeline import preview, run_import
+
+    case_id = ws.create_case("DC-1", "discord counts").id
+    whole = run_import(ws, case_id, _write(tmp_path, GUILD_EXPORT, "whole.json"))
+    assert not any("messageCount" in w for w in whole.warnings)
+
+    # Two messages cut out of the list by hand (or an export stopped early): the count the
+    # exporter wrote at the end no longer matches, and the officer is told so.
+    cut = dict(GUILD_EXPORT, messages=GUILD_EXPORT["messages"][:3])
+    path = _write(tmp_path, cut, "cut.json")
+    result = run_import(ws, case_id, path)
+    assert (result.messages, result.system_lines) == (2, 1)
+    assert "messageCount: the export states 5 messages, the file holds 3" in result.warnings
+    shown = preview(path)
+    assert [(p.row, p.message) for p in shown.problems] == [
+        ("messageCount", "the export states 5 messages, the file holds 3")]
+    source = ws.list_sources(case_id)[-1]
+    assert "messageCount: the export states 5 messages, the file holds 3" in source.summary["warnings"]

@@ -51,6 +51,7 @@ from workstation.ingest.chat._common import (
 from workstation.ingest.records import (
     Attachment,
     ImportOptions,
+    Notice,
     ParsedEvent,
     ParseError,
     Party,
@@ -198,7 +199,7 @@ class DiscordJsonParser:
                     authors[a.value] = a
             elif key == "messages":
                 has_list = value is ARRAY_START
-            elif key in ("guild", "channel", "exportedAt"):
+            elif key in ("guild", "channel", "exportedAt", "messageCount"):
                 fields[key] = value
         if not has_list:
             raise ParseError("not a DiscordChatExporter export: no 'messages' list", file=path)
@@ -211,6 +212,11 @@ class DiscordJsonParser:
             i += 1
             ref = f"message {msg.get('id')}" if msg.get("id") else f"messages[{i}]"
             yield guarded(ref, lambda: self._event(msg, i, base, members, conv))
+        stated = fields.get("messageCount")
+        if type(stated) is int and stated != i + 1:
+            # An export cut short, or a file edited after it was written.
+            yield Notice("messageCount", f"the export states {stated:,} messages, the file "
+                                         f"holds {i + 1:,}")
 
     @staticmethod
     def _stream(path: Path, options: ImportOptions) -> Iterator[tuple[str | None, Any]]:
