@@ -124,6 +124,11 @@ class MappingProfile:
     skipped and counted in :class:`ReadStats`, not reported as errors.
     ``default_account`` is the statement's own account when the file names it once
     above the table (``IBAN;DE89...``) rather than on every row.
+    ``amount_by_currency`` maps ISO codes to amount columns, for statements with one
+    amount column per currency (RBC's ``CAD$`` and ``USD$``): a row's amount is the first
+    of them it fills, in that column's currency. ``region`` is the country (ISO 3166) of
+    the bank whose layout this is: when it is the import's region too, amounts that state
+    no currency are in that country's dollar, marked as assumed (see ``finance.table``).
     """
 
     name: str
@@ -147,6 +152,8 @@ class MappingProfile:
     skip_if_blank: tuple[str, ...] = ()
     default_merchant: str | None = None
     default_account: str | None = None
+    amount_by_currency: Mapping[str, ColumnRef] = field(default_factory=dict)
+    region: str | None = None
 
     def __post_init__(self) -> None:
         if self.target not in ("transaction", "booking"):
@@ -157,6 +164,16 @@ class MappingProfile:
                 raise ProfileError(f"profile {self.name!r}: unknown {self.target} field {key!r}")
             if not isinstance(ref, (str, int, tuple)) or isinstance(ref, bool):
                 raise ProfileError(f"profile {self.name!r}: bad column for {key!r}: {ref!r}")
+        for code, ref in self.amount_by_currency.items():
+            if self.target != "transaction" or not re.fullmatch(r"[A-Z]{3}", code):
+                raise ProfileError(f"profile {self.name!r}: bad amount currency {code!r}")
+            if not isinstance(ref, (str, int, tuple)) or isinstance(ref, bool):
+                raise ProfileError(f"profile {self.name!r}: bad column for {code!r}: {ref!r}")
+        if self.region is not None:
+            region = str(self.region).strip().upper()
+            if not re.fullmatch(r"[A-Z]{2}", region):
+                raise ProfileError(f"profile {self.name!r}: bad region {self.region!r}")
+            object.__setattr__(self, "region", region)
         if self.sign not in SIGN_CONVENTIONS:
             raise ProfileError(f"profile {self.name!r}: unknown sign convention {self.sign!r}")
         if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in "\"\r\n"):
@@ -175,7 +192,7 @@ class MappingProfile:
         out: dict[str, Any] = {"version": PROFILE_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "columns":
+            if f.name in ("columns", "amount_by_currency"):
                 value = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
             elif f.name == "skip_values":
                 value = {k: list(v) for k, v in value.items()}
@@ -202,9 +219,9 @@ class MappingProfile:
         for key, value in data.items():
             if key not in known:
                 continue  # written by a newer minor version; harmless to ignore
-            if key == "columns":
+            if key in ("columns", "amount_by_currency"):
                 if not isinstance(value, Mapping):
-                    raise ProfileError("profile 'columns' must be an object")
+                    raise ProfileError(f"profile {key!r} must be an object")
                 value = {str(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             elif key == "skip_values":
                 value = {str(k): tuple(str(x) for x in v) for k, v in (value or {}).items()}
@@ -283,10 +300,82 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
     _p("wellsfargo_headerless", "Wells Fargo account activity (no header line)",
        {"date": 0, "amount": 1, "reference": 3, "description": 4},
        currency="USD", dayfirst=False, has_header=False),
+    # Canada. Chequing descriptions name the kind of transaction and then the other side;
+    # card descriptions are the merchant's descriptor.
+    _p("rbc", "RBC Royal Bank account and card activity",
+       {"account": "Account Number", "date": "Transaction Date", "reference": "Cheque Number",
+        "description": "Description 1", "merchant": "Description 2"},
+       amount_by_currency={"CAD": "CAD$", "USD": "USD$"}, dayfirst=False, region="CA"),
+    _p("td_headerless", "TD Canada Trust account or card activity (no header line)",
+       {"date": 0, "description": 1, "debit": 2, "credit": 3, "balance": 4},
+       sign="debit_credit_columns", dayfirst=False, has_header=False, region="CA"),
+    _p("cibc_headerless", "CIBC account activity (no header line)",
+       {"date": 0, "description": 1, "debit": 2, "credit": 3},
+       sign="debit_credit_columns", dayfirst=False, has_header=False, region="CA"),
+    _p("cibc_card_headerless", "CIBC credit card activity (no header line)",
+       {"date": 0, "merchant": 1, "debit": 2, "credit": 3, "card_number": 4},
+       sign="debit_credit_columns", dayfirst=False, has_header=False, region="CA"),
+    _p("scotiabank_headerless", "Scotiabank account activity (no header line)",
+       {"date": 0, "amount": 1, "type": 3, "description": 4},
+       dayfirst=False, has_header=False, region="CA"),
+    _p("bmo_card", "BMO credit card transactions",
+       {"reference": "Item #", "card_number": "Card #", "date": "Transaction Date",
+        "posted_date": "Posting Date", "amount": "Transaction Amount",
+        "merchant": "Description"},
+       sign="positive_is_debit", dayfirst=False, region="CA"),
+    _p("bmo_bank", "BMO bank account transactions",
+       {"card_number": "First Bank Card", "type": "Transaction Type", "date": "Date Posted",
+        "amount": "Transaction Amount", "description": "Description"},
+       dayfirst=False, region="CA"),
+    _p("tangerine", "Tangerine account or card transactions",
+       {"date": "Date", "type": "Transaction", "merchant": "Name", "description": "Memo",
+        "amount": "Amount"},
+       dayfirst=False, region="CA"),
+    # Desjardins (AccèsD): branch, folio and kind of account, date, sequence number,
+    # description, cheque, withdrawal, deposit, then interest, capital, advance and
+    # repayment (loans and lines of credit) and the balance.
+    _p("desjardins_headerless", "Desjardins (AccèsD) account activity (no header line)",
+       {"account": 1, "date": 3, "reference": 4, "description": 5, "debit": 7, "credit": 8,
+        "balance": 13},
+       sign="debit_credit_columns", has_header=False, region="CA"),
+    _p("nbc", "National Bank (Banque Nationale) account activity",
+       {"date": "Date", "description": "Description", "category": "Catégorie",
+        "debit": "Débit", "credit": "Crédit", "balance": "Solde"},
+       sign="debit_credit_columns", region="CA"),
+    # United Kingdom.
+    _p("barclays", "Barclays account activity",
+       {"reference": "Number", "date": "Date", "account": "Account", "amount": "Amount",
+        "type": "Subcategory", "description": "Memo"},
+       dayfirst=True, region="GB"),
+    _p("lloyds", "Lloyds, Halifax or Bank of Scotland account activity",
+       {"date": "Transaction Date", "type": "Transaction Type", "account": "Account Number",
+        "description": "Transaction Description", "debit": "Debit Amount",
+        "credit": "Credit Amount", "balance": "Balance"},
+       sign="debit_credit_columns", dayfirst=True, region="GB"),
+    _p("natwest", "NatWest or RBS account activity",
+       {"date": "Date", "type": "Type", "description": "Description", "amount": "Value",
+        "balance": "Balance", "account": "Account Number"},
+       dayfirst=True, region="GB"),
+    _p("hsbc_uk_headerless", "HSBC UK account activity (no header line)",
+       {"date": 0, "description": 1, "amount": 2},
+       dayfirst=True, has_header=False, region="GB"),
+    # Australia.
+    _p("commbank_headerless", "CommBank (Commonwealth Bank) transactions (no header line)",
+       {"date": 0, "amount": 1, "description": 2, "balance": 3},
+       dayfirst=True, has_header=False, region="AU"),
+    _p("anz_headerless", "ANZ transactions (no header line)",
+       {"date": 0, "amount": 1, "description": 2},
+       dayfirst=True, has_header=False, region="AU"),
+    _p("westpac", "Westpac transactions",
+       {"account": "Bank Account", "date": "Date", "description": "Narrative",
+        "debit": "Debit Amount", "credit": "Credit Amount", "balance": "Balance",
+        "category": "Categories", "reference": "Serial"},
+       sign="debit_credit_columns", dayfirst=True, region="AU"),
 )}
 
-# Built-ins that are only chosen explicitly (no header to recognise them by).
-_EXPLICIT_ONLY = {"mint_headerless", "wellsfargo_headerless"}
+# Built-ins that are only chosen explicitly or by the shape of their rows (no header to
+# recognise them by).
+_EXPLICIT_ONLY = frozenset(name for name, p in BUILTIN_PROFILES.items() if not p.has_header)
 
 
 def builtin_profile(name: str) -> MappingProfile:
@@ -310,7 +399,7 @@ def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
     if not profile.has_header:
         return 0
     hits = 0
-    for ref in profile.columns.values():
+    for ref in (*profile.columns.values(), *profile.amount_by_currency.values()):
         names = _ref_names(ref)
         if not names or not any(n in headers for n in names):
             return 0
@@ -668,17 +757,21 @@ _SPACES = "\u00a0\u202f\u2009\u2007 "
 
 @dataclass(frozen=True)
 class ParsedAmount:
-    """An amount as written: signed value, currency stated beside it, CR/DR marker."""
+    """An amount as written: signed value, currency stated beside it, CR/DR marker, and
+    a currency sign that names no single currency (``$``, ``¥``, ``kr``): which one it
+    is depends on where the statement comes from, which the text does not say."""
 
     value: Decimal
     currency: str | None = None
     marker: str | None = None  # "CR" or "DR" when the text carried one
+    symbol: str | None = None
 
 
-def _strip_amount_decorations(s: str) -> tuple[str, bool, str | None, str | None]:
+def _strip_amount_decorations(s: str) -> tuple[str, bool, str | None, str | None, str | None]:
     negative = False
     currency: str | None = None
     marker: str | None = None
+    symbol: str | None = None
     for _ in range(8):
         before = s
         s = s.strip(_SPACES)
@@ -719,15 +812,16 @@ def _strip_amount_decorations(s: str) -> tuple[str, bool, str | None, str | None
         for sym, code in _SYMBOLS:
             if s.startswith(sym) and (len(sym) > 1 or not sym.isalpha()):
                 s = s[len(sym):]
-                currency = currency or code
-                break
-            if s.endswith(sym) and not (sym == "R" and not s[:-1].rstrip(_SPACES)):
+            elif s.endswith(sym) and not (sym == "R" and not s[:-1].rstrip(_SPACES)):
                 s = s[: -len(sym)]
-                currency = currency or code
-                break
+            else:
+                continue
+            currency = currency or code
+            symbol = symbol or (None if code else sym)
+            break
         if s == before:
             break
-    return s.strip(_SPACES), negative, currency, marker
+    return s.strip(_SPACES), negative, currency, marker, symbol
 
 
 def infer_decimal_comma(text: str) -> bool | None:
@@ -764,8 +858,9 @@ def parse_amount(text: Any, *, decimal_comma: bool | None = None,
     Handles ``1,000.00``, ``1.000,00`` and ``1 000,00`` (``decimal_comma`` True; None
     decides from the text itself, a lone group of 3 digits after the separator being read
     as thousands), ``1'000.00``, negatives as ``-12.50``, ``(12.50)``, ``12.50-`` and
-    ``−12.50``, currency symbols and ISO codes on either side (``$``, ``€``, ``CAD``...),
-    and ``CR``/``DR`` markers (returned in ``marker``; the sign is left as written).
+    ``−12.50``, currency symbols and ISO codes on either side (``€``, ``CAD``, ``C$``...;
+    a bare ``$`` names no currency and is returned in ``symbol``), and ``CR``/``DR``
+    markers (returned in ``marker``; the sign is left as written).
     Raises ValueError for anything else, including an empty cell.
     """
     if isinstance(text, Decimal):
@@ -784,7 +879,7 @@ def parse_amount(text: Any, *, decimal_comma: bool | None = None,
         return ParsedAmount(Decimal(raw))
     if not raw.strip(_SPACES):
         raise ValueError("empty amount")
-    body, negative, currency, marker = _strip_amount_decorations(raw)
+    body, negative, currency, marker, symbol = _strip_amount_decorations(raw)
     body = body.replace("'", "").replace("’", "")
     if thousands:
         body = body.replace(thousands, "")
@@ -812,7 +907,8 @@ def parse_amount(text: Any, *, decimal_comma: bool | None = None,
         value = Decimal(body)
     except InvalidOperation:
         raise ValueError(f"not an amount: {raw.strip()!r}") from None
-    return ParsedAmount(-value if negative else value, currency, marker)
+    return ParsedAmount(-value if negative else value, currency, marker,
+                        None if currency else symbol)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1371,6 +1467,11 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
     index_items: list[tuple[str, int]] = []
     unused: list[int] = []
     width: int | None = None
+    # Without a header the first row sets the width: its trailing empty cells (a CIBC
+    # row without a credit) are columns the profile reads, not padding.
+    min_width = 0 if profile.has_header else 1 + max(
+        (r for r in (*profile.columns.values(), *profile.amount_by_currency.values())
+         if isinstance(r, int)), default=-1)
     skipped_leading = 0
     try:
         spreadsheet = is_xlsx(p)
@@ -1382,7 +1483,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             skipped_leading += 1
             continue
         # Exporters pad rows with trailing empty cells; they carry nothing.
-        while row and (width is None or len(row) > width) and _blank(row[-1]):
+        while row and (width is None or len(row) > width) and len(row) > min_width and _blank(row[-1]):
             row.pop()
         if not row or (_blank(row[0]) and all(_blank(c) for c in row)):
             stats.skipped["blank row"] += 1
@@ -1401,7 +1502,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 continue
             index = _resolve_columns(p, profile, None, stats)
             stats.column_index = dict(index)
-            width = len(row)
+            width = max(len(row), min_width)
             index_items = list(index.items())
             unused = []
         # Cheap first-cell tests before normalising the whole row (this runs for every row):
@@ -1453,10 +1554,17 @@ _REQUIRED = {
 }
 
 
+def currency_amount_field(code: str) -> str:
+    """The key under which a mapped row holds the amount column of currency ``code``
+    (see ``MappingProfile.amount_by_currency``)."""
+    return f"amount {code}"
+
+
 def _resolve_columns(path: Path, profile: MappingProfile, header_norm: list[str] | None,
                      stats: ReadStats) -> dict[str, int]:
     index: dict[str, int] = {}
-    for fld, ref in profile.columns.items():
+    by_currency = {currency_amount_field(c): ref for c, ref in profile.amount_by_currency.items()}
+    for fld, ref in itertools.chain(profile.columns.items(), by_currency.items()):
         if isinstance(ref, int):
             index[fld] = ref
             continue
@@ -1470,7 +1578,8 @@ def _resolve_columns(path: Path, profile: MappingProfile, header_norm: list[str]
         else:
             stats.missing_columns.append(fld)
     for group in _REQUIRED[profile.target]:
-        if not any(f in index for f in group):
+        if not any(f in index for f in group) and not (
+                "amount" in group and any(f in index for f in by_currency)):
             wanted = " or ".join(repr(str(profile.columns.get(f, f))) for f in group)
             raise ParseError(f"column {wanted} not found in the header (profile "
                              f"{profile.name!r})", file=path, field=group[0])
@@ -1593,7 +1702,10 @@ def profile_from_options(options: ImportOptions, target: str) -> MappingProfile 
 
 
 def choose_profile(path: Path, options: ImportOptions, target: str) -> MappingProfile:
-    """The options' profile, else the one recognised from the header. Raises ParseError."""
+    """The options' profile, else the one recognised from the header, else (a statement
+    without a header line) the one headerless built-in layout its first rows fit (see
+    :func:`headerless_layouts`). Raises ParseError, naming the candidate layouts when the
+    rows fit several or none."""
     try:
         profile = profile_from_options(options, target)
     except ParseError as exc:
@@ -1613,10 +1725,18 @@ def choose_profile(path: Path, options: ImportOptions, target: str) -> MappingPr
     found = find_header(rows, target)
     if found is None:
         shown = ", ".join(repr(str(h)) for h in first[:12] if h is not None)
-        if target == "transaction" and _looks_like_data_row(first):
-            raise ParseError(f"the file has no header line (its first row is data: {shown}); "
-                             "choose a mapping profile that names the columns by position",
-                             file=path)
+        if target == "transaction":
+            fits = headerless_layouts(row for _, row in rows)
+            if len(fits) == 1:
+                return BUILTIN_PROFILES[fits[0]]
+            if fits or _looks_like_data_row(first):
+                which = (f"its rows fit more than one built-in layout without a header "
+                         f"({', '.join(fits)})" if fits else
+                         f"its rows fit none of the built-in layouts without a header "
+                         f"({', '.join(ROW_SHAPES)})")
+                raise ParseError(f"the file has no header line (its first row is data: {shown}); "
+                                 f"{which}: choose a mapping profile that names the columns by "
+                                 "position", file=path)
         raise ParseError(f"no known {target} column layout in the header ({shown}); choose "
                          "a mapping profile", file=path)
     return found[1]
@@ -1686,6 +1806,143 @@ def _looks_like_data_row(row: Sequence[Any]) -> bool:
     return False
 
 
+# The rows of the headerless built-in layouts, column by column, by which a file without a
+# header is recognised. Kinds: "date"; "amount" (signed); "unsigned" (0 or more);
+# "debit"/"credit" (an amount or empty, not both on one row); "balance" (an amount or
+# empty, running: see _balances_run); "text" (not empty, not a number); "card" (a card
+# number, masked or not); "direction" (one of the profile's debit/credit words); "any"
+# (empty too); "=X" (exactly X).
+ROW_SHAPES: dict[str, tuple[str, ...]] = {
+    "mint_headerless": ("date", "text", "text", "unsigned", "direction", "any", "any"),
+    "wellsfargo_headerless": ("date", "amount", "=*", "any", "text"),
+    "td_headerless": ("date", "text", "debit", "credit", "balance"),
+    "cibc_headerless": ("date", "text", "debit", "credit"),
+    "cibc_card_headerless": ("date", "text", "debit", "credit", "card"),
+    "scotiabank_headerless": ("date", "amount", "=-", "text", "any"),
+    "desjardins_headerless": ("any", "any", "any", "date", "any", "text", "any", "debit",
+                              "credit", "any", "any", "any", "any", "balance"),
+    "hsbc_uk_headerless": ("date", "text", "amount"),
+    "commbank_headerless": ("date", "amount", "text", "balance"),
+    "anz_headerless": ("date", "amount", "text"),
+}
+SHAPE_ROWS = HEADER_SEARCH_ROWS
+# Card numbers as statements print them: 12-19 digits, the middle ones possibly masked.
+_CARD_CELL = re.compile(r"(?=(?:[\d*Xx•#][\s-]?){12,19}$)[\d*Xx•#][\d*Xx•#\s-]*\d{4}")
+
+
+def headerless_layouts(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """The headerless built-in profiles whose row shape (:data:`ROW_SHAPES`) the first
+    :data:`SHAPE_ROWS` non-blank rows fit: every row has the layout's number of columns and
+    all but one in five (a bad row is reported when read, not here) hold in each column
+    what the layout's does, with a running balance that runs."""
+    data = list(itertools.islice((list(r) for r in rows if not all(_blank(c) for c in r)),
+                                 SHAPE_ROWS))
+    if not data:
+        return []
+    return [name for name, shape in ROW_SHAPES.items()
+            if _rows_fit(BUILTIN_PROFILES[name], shape, data)]
+
+
+def _rows_fit(profile: MappingProfile, shape: tuple[str, ...], rows: list[list[Any]]) -> bool:
+    reader = DateReader(profile.date_formats, profile.dayfirst)
+    words = {strip_accents(w.lower()) for w in (*profile.debit_words, *profile.credit_words)}
+    account_at = profile.columns.get("account")
+    misfits = 0
+    steps: list[tuple[Any, Decimal, Decimal] | None] = []
+    for row in rows:
+        money = _row_money(row, shape, reader, profile.dayfirst, words) if len(row) == len(shape) else None
+        if money is None:
+            misfits += 1
+        amount, balance = money or (None, None)
+        steps.append(None if amount is None or balance is None else (
+            row[account_at] if isinstance(account_at, int) else None, amount, balance))
+    return misfits <= len(rows) // 5 and misfits < len(rows) and _balances_run(steps)
+
+
+def _row_money(row: Sequence[Any], shape: tuple[str, ...], reader: DateReader,
+               dayfirst: bool | None, words: set[str]) -> tuple[Decimal | None, Decimal | None] | None:
+    """The (signed amount, balance) of a row that fits ``shape``, either None when the row
+    does not say; None when the row does not fit."""
+    amount: Decimal | None = None
+    balance: Decimal | None = None
+    sides = 0
+    for kind, cell in zip(shape, row):
+        if kind == "any":
+            continue
+        blank = _blank(cell)
+        text = cell.strip() if isinstance(cell, str) else ""
+        if kind[0] == "=":
+            fits = text == kind[1:]
+        elif kind == "date":
+            fits = not blank and _is_date_cell(cell, reader, dayfirst)
+        elif kind == "text":
+            fits = bool(text) and _amount_or_none(text) is None
+        elif kind == "card":
+            fits = bool(_CARD_CELL.fullmatch(text.strip("'")))
+        elif kind == "direction":
+            fits = strip_accents(text.lower()) in words
+        else:
+            value = None if blank else _amount_or_none(cell)
+            fits = value is not None or (blank and kind in ("debit", "credit", "balance"))
+            if kind == "unsigned":
+                fits = fits and value is not None and value >= 0
+            elif kind == "amount":
+                amount = value
+            elif kind == "balance":
+                balance = value
+            elif value:  # a debit or credit other than 0
+                sides += 1
+                amount = -abs(value) if kind == "debit" else abs(value)
+        if not fits:
+            return None
+    return None if sides > 1 else (amount, balance)
+
+
+def _amount_or_none(cell: Any) -> Decimal | None:
+    try:
+        return parse_amount(cell).value
+    except ValueError:
+        return None
+
+
+def _is_date_cell(cell: Any, reader: DateReader, dayfirst: bool | None) -> bool:
+    """Whether a cell is a date written as the layout writes them (a numeric date whose
+    day and month order contradicts the layout's is not)."""
+    if isinstance(cell, (date, datetime)):
+        return True
+    if not isinstance(cell, str):
+        return False
+    text = cell.strip()
+    if dayfirst is not None and date_order_hint(text) not in (None, dayfirst):
+        return False
+    try:
+        if reader.formats != "auto":
+            reader.parse(text)
+            return True
+        return reader._date_only(_split_date_time(_WEEKDAY.sub("", text))[0]) is not None
+    except ValueError:
+        return False
+
+
+def _balances_run(steps: Sequence[tuple[Any, Decimal, Decimal] | None]) -> bool:
+    """Whether each row's balance follows from its neighbour's and the amounts, the same
+    way for every row: oldest row first (balance = previous balance + amount) or newest
+    first (previous balance = balance + previous amount), and the amount counted for the
+    balance (an account) or against it (a card statement's balance owed). Steps are
+    (account, amount, balance), None for a row missing either figure; such rows, and rows
+    of different accounts, do not chain. No chain at all passes (nothing contradicts)."""
+    pairs = [(prev, cur) for prev, cur in zip(steps, steps[1:])
+             if prev is not None and cur is not None and prev[0] == cur[0]]
+    if not pairs:
+        return True
+    for owed in (1, -1):
+        if all(cur[2] - prev[2] == owed * cur[1] for prev, cur in pairs):
+            return True
+        if all(prev[2] - cur[2] == owed * prev[1] for prev, cur in pairs):
+            return True
+    return False
+
+
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ""}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -1695,8 +1952,9 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
 
     Recognised built-in layouts score 0.9, guessed ones 0.6 (lower for unusual
     suffixes). A workbook that fails the zip-bomb check scores 0.3 for transactions so
-    the import reports why it was refused; so does a statement without a header line
-    (0.35), whose import then says that a mapping profile is needed.
+    the import reports why it was refused. A statement without a header line scores 0.6
+    when its rows fit one headerless built-in layout, else 0.35 (its import then says
+    that a mapping profile is needed).
     """
     suffix = path.suffix.lower()
     if is_xlsx(path, head):
@@ -1718,10 +1976,15 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
         rows = list(enumerate(text_sample_rows(head, max_rows=HEADER_SEARCH_ROWS), start=1))
     found = find_header(rows, target)
     if found is None:
+        if target != "transaction":
+            return 0.0
+        data = [r for _, r in rows if not all(_blank(c) for c in r)]
+        if len(headerless_layouts(data)) == 1:
+            return 0.6  # as sure as a header the guesser read
         # No header at all, but every row a transaction of one width: claim the file (just
         # above the pipeline's floor) so that reading it says a mapping profile is needed.
-        data = [r for _, r in rows if not all(_blank(c) for c in r)][:5]
-        if (target == "transaction" and data and len(data[0]) >= 3
+        data = data[:5]
+        if (data and len(data[0]) >= 3
                 and all(len(r) == len(data[0]) and _looks_like_data_row(r) for r in data)):
             return 0.35
         return 0.0

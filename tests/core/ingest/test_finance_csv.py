@@ -143,15 +143,21 @@ def test_mint_extra_duplicated_header(csv_dir: Path) -> None:
     assert stats.skipped["blank row"] == 3
 
 
-def test_mint_headerless_needs_explicit_profile(csv_dir: Path) -> None:
+def test_mint_headerless_is_recognised_by_its_rows(csv_dir: Path) -> None:
     path = csv_dir / "mint_headerless.csv"
-    with pytest.raises(ParseError, match="no header line .*choose a mapping profile"):
-        list(read_transactions(path))
+    stats = ReadStats()
+    chosen = _events(list(read_transactions(path, stats=stats)))
+    assert stats.profile is not None and stats.profile.name == "mint_headerless"
+    # No header confirms the layout: every transaction says how it was chosen.
+    assert {(e.properties["profile"], e.properties["profile_chosen_by"]) for e in chosen} == {
+        ("mint_headerless", "row shape")}
     options = ImportOptions(profile=BUILTIN_PROFILES["mint_headerless"].to_dict())
     events = _events(list(TransactionTableParser().parse(path, options)))
-    assert len(events) == 4
-    assert sum(e.properties["amount"] for e in events) == Decimal("-3000.00")
-    assert [e.ref for e in events] == ["row 1", "row 2", "row 3", "row 4"]
+    assert "profile" not in events[0].properties  # chosen by the investigator
+    for found in (chosen, events):
+        assert len(found) == 4
+        assert sum(e.properties["amount"] for e in found) == Decimal("-3000.00")
+        assert [e.ref for e in found] == ["row 1", "row 2", "row 3", "row 4"]
 
 
 def test_generic_european_statement(tmp_path: Path) -> None:

@@ -255,11 +255,12 @@ LAYOUTS: tuple[Layout, ...] = (
             '"01/10/2024","CHECK","1043","CHECK 1043","$1,250.00","","$1,234.56"',
             '"01/05/2024","DEPOSIT","","PAYROLL EXAMPLE CORP","","$2,484.56","$2,484.56"',
             '"Total","","","","$1,450.00","$2,484.56",""'),
-        (Tx("row 3", "2024-01-12T00:00:00-05:00", "-200.00", None, "ATM WITHDRAWAL EXAMPLE BANK 0112",
-            props={"balance": "1034.56", "type": "ATM"}),
-         Tx("row 4", "2024-01-10T00:00:00-05:00", "-1250.00", None, "CHECK 1043",
-            props={"reference": "1043"}),
-         Tx("row 5", "2024-01-05T00:00:00-05:00", "2484.56", None, "PAYROLL EXAMPLE CORP")),
+        # "$" names no currency: in a US import it is read as US dollars, marked assumed.
+        (Tx("row 3", "2024-01-12T00:00:00-05:00", "-200.00", "USD", "ATM WITHDRAWAL EXAMPLE BANK 0112",
+            props={"balance": "1034.56", "type": "ATM", "currency_assumed": True}),
+         Tx("row 4", "2024-01-10T00:00:00-05:00", "-1250.00", "USD", "CHECK 1043",
+            props={"reference": "1043", "currency_assumed": True}),
+         Tx("row 5", "2024-01-05T00:00:00-05:00", "2484.56", "USD", "PAYROLL EXAMPLE CORP")),
         timezone="America/New_York"),
     Layout(
         "chase", "Chase1234_Activity_20240116.CSV", _lines(
@@ -524,29 +525,55 @@ _WELLS_FARGO = _lines(
     '"01/16/2024","-12.00","*","1043","CHECK # 1043"')
 
 
-def test_headerless_statement_asks_for_a_mapping_profile(ws, case_id, tmp_path: Path) -> None:
-    path = tmp_path / "Checking1.csv"
-    path.write_text(_WELLS_FARGO, encoding="utf-8")
+def test_headerless_statement_of_no_known_shape_asks_for_a_mapping_profile(
+        ws, case_id, tmp_path: Path) -> None:
+    # Date, amount, then two texts: no built-in layout without a header has these columns.
+    path = tmp_path / "export.csv"
+    path.write_text(_lines("01/12/2024,-45.67,EXAMPLE GROCERY,Groceries",
+                           "01/15/2024,2100.00,EXAMPLE PAYROLL,Income"), encoding="utf-8")
     before = ws.counts()
     with pytest.raises(BadInput) as caught:
         run_import(ws, case_id, path)
     message = str(caught.value)
-    assert "Checking1.csv" in message and "mapping profile" in message
-    assert "no header" in message
+    assert "export.csv" in message and "mapping profile" in message
+    assert "no header" in message and "fit none" in message
+    # The candidates are named, so the investigator can pick the right one.
+    assert "wellsfargo_headerless" in message and "td_headerless" in message
     assert ws.counts() == before
 
 
-def test_headerless_statement_with_the_built_in_profile(ws, case_id, tmp_path: Path) -> None:
+def test_headerless_statement_fitting_two_layouts_is_refused_naming_both(
+        ws, case_id, tmp_path: Path) -> None:
+    # One row whose last cell is both a card number (CIBC card) and an amount (a TD
+    # balance): nothing tells the two apart, so nothing is guessed.
+    path = tmp_path / "one.csv"
+    path.write_text(_lines("2024-01-12,EXAMPLE STORE,45.67,,5555555555554444"),
+                    encoding="utf-8")
+    before = ws.counts()
+    with pytest.raises(BadInput) as caught:
+        run_import(ws, case_id, path)
+    message = str(caught.value)
+    assert "more than one" in message and "mapping profile" in message
+    assert "(td_headerless, cibc_card_headerless)" in message
+    assert ws.counts() == before
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["by row shape", "chosen"])
+def test_headerless_wells_fargo_statement(ws, case_id, tmp_path: Path, explicit: bool) -> None:
     path = tmp_path / "Checking1.csv"
     path.write_text(_WELLS_FARGO, encoding="utf-8")
-    options = ImportOptions(profile={"name": "wellsfargo_headerless"})
+    options = ImportOptions(profile={"name": "wellsfargo_headerless"} if explicit else None)
     result = run_import(ws, case_id, path, options=options)
     assert result.events == 3
     events = sorted(ws.list_events(case_id, limit=None), key=lambda e: _row_number(e.source_ref))
-    assert [(e.source_ref, e.occurred_at.isoformat(), e.properties["amount"], e.title.split()[0])
-            for e in events] == [
-        ("row 1", "2024-01-12T00:00:00+00:00", "-45.67", "PURCHASE"),
-        ("row 2", "2024-01-15T00:00:00+00:00", "2100.00", "EXAMPLE"),
-        ("row 3", "2024-01-16T00:00:00+00:00", "-12.00", "CHECK")]
+    assert [(e.source_ref, e.occurred_at.isoformat(), e.properties["amount"],
+             e.properties["currency"], e.title.split()[0]) for e in events] == [
+        ("row 1", "2024-01-12T00:00:00+00:00", "-45.67", "USD", "PURCHASE"),
+        ("row 2", "2024-01-15T00:00:00+00:00", "2100.00", "USD", "EXAMPLE"),
+        ("row 3", "2024-01-16T00:00:00+00:00", "-12.00", "USD", "CHECK")]
     assert events[2].properties.get("reference") == "1043"
     assert BUILTIN_PROFILES["wellsfargo_headerless"].has_header is False
+    # A layout recognised by its rows says so on each transaction; a chosen one needs not.
+    chosen_by = {(e.properties.get("profile"), e.properties.get("profile_chosen_by"))
+                 for e in events}
+    assert chosen_by == ({(None, None)} if explicit else {("wellsfargo_headerless", "row shape")})

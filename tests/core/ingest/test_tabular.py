@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import tracemalloc
@@ -9,6 +10,7 @@ import zipfile
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +26,7 @@ from workstation.ingest.tabular import (
     ReadStats,
     auto_profile,
     check_zip_safe,
+    headerless_layouts,
     iter_mapped_rows,
     iter_raw_rows,
     parse_amount,
@@ -410,3 +413,75 @@ def test_incomplete_dates_are_refused_not_completed_from_today(text: str, missin
     with pytest.raises(ValueError, match=f"incomplete date .*no {missing}"):
         DateReader("auto", False).parse(text)
     assert DateReader("auto", False).parse("3 March 2024") == datetime(2024, 3, 3)
+
+
+@pytest.mark.parametrize(("text", "currency", "symbol"), [
+    ("$45.67", None, "$"), ("-45.67 $", None, "$"), ("C$45.67", "CAD", None),
+    ("US$45.67", "USD", None), ("USD $45.67", "USD", None), ("45.67", None, None),
+    ("¥1200", None, "¥"), ("€5", "EUR", None)])
+def test_parse_amount_reports_a_sign_that_names_no_currency(text: str, currency: str | None,
+                                                            symbol: str | None) -> None:
+    a = parse_amount(text)
+    assert (a.currency, a.symbol) == (currency, symbol)
+
+
+def test_headerless_first_row_keeps_its_empty_last_column(tmp_path: Path) -> None:
+    # Date, description, debit, credit: a first row without a credit still has 4 columns.
+    path = tmp_path / "cibc.csv"
+    path.write_text("2024-01-12,EXAMPLE GROCER,45.67,\n2024-01-15,EXAMPLE EMPLOYER,,2100.00\n",
+                    encoding="utf-8")
+    profile = MappingProfile(name="p", columns={"date": 0, "description": 1, "debit": 2,
+                                                "credit": 3},
+                             sign="debit_credit_columns", has_header=False)
+    out = list(iter_mapped_rows(path, profile))
+    assert [type(r) for r in out] == [MappedRow, MappedRow]
+    assert [dict(r.values) for r in out if isinstance(r, MappedRow)] == [
+        {"date": "2024-01-12", "description": "EXAMPLE GROCER", "debit": "45.67"},
+        {"date": "2024-01-15", "description": "EXAMPLE EMPLOYER", "credit": "2100.00"}]
+
+
+def test_headerless_row_too_short_for_the_profile_is_a_row_error(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("2024-01-12,EXAMPLE GROCER\n", encoding="utf-8")
+    (err,) = list(iter_mapped_rows(path, BUILTIN_PROFILES["anz_headerless"]))
+    assert isinstance(err, RowError) and err.ref == "row 1" and "3 columns" in err.message
+
+
+_TD_ROWS = [["01/12/2024", "EXAMPLE GROCER", "45.67", "", "1234.56"],
+            ["01/15/2024", "EXAMPLE EMPLOYER", "", "2100.00", "3334.56"],
+            ["01/16/2024", "TFR-TO C/C", "500.00", "", "2834.56"]]
+
+
+@pytest.mark.parametrize(("rows", "fits"), [
+    (_TD_ROWS, ["td_headerless"]),                                    # oldest first
+    (_TD_ROWS[::-1], ["td_headerless"]),                              # newest first
+    ([r[:4] + [b] for r, b in zip(_TD_ROWS, ("500.00", "-1600.00", "-1100.00"))],
+     ["td_headerless"]),                                              # a card's balance owed
+    ([r[:4] + [b] for r, b in zip(_TD_ROWS, ("1234.56", "1.00", "2.00"))], []),  # no balance
+    ([r[:2] + [r[2] or "1.00", r[3] or "1.00", r[4]] for r in _TD_ROWS], []),  # both sides
+    ([["2024-01-12", "EXAMPLE", "45.67", "", "4500********1234"]], ["cibc_card_headerless"]),
+    ([["13/01/2024", "-45.67", "EXAMPLE"], ["15/01/2024", "2100.00", "EXAMPLE"]],
+     ["anz_headerless"]),
+    # Month first, which an Australian bank never writes: not ANZ's.
+    ([["01/13/2024", "-45.67", "EXAMPLE"], ["01/15/2024", "2100.00", "EXAMPLE"]], []),
+])
+def test_headerless_layouts_by_row_shape(rows: list[list[str]], fits: list[str]) -> None:
+    assert headerless_layouts(rows) == fits
+
+
+def test_headerless_layouts_read_only_the_first_rows() -> None:
+    def rows() -> Any:
+        balance = Decimal("1000.00")
+        for day in range(1, 31):
+            balance -= Decimal("1.25")
+            yield [f"01/{day:02d}/2024", "EXAMPLE", "1.25", "", str(balance)]
+        while True:  # the rest of a file far too large to read for a guess
+            yield ["not", "a", "row", "of", "it"]
+    assert headerless_layouts(rows()) == ["td_headerless"]
+
+
+@pytest.mark.parametrize("changes", [{"region": "Canada"}, {"amount_by_currency": {"cad": "CAD$"}},
+                                     {"amount_by_currency": {"CAD": 1.5}}])
+def test_profile_validation_of_region_and_currency_columns(changes: dict[str, Any]) -> None:
+    with pytest.raises(ProfileError):
+        MappingProfile(name="x", **changes)

@@ -4,11 +4,16 @@ Each data row becomes one ``ParsedEvent(kind="transaction")``:
 
 * ``occurred_at``: the date (with the time column when there is one); naive unless the
   file states a zone (a ``(UTC)`` header, a time-zone column, the profile's zone).
-* ``title``: the merchant (or the profile's default merchant), else the description.
+* ``title``: the merchant (or the profile's default merchant), else the description,
+  else the type.
 * ``properties``: ``amount`` (Decimal, a debit negative), ``currency`` (ISO, upper
-  case, when known), ``description``, ``reference``, ``type``, ``category``, ``mcc`` and
-  ``mcc_description``, ``posted_at`` (ISO), ``fee``, ``balance``, ``status``,
-  ``card_last4``, ``account``, and ``columns`` (the row's other non-empty cells, as text).
+  case, when known: stated by the row, the amount's sign or code, the header or the
+  profile; else the import region's dollar with ``currency_assumed`` True when a bare
+  ``$`` or a built-in layout of that region's banks says dollar), ``description``,
+  ``reference``, ``type``, ``category``, ``mcc`` and ``mcc_description``, ``posted_at``
+  (ISO), ``fee``, ``balance``, ``status``, ``card_last4``, ``account``, ``columns`` (the
+  row's other non-empty cells, as text), and for a layout recognised by the shape of its
+  rows (no header line) ``profile`` and ``profile_chosen_by="row shape"``.
 * ``parties``: the card (``kind="card"``, the full number or ``"last4:1234"`` when only
   the last four digits are known; role ``payment_card``), the merchant
   (``organisation``/``merchant``), the cardholder (``person``/``cardholder``, with a
@@ -41,6 +46,7 @@ from typing import Any
 from workstation.ingest.finance.mcc import mcc_description, normalise_mcc
 from workstation.ingest.records import (
     ImportOptions,
+    Notice,
     ParsedEvent,
     ParsedLink,
     ParseError,
@@ -52,6 +58,7 @@ from workstation.ingest.tabular import (
     PLAIN_AMOUNT,
     DateReader,
     choose_profile,
+    currency_amount_field,
     sniff_table,
     MappedRow,
     MappingProfile,
@@ -111,7 +118,7 @@ def card_from_text(number_text: Any = None, last4_text: Any = None) -> CardRef:
             continue
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
-        text = str(raw).strip()
+        text = str(raw).strip().strip("'")  # BMO writes '5191...' to keep it text
         if not text:
             continue
         low = text.lower()
@@ -149,8 +156,14 @@ _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}")
 def _account_value(text: Any) -> str:
     """An account number as the entity is keyed: an IBAN without the spaces it is often
     printed with (one account must be one entity whichever file names it)."""
-    value = str(text).strip()
+    value = _unquoted(str(text).strip())
     return value.replace(" ", "").upper() if _IBAN.fullmatch(value.upper()) else value
+
+
+def _unquoted(text: str) -> str:
+    """Text without the apostrophe a spreadsheet export puts before a cell to keep it text
+    (NatWest's ``'EXAMPLE STORE``, Lloyds' ``'30-99-50``)."""
+    return text[1:] if text[:1] == "'" else text
 
 
 # A statement's own summary lines: a total (nothing but the word, maybe what it totals,
@@ -214,14 +227,46 @@ def _direction_from_type_column(path: Path, profile: MappingProfile, options: Im
     return replace(profile, sign="type_column") if seen else profile
 
 
+# What a bare "$" means where a statement comes from (the import's region, ISO 3166): the
+# dollar of a country or territory that calls its money so, or the peso that is written
+# with the same sign.
+_DOLLAR_SIGN = "$"
+_DOLLAR_BY_REGION: dict[str, str] = {
+    **dict.fromkeys(("US", "PR", "GU", "VI", "AS", "MP", "UM", "EC", "SV", "TL", "FM", "MH",
+                     "PW", "BQ", "TC", "VG"), "USD"),
+    "CA": "CAD",
+    **dict.fromkeys(("AU", "CX", "CC", "NF", "KI", "NR", "TV"), "AUD"),
+    **dict.fromkeys(("NZ", "CK", "NU", "PN", "TK"), "NZD"),
+    **dict.fromkeys(("AG", "AI", "DM", "GD", "KN", "LC", "MS", "VC"), "XCD"),
+    "SG": "SGD", "HK": "HKD", "TW": "TWD", "BN": "BND", "FJ": "FJD", "SB": "SBD",
+    "JM": "JMD", "BS": "BSD", "BB": "BBD", "BZ": "BZD", "BM": "BMD", "KY": "KYD",
+    "TT": "TTD", "GY": "GYD", "SR": "SRD", "LR": "LRD", "NA": "NAD",
+    "MX": "MXN", "AR": "ARS", "CL": "CLP", "CO": "COP", "UY": "UYU", "DO": "DOP",
+}
+
+
 class _RowConverter:
-    """Turns mapped rows of one file into transactions, with the file's conventions."""
+    """Turns mapped rows of one file into transactions, with the file's conventions.
+
+    ``region`` is the import's: an amount that states no currency, in a file and profile
+    that state none either, is taken to be in the region's dollar when a bare ``$`` is
+    written with it or when the profile is the layout of a bank of that region, and is
+    marked ``currency_assumed``; otherwise its currency stays unknown. ``provenance`` is
+    added to every transaction's properties (how the layout was chosen).
+    """
 
     def __init__(self, profile: MappingProfile, dates: DateReader,
-                 decimal_comma: bool | None) -> None:
+                 decimal_comma: bool | None, *, region: str | None = None,
+                 provenance: Mapping[str, Any] | None = None) -> None:
         self.p = profile
         self.dates = dates
         self.decimal_comma = decimal_comma
+        region = (region or "").strip().upper()
+        self.region_dollar = _DOLLAR_BY_REGION.get(region)
+        self.layout_currency = self.region_dollar if profile.region == region else None
+        self.provenance = dict(provenance or {})
+        self._currency_amounts = tuple((currency_amount_field(code), code)
+                                       for code in profile.amount_by_currency)
         self.debit_words = {strip_accents(w.lower()) for w in profile.debit_words}
         self.credit_words = {strip_accents(w.lower()) for w in profile.credit_words}
         # A statement repeats a few hundred cards, merchants and codes over millions of
@@ -274,9 +319,12 @@ class _RowConverter:
                              thousands=self.p.thousands)
         except ValueError as exc:
             raise _FieldError(fld, str(exc)) from None
-        return a.value, a.currency, a.marker
+        return a.value, a.currency or (_DOLLAR_SIGN if a.symbol == _DOLLAR_SIGN else None), a.marker
 
     def signed_amount(self, v: Mapping[str, Any]) -> tuple[Decimal, str | None]:
+        """The row's amount, signed by the profile's convention, and the currency the row
+        gives it: an ISO code, ``"$"`` for a bare dollar sign (which dollar is the
+        region's), or None."""
         sign = self.p.sign
         if sign == "debit_credit_columns" or ("amount" not in v and ("debit" in v or "credit" in v)):
             total = Decimal(0)
@@ -291,13 +339,16 @@ class _RowConverter:
                 total += abs(value)
                 currency = currency or cur2
             return total, currency
-        if "amount" not in v:
-            raise _FieldError("amount", "empty amount")
-        raw = v["amount"]
+        if "amount" in v:
+            raw, column_currency = v["amount"], None
+        else:
+            raw, column_currency = self._amount_in_currency_column(v)
         if (sign == "negative_is_debit" and self.decimal_comma is not True and type(raw) is str
                 and PLAIN_AMOUNT.fullmatch(raw)):
-            return Decimal(raw), None  # "-12.50": what parse_amount would read, without it
+            return Decimal(raw), column_currency  # "-12.50": what parse_amount would read
         value, currency, marker = self._amount("amount", raw)
+        if column_currency and currency in (None, _DOLLAR_SIGN):
+            currency = column_currency
         if marker == "DR":
             return -abs(value), currency
         if marker == "CR":
@@ -314,6 +365,14 @@ class _RowConverter:
                 raise _FieldError("type", "empty debit/credit type")
             raise _FieldError("type", f"unknown debit/credit type {v.get('type')!r}")
         return value, currency
+
+    def _amount_in_currency_column(self, v: Mapping[str, Any]) -> tuple[Any, str]:
+        """The amount a row fills in, and the currency of its column, on a statement with
+        one amount column per currency (``amount_by_currency``)."""
+        for key, code in self._currency_amounts:
+            if key in v:
+                return v[key], code
+        raise _FieldError("amount", "empty amount")
 
     def occurred_at(self, v: Mapping[str, Any]) -> datetime:
         if "date" not in v:
@@ -338,8 +397,18 @@ class _RowConverter:
         currency = None
         if "currency" in v:
             currency = str(v["currency"]).strip().upper() or None
+        dollar_sign = written_currency == _DOLLAR_SIGN
+        if dollar_sign:
+            written_currency = None
         currency = currency or written_currency or self.p.currency
         props: dict[str, Any] = {"amount": amount, "currency": currency}
+        if currency is None:
+            assumed = self.region_dollar if dollar_sign else self.layout_currency
+            if assumed:
+                props["currency"] = assumed
+                props["currency_assumed"] = True
+        if self.provenance:
+            props.update(self.provenance)
         if "posted_date" in v:
             try:
                 posted = self.dates.parse(v["posted_date"])
@@ -348,7 +417,8 @@ class _RowConverter:
             props["posted_at"] = posted.isoformat()
         for key in self._text_keys:
             if key in v:
-                props[key] = str(v[key])
+                text = str(v[key])
+                props[key] = text[1:] if text[:1] == "'" else text  # see _unquoted
         for key in self._amount_keys:
             if key in v:
                 try:
@@ -378,7 +448,7 @@ class _RowConverter:
             if last4:
                 props["card_last4"] = last4
             parties.append(card_party)
-        merchant = str(v["merchant"]) if "merchant" in v else self.p.default_merchant
+        merchant = _unquoted(str(v["merchant"])) if "merchant" in v else self.p.default_merchant
         merchant_party: Party | None = None
         if merchant:
             merchant_party = self._memoised(("merchant", merchant), lambda: Party(
@@ -422,7 +492,7 @@ class _RowConverter:
                 parties.append(ident)
                 if person is not None and kind != "ip":
                     links.append(ParsedLink("uses", person, ident))
-        title = merchant or str(v.get("description") or v.get("customer") or "")
+        title = merchant or props.get("description") or str(v.get("customer") or props.get("type") or "")
         return ParsedEvent(kind="transaction", occurred_at=when, ref=row.ref, title=title,
                            parties=tuple(parties), links=tuple(links), properties=props)
 
@@ -445,26 +515,36 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
                       stats: ReadStats | None = None) -> Iterator[Record]:
     """Stream the transactions of a CSV/XLSX statement (see the module docstring).
 
-    ``profile`` None: the options' profile, else the one recognised by header. ``stats``
-    receives counts of rows read and skipped (with reasons). Raises ParseError when the
-    file cannot be read or no layout applies; yields RowError for a bad row.
+    ``profile`` None: the options' profile, else the one recognised by header, else the
+    headerless layout the rows fit (recorded on every transaction as ``profile`` with
+    ``profile_chosen_by="row shape"``, since no header confirms it). ``stats`` receives
+    counts of rows read and skipped (with reasons). Raises ParseError when the file cannot
+    be read or no layout applies; yields RowError for a bad row.
     """
     p = Path(path)
     options = options or ImportOptions()
     stats = stats if stats is not None else ReadStats()
+    provenance: dict[str, str] = {}
     if profile is None:
         profile = choose_profile(p, options, "transaction")
+        if not profile.has_header and options.profile is None:
+            provenance = {"profile": profile.name, "profile_chosen_by": "row shape"}
     elif profile.target != "transaction":
         raise ParseError(f"mapping profile {profile.name!r} is not for transactions", file=p)
     dayfirst, decimal_comma = decide_file_conventions(
         p, profile, date_fields=("date", "posted_date"),
-        amount_fields=("amount", "debit", "credit"), encoding=options.encoding,
-        default_region=options.default_region)
+        amount_fields=("amount", "debit", "credit",
+                       *map(currency_amount_field, profile.amount_by_currency)),
+        encoding=options.encoding, default_region=options.default_region)
     profile = _direction_from_type_column(p, profile, options, decimal_comma)
     dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
-    converter = _RowConverter(profile, dates, decimal_comma)
+    converter = _RowConverter(profile, dates, decimal_comma, region=options.default_region,
+                              provenance=provenance)
     zone_known = False
     skip_values = {k: {s.lower() for s in vals} for k, vals in profile.skip_values.items()}
+    if provenance:
+        yield Notice("layout", f"no header line: read as {profile.label or profile.name} "
+                               f"({profile.name}), the one built-in layout its rows fit")
     for row in iter_mapped_rows(p, profile, encoding=options.encoding, stats=stats):
         if not zone_known:
             # The header is read with the first row: "Created (UTC)" says the zone.
