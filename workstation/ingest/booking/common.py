@@ -42,9 +42,10 @@ A booking without any name, or with an unreadable booking/arrest/release time, r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from workstation.ingest.records import ParsedEvent, ParsedLink, Party
@@ -54,9 +55,10 @@ from workstation.ingest.tabular import DateReader, parse_time_of_day
 _PERSON_DESCRIPTORS = ("age", "height", "weight", "hair", "eyes")
 
 # What a cell holds when it has no date: "N/A", "#N/A" (a spreadsheet error), "-", "?",
-# "unknown", a zeroed date.
+# "unknown", a zeroed date. The leading run is possessive (every word starts with a letter
+# or digit): a long run of punctuation is then scanned once, not once per split of it.
 _ABSENT = re.compile(
-    r"(?i)^\W*(?:n/?a|none|null|nil|unknown|unk|tbd|tba|not applicable"
+    r"(?i)^\W*+(?:n/?a|none|null|nil|unknown|unk|tbd|tba|not applicable"
     r"|0{1,4}[-/.]0{1,2}[-/.]0{1,4}(?:\s+0{1,2}:0{2}(?::0{2})?)?)?\W*$")
 # A release column of someone not released.
 _STILL_HELD = re.compile(
@@ -67,7 +69,9 @@ _SERIAL_TEXT = re.compile(r"^\d{5}(?:\.\d+)?$")
 _SERIAL_RANGE = (10_000, 2_958_466)  # a number below is no date; above is past 9999
 _MILITARY_TIME = re.compile(r"^(\d{1,2})(\d{2})$")
 _LIST_SEPARATORS = re.compile(r"[;|\n]+")
-_HOURS_WORD = re.compile(r"(?i)\s*(?:hrs?|hours)\.?$")
+# Searched at every position: no leading \s* (a long run of spaces would be rescanned
+# from each of its positions); the caller strips the space before it.
+_HOURS_WORD = re.compile(r"(?i)(?:hrs?|hours)\.?$")
 _HAS_DATE = re.compile(r"\d[-/]\d|\d{5}")
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "2nd", "3rd", "4th"})
 # Words that belong to the surname after them ("Maria de la Cruz").
@@ -78,6 +82,11 @@ _ORI = re.compile(r"^[A-Z]{2}[A-Z0-9]{7}$")
 _BADGE_AFTER_NAME = re.compile(
     r"(?i)(?:[\s,]*(?:#|\bbadge\b\.?\s*(?:no\.?|number)?\s*[:#]?)\s*|\s*\(\s*#?\s*|\s+)"
     r"(?P<badge>[A-Z]{0,2}\d{2,}[A-Z0-9-]*)\s*\)?\s*$")
+# A badge and the words before it fit in a name's last characters; searching only there
+# keeps a long cell linear (the pattern's runs would be rescanned from each position).
+_BADGE_WINDOW = 64
+# Excel stores times as day fractions; its clock shows whole milliseconds.
+_MS_PER_DAY = 86_400_000
 
 
 class BookingFieldError(Exception):
@@ -112,6 +121,8 @@ def plain_value(value: Any) -> Any:
         return value.strip()
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf" from a corrupt workbook, kept visible (JSON has no inf)
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (datetime, date, time)):
@@ -209,21 +220,26 @@ def _date_cell(value: Any) -> Any:
         return value
     from openpyxl.utils.datetime import from_excel
 
-    return from_excel(number)
+    try:
+        return from_excel(number)
+    except OverflowError:  # 2958465.9999999995 rounds up to the year 10000
+        raise ValueError(f"Excel serial date {value} is past the year 9999") from None
 
 
 def _time_cell(value: Any) -> Any:
     """A time-of-day cell as :class:`DateReader` reads it: military "1430"/"930" (text or
     a number), an Excel day fraction (0.6041... = 14:30), "14:30 hrs"."""
     if isinstance(value, float) and 0 <= value < 1:
-        from openpyxl.utils.datetime import from_excel
-
-        return from_excel(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value):
+        # Rounded to the millisecond, but never up to 24:00: 23:59:59.9996 is not the
+        # midnight that starts its day.
+        ms = min(round(value * _MS_PER_DAY), _MS_PER_DAY - 1)
+        return (datetime.min + timedelta(milliseconds=ms)).time()
+    if not isinstance(value, bool) and (isinstance(value, int) or (
+            isinstance(value, float) and value.is_integer())):  # inf and nan are not
         value = f"{int(value):04d}"  # a workbook shows 0930 as 930, and 0000 as 0
     if not isinstance(value, str):
         return value
-    text = _HOURS_WORD.sub("", value.strip())
+    text = _HOURS_WORD.sub("", value.strip()).rstrip()
     m = _MILITARY_TIME.match(text)
     return f"{m.group(1)}:{m.group(2)}" if m else text
 
@@ -302,7 +318,7 @@ def _officer(values: Mapping[str, Any]) -> tuple[str, str]:
     """(name, badge) of the arresting officer; a badge written after the name is split off."""
     name, badge = _text(values, "arresting_officer"), _text(values, "officer_badge")
     if name and not badge:
-        m = _BADGE_AFTER_NAME.search(name)
+        m = _BADGE_AFTER_NAME.search(name, max(0, len(name) - _BADGE_WINDOW))
         if m and name[:m.start()].strip(" ,-("):
             name, badge = name[:m.start()].strip(" ,-("), m.group("badge")
     return name, badge
@@ -329,7 +345,8 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
     for key in ("race", *_PERSON_DESCRIPTORS):
         if _text(values, key):
             shown = plain_value(values[key])
-            person_props[key] = int(shown) if key == "age" and str(shown).isdigit() else shown
+            # isdecimal, not isdigit: "²" is a digit but no number int() reads.
+            person_props[key] = int(shown) if key == "age" and str(shown).isdecimal() else shown
     if name.suffix:
         person_props["suffix"] = name.suffix
     given = " ".join(p for p in (name.first, name.middle) if p)

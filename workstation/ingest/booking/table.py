@@ -119,8 +119,6 @@ _BOOKING_DETAILS: dict[str, tuple[str, ...]] = {
 }
 _DETAIL_BY_HEADER = {name: fld for table in (_CHARGE_DETAILS, _BOOKING_DETAILS)
                      for fld, names in table.items() for name in names}
-# "Weight (lbs)" states a unit; "Statute:" only ends in a colon.
-_HEADER_NOTE = re.compile(r"^(.*?)\s*(?:\(([^)]*)\)|[:*]+)$")
 _UNIT_FIELDS = ("height", "weight")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -148,12 +146,22 @@ class _DetailColumns:
                 continue
             norm, unit = normalise_header(text), None
             fld = _DETAIL_BY_HEADER.get(norm)
-            m = _HEADER_NOTE.match(norm)
-            if fld is None and m:
-                fld, unit = _DETAIL_BY_HEADER.get(m.group(1)), (m.group(2) or "").strip() or None
+            if fld is None:
+                bare, unit = _header_note(norm)
+                fld = _DETAIL_BY_HEADER.get(bare)
             if fld is not None and fld not in taken:
                 taken.add(fld)
                 self.by_header[text] = (fld, unit if fld in _UNIT_FIELDS else None)
+
+
+def _header_note(norm: str) -> tuple[str, str | None]:
+    """A normalised header without its note, and the unit the note states: "weight (lbs)"
+    → ("weight", "lbs"); "statute:" → ("statute", None). String operations rather than a
+    pattern, so a long header of brackets or colons is read in one pass."""
+    if norm.endswith(")") and "(" in norm:
+        bare, _, note = norm[:-1].rpartition("(")
+        return bare.rstrip(), note.strip() or None
+    return norm.rstrip(":*").rstrip(), None
 
 
 def _charge_value(fld: str, value: Any) -> Any:
@@ -165,7 +173,7 @@ def _charge_value(fld: str, value: Any) -> Any:
         except ValueError:
             pass
     shown = plain_value(value)
-    return int(shown) if fld == "counts" and str(shown).isdigit() else shown
+    return int(shown) if fld == "counts" and str(shown).isdecimal() else shown
 
 
 def _row_charges(cells: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -89,9 +89,11 @@ _SP = "[ \u00a0\u202f]"
 _AMPM_AFTER = (rf"[AaPp]\.?{_SP}?[Mm]\.?|π\.?{_SP}?μ\.?|μ\.?{_SP}?μ\.?|ق\.?{_SP}?ظ\.?|"
                rf"ب\.?{_SP}?ظ\.?|ص|م|SA|CH|ก่อนเที่ยง|หลังเที่ยง|[fe]\.?{_SP}?m\.?|"
                rf"[ai]p\.|[vn]m\.")
+# The leading marks are possessive: a line of thousands of marks that is no header is
+# then refused in one pass, not after trying each way of sharing them out.
 _HEADER_RE = re.compile(
-    rf"""^{_M}*[ \t]*
-    (?P<open>\[)?{_M}*
+    rf"""^{_M}*+[ \t]*+
+    (?P<open>\[)?{_M}*+
     (?P<d1>\d{{1,4}}){_M}*(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}}){_M}*(?P=sep)[ ]?
     (?P<d3>\d{{1,4}})\.?(?:{_SP}?(?P<era>هـ))?
     (?:[,\u060c]{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.|saat){_SP}+)?
@@ -186,8 +188,10 @@ _OMITTED_RE = re.compile(
     r"(?:^|\s)(?P<words>(?:[^\W\d_]+ ){0,2}[^\W\d_]+) "
     r"(?P<verb>" + "|".join(sorted(map(re.escape, _OMIT_VERBS), key=len, reverse=True))
     + r")\.?$", re.I)
+# Searched at every position, so it starts at the "<" (a leading \s* would rescan a long
+# run of spaces from each of its positions); the body is stripped of what is left before it.
 _EDITED_RE = re.compile(
-    rf"\s*{_M}*<[^<>\n]{{0,40}}(?:edited|bearbeitet|editó|editad[oa]|modifié|modificato|"
+    rf"<[^<>\n]{{0,40}}(?:edited|bearbeitet|editó|editad[oa]|modifié|modificato|"
     rf"bewerkt|изменено)[^<>\n]{{0,12}}>\s*$", re.I)
 _ENCRYPTION_RE = re.compile(
     r"end-to-end encrypt|secured with end-to-end|ende-zu-ende-verschlüsselt|"
@@ -203,11 +207,13 @@ _SYSTEM_NAME_HINTS = re.compile(
     r" turned (?:on|off) | pinned a message| security code| is now an admin| changed to ")
 _PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0]{7,}$")
 # Shared locations: "maps.google.com/?q=LAT,LON" (both platforms), also "maps?q=",
-# "?query=" / "&ll=" forms and Apple Maps links.
+# "?query=" / "&ll=" forms and Apple Maps links. The domain and the parameters before the
+# coordinates are bounded, so a long line repeating "maps.google.com" is not rescanned to
+# its end from each repetition.
 _MAPS_RE = re.compile(
-    r"(?:maps\.google\.[a-z.]+/(?:maps)?\?(?:[^\s]*?&)?(?:q|ll|query)=|"
-    r"google\.[a-z.]+/maps/(?:search/\?api=1&query=|place/[^\s/]*/?@|@)|"
-    r"maps\.apple\.com/\?(?:[^\s]*?&)?(?:q|ll|sll)=)"
+    r"(?:maps\.google\.[a-z.]{1,12}/(?:maps)?\?(?:[^\s]{0,500}?&)?(?:q|ll|query)=|"
+    r"google\.[a-z.]{1,12}/maps/(?:search/\?api=1&query=|place/[^\s/]*/?@|@)|"
+    r"maps\.apple\.com/\?(?:[^\s]{0,500}?&)?(?:q|ll|sll)=)"
     r"(-?\d{1,2}(?:\.\d+)?)(?:,|%2C)\s?(-?\d{1,3}(?:\.\d+)?)", re.I)
 # What iOS marks with a leading U+200E that is a person's message, not a notice: shared
 # locations and polls (in the languages we know), which keep their sender.
@@ -378,9 +384,9 @@ def _read_poll(body: str) -> dict[str, Any] | None:
 @dataclass
 class _Fit:
     """A file's distinct dates read in one calendar: the first that does not exist in it
-    (line number, date as written), and the Gregorian span of those that do."""
+    (line number, date as written, why), and the Gregorian span of those that do."""
 
-    bad: tuple[int, str] | None = None
+    bad: tuple[int, str, str] | None = None
     first: date | None = None
     last: date | None = None
 
@@ -402,7 +408,7 @@ class _Fit:
 
     def describe(self, latest: date) -> str:
         if self.bad is not None:
-            return f"line {self.bad[0]}'s date {self.bad[1]} does not exist"
+            return f"line {self.bad[0]}'s date {self.bad[1]} does not exist ({self.bad[2]})"
         assert self.first is not None and self.last is not None
         span = (self.first.isoformat() if self.first == self.last
                 else f"{self.first.isoformat()} to {self.last.isoformat()}")
@@ -469,8 +475,8 @@ class _Scan:
                 fit = self.fits.setdefault((h.date_key, order, calendar), _Fit())
                 try:
                     fit.add(_to_gregorian(year, month, day, calendar))
-                except ValueError:
-                    fit.bad = fit.bad or (h.line_no, h.date_text)
+                except ValueError as exc:
+                    fit.bad = fit.bad or (h.line_no, h.date_text, str(exc))
 
 
 def _day_number(parts: tuple[int, int, int], order: str) -> int | None:
@@ -956,12 +962,12 @@ class WhatsAppParser:
         calendar, calendar_basis = reading.calendar_of(_ymd(h, order)[0])
         try:
             occurred = _make_datetime(h, order, calendar)
-        except ValueError:
+        except ValueError as exc:
             what = (f"{order} in the {_CALENDARS[calendar]} calendar (the order and calendar"
                     if calendar in _CALENDARS else f"{order} (the order")
             return RowError(ref=ref, field="date",
                             message=f"impossible date {h.time_text!r} when read as {what} "
-                                    f"decided for this file)")
+                                    f"decided for this file): {exc}")
         props: dict[str, Any] = dict(base)
         props["date_order"] = order
         props["date_order_basis"] = basis
