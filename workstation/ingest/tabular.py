@@ -584,6 +584,20 @@ _BOOKING_TIME_OF_DAY: dict[str, tuple[str, ...]] = {
 }
 
 
+def _without_note(header: str) -> str:
+    """A header without the note report tools add at its end: "booking date (mm/dd/yyyy)",
+    "dob [dd.mm.yyyy]", "dob:" → "booking date", "dob", "dob" (string steps: a pattern
+    took seconds on a header of a hundred thousand colons)."""
+    if header.endswith((":", "*")):
+        return header.rstrip(":*").rstrip()
+    for opening, closing in ("()", "[]"):
+        if header.endswith(closing):
+            start = header.rfind(opening)
+            if start >= 0 and closing not in header[start + 1:-1]:
+                return header[:start].rstrip()
+    return header
+
+
 def guess_profile(headers: Sequence[Any], target: str = "transaction") -> MappingProfile | None:
     """A profile built from common header names, or None when the essentials are missing.
 
@@ -607,7 +621,7 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
                 break
     if target == "booking":
         # Report tools add a format, unit or colon: "Booking Date (MM/DD/YYYY)", "DOB:".
-        loose = [re.sub(r"\s*(?:\([^)]*\)|\[[^\]]*\]|[:*]+)$", "", h) for h in norm]
+        loose = [_without_note(h) for h in norm]
         for fld, names in _BOOKING_SYNONYMS.items():
             for name in names if fld not in columns else ():
                 if name in loose and loose.index(name) not in taken:
@@ -1010,6 +1024,8 @@ def resolve_zone(text: str) -> tzinfo:
 
 
 def _split_date_time(s: str) -> tuple[str, str | None]:
+    if len(s) > 64:
+        return s, None  # no date and time is this long (the pattern is slow on long runs)
     m = re.match(r"^(.*?\d)(?:\s*[T ,]\s*|\s+)(\d{1,2}[:.h]\d{2}.*)$", s)
     if m and re.search(r"\d", m.group(1)):
         return m.group(1).strip(), m.group(2).strip()
@@ -1498,7 +1514,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 width = len(header)
                 index_items = list(index.items())
                 used = set(index.values())
-                unused = [i for i in range(width) if i not in used and header[i]]
+                unused = _extra_columns(header, used)
                 continue
             index = _resolve_columns(p, profile, None, stats)
             stats.column_index = dict(index)
@@ -1539,11 +1555,24 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                     values[fld] = cell
         extra: dict[str, Any] = {}
         if unused:
-            for i in unused:
+            for i, name in unused:
                 cell = row[i] if i < len(row) else None
                 if not _blank(cell):
-                    extra[header[i]] = cell.strip() if isinstance(cell, str) else cell  # type: ignore[index]
+                    extra[name] = cell.strip() if isinstance(cell, str) else cell
         yield MappedRow(number, values, extra)
+
+
+def _extra_columns(header: list[str], used: set[int]) -> list[tuple[int, str]]:
+    """(index, name) of the columns no field maps, kept with each row under their header:
+    a header written twice gets "Note (2)", an empty one "column 7", so no cell is lost."""
+    out: list[tuple[int, str]] = []
+    seen: Counter[str] = Counter()
+    for i, name in enumerate(header):
+        name = name or f"column {i + 1}"
+        seen[name] += 1
+        if i not in used:
+            out.append((i, name if seen[name] == 1 else f"{name} ({seen[name]})"))
+    return out
     if index is None and profile.has_header:
         raise ParseError("the file has no header row (it is empty)", file=p)
 
