@@ -177,19 +177,20 @@ LAYOUTS: tuple[Layout, ...] = (
          Tx("row 4", "2024-01-16T00:00:00-05:00", "-1250.00", "CAD", "VIREMENT INTERAC")),
         timezone=TORONTO, region="CA"),
     # ------------------------------------------------------------------ United Kingdom
-    # No pound sign and no currency column: a bare number keeps no currency.
+    # No pound sign and no currency column: a UK bank's own layout, imported with the UK as
+    # the region, is in pounds — assumed, and marked so.
     Layout(
         "barclays", "data.csv", _lines(
             "Number,Date,Account,Amount,Subcategory,Memo",
             ",12/01/2024,20-00-00 12345678,-45.67,PAYMENT,EXAMPLE STORE\tON 11 JAN          BCC",
             ",15/01/2024,20-00-00 12345678,2100.00,DIRECTDEP,EXAMPLE EMPLOYER LTD SALARY",
             "000123,16/01/2024,20-00-00 12345678,-300.00,CHEQUE,CHEQUE 000123"),
-        (Tx("row 2", "2024-01-12T00:00:00+00:00", "-45.67", None,
+        (Tx("row 2", "2024-01-12T00:00:00+00:00", "-45.67", "GBP",
             "EXAMPLE STORE\tON 11 JAN          BCC", account="20-00-00 12345678",
-            props={"type": "PAYMENT", **STATED}),
-         Tx("row 3", "2024-01-15T00:00:00+00:00", "2100.00", None, "EXAMPLE EMPLOYER LTD SALARY",
+            props={"type": "PAYMENT", **ASSUMED}),
+         Tx("row 3", "2024-01-15T00:00:00+00:00", "2100.00", "GBP", "EXAMPLE EMPLOYER LTD SALARY",
             account="20-00-00 12345678"),
-         Tx("row 4", "2024-01-16T00:00:00+00:00", "-300.00", None, "CHEQUE 000123",
+         Tx("row 4", "2024-01-16T00:00:00+00:00", "-300.00", "GBP", "CHEQUE 000123",
             account="20-00-00 12345678", props={"reference": "000123"})),
         timezone=LONDON, region="GB"),
     Layout(
@@ -199,11 +200,11 @@ LAYOUTS: tuple[Layout, ...] = (
             "16/01/2024,DEB,'30-99-50,12345678,EXAMPLE STORE CD 1234,45.67,,3288.89",
             "15/01/2024,BGC,'30-99-50,12345678,EXAMPLE EMPLOYER LTD,,2100.00,3334.56",
             "12/01/2024,DD,'30-99-50,12345678,EXAMPLE ENERGY,85.00,,1234.56"),
-        (Tx("row 2", "2024-01-16T00:00:00+00:00", "-45.67", None, "EXAMPLE STORE CD 1234",
-            account="12345678", props={"type": "DEB", "balance": "3288.89", **STATED}),
-         Tx("row 3", "2024-01-15T00:00:00+00:00", "2100.00", None, "EXAMPLE EMPLOYER LTD",
+        (Tx("row 2", "2024-01-16T00:00:00+00:00", "-45.67", "GBP", "EXAMPLE STORE CD 1234",
+            account="12345678", props={"type": "DEB", "balance": "3288.89", **ASSUMED}),
+         Tx("row 3", "2024-01-15T00:00:00+00:00", "2100.00", "GBP", "EXAMPLE EMPLOYER LTD",
             account="12345678"),
-         Tx("row 4", "2024-01-12T00:00:00+00:00", "-85.00", None, "EXAMPLE ENERGY",
+         Tx("row 4", "2024-01-12T00:00:00+00:00", "-85.00", "GBP", "EXAMPLE ENERGY",
             account="12345678")),
         timezone=LONDON, region="GB"),
     Layout(
@@ -232,11 +233,11 @@ LAYOUTS: tuple[Layout, ...] = (
             '16/01/2024,EXAMPLE LETTINGS RENT,"-1,250.00"',
             "17/01/2024,EXAMPLE BOOKSHOP,12.34.56",
             "18/01/2024,EXAMPLE TRANSPORT,-2.80"),
-        (Tx("row 1", "2024-01-12T00:00:00+00:00", "-45.67", None, "EXAMPLE STORE LONDON",
-            props={**STATED, **_shape("hsbc_uk_headerless")}),
-         Tx("row 2", "2024-01-15T00:00:00+00:00", "2100.00", None, "EXAMPLE EMPLOYER LTD"),
-         Tx("row 3", "2024-01-16T00:00:00+00:00", "-1250.00", None, "EXAMPLE LETTINGS RENT"),
-         Tx("row 5", "2024-01-18T00:00:00+00:00", "-2.80", None, "EXAMPLE TRANSPORT")),
+        (Tx("row 1", "2024-01-12T00:00:00+00:00", "-45.67", "GBP", "EXAMPLE STORE LONDON",
+            props={**ASSUMED, **_shape("hsbc_uk_headerless")}),
+         Tx("row 2", "2024-01-15T00:00:00+00:00", "2100.00", "GBP", "EXAMPLE EMPLOYER LTD"),
+         Tx("row 3", "2024-01-16T00:00:00+00:00", "-1250.00", "GBP", "EXAMPLE LETTINGS RENT"),
+         Tx("row 5", "2024-01-18T00:00:00+00:00", "-2.80", "GBP", "EXAMPLE TRANSPORT")),
         timezone=LONDON, region="GB", errors=(("row 4", "amount"),)),
     Layout(
         "natwest", "STATEMENT.csv", _lines(
@@ -248,12 +249,12 @@ LAYOUTS: tuple[Layout, ...] = (
             "15/01/2024,BAC,\"'EXAMPLE EMPLOYER LTD , SALARY\",2100.00,3334.56,\"'J EXAMPLE\","
             "\"'601234-12345678\",",
             "16/01/2024,D/D,\"'EXAMPLE ENERGY\",-85.00,3249.56,\"'J EXAMPLE\",\"'601234-12345678\","),
-        (Tx("row 4", "2024-01-12T00:00:00+00:00", "-45.67", None,
+        (Tx("row 4", "2024-01-12T00:00:00+00:00", "-45.67", "GBP",
             "4829 11JAN24 , EXAMPLE STORE , LONDON GB", account="601234-12345678",
-            props={"type": "POS", "balance": "1234.56", **STATED}),
-         Tx("row 5", "2024-01-15T00:00:00+00:00", "2100.00", None, "EXAMPLE EMPLOYER LTD , SALARY",
+            props={"type": "POS", "balance": "1234.56", **ASSUMED}),
+         Tx("row 5", "2024-01-15T00:00:00+00:00", "2100.00", "GBP", "EXAMPLE EMPLOYER LTD , SALARY",
             account="601234-12345678"),
-         Tx("row 6", "2024-01-16T00:00:00+00:00", "-85.00", None, "EXAMPLE ENERGY",
+         Tx("row 6", "2024-01-16T00:00:00+00:00", "-85.00", "GBP", "EXAMPLE ENERGY",
             account="601234-12345678")),
         timezone=LONDON, region="GB"),
     # ------------------------------------------------------------------ Australia

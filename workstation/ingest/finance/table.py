@@ -8,8 +8,9 @@ Each data row becomes one ``ParsedEvent(kind="transaction")``:
   else the type.
 * ``properties``: ``amount`` (Decimal, a debit negative), ``currency`` (ISO, upper
   case, when known: stated by the row, the amount's sign or code, the header or the
-  profile; else the import region's dollar with ``currency_assumed`` True when a bare
-  ``$`` or a built-in layout of that region's banks says dollar), ``description``,
+  profile; else, with ``currency_assumed`` True, the import region's dollar when a bare
+  ``$`` says dollar, or the region's own money when the layout is a built-in of that
+  region's banks), ``description``,
   ``reference``, ``type``, ``category``, ``mcc`` and ``mcc_description``, ``posted_at``
   (ISO), ``fee``, ``balance``, ``status``, ``card_last4``, ``account``, ``columns`` (the
   row's other non-empty cells, as text), and for a layout recognised by the shape of its
@@ -231,6 +232,8 @@ def _direction_from_type_column(path: Path, profile: MappingProfile, options: Im
 # dollar of a country or territory that calls its money so, or the peso that is written
 # with the same sign.
 _DOLLAR_SIGN = "$"
+#: The home currency of regions with built-in bank layouts whose money is not a dollar.
+_HOME_CURRENCY: dict[str, str] = {"GB": "GBP"}
 _DOLLAR_BY_REGION: dict[str, str] = {
     **dict.fromkeys(("US", "PR", "GU", "VI", "AS", "MP", "UM", "EC", "SV", "TL", "FM", "MH",
                      "PW", "BQ", "TC", "VG"), "USD"),
@@ -250,8 +253,8 @@ class _RowConverter:
 
     ``region`` is the import's: an amount that states no currency, in a file and profile
     that state none either, is taken to be in the region's dollar when a bare ``$`` is
-    written with it or when the profile is the layout of a bank of that region, and is
-    marked ``currency_assumed``; otherwise its currency stays unknown. ``provenance`` is
+    written with it, or in the region's money when the profile is the layout of a bank of
+    that region, and is marked ``currency_assumed``; otherwise its currency stays unknown. ``provenance`` is
     added to every transaction's properties (how the layout was chosen).
     """
 
@@ -263,7 +266,9 @@ class _RowConverter:
         self.decimal_comma = decimal_comma
         region = (region or "").strip().upper()
         self.region_dollar = _DOLLAR_BY_REGION.get(region)
-        self.layout_currency = self.region_dollar if profile.region == region else None
+        # A bank's own built-in layout read in its own country is in that country's money.
+        self.layout_currency = (self.region_dollar or _HOME_CURRENCY.get(region or "")
+                                if profile.region == region else None)
         self.provenance = dict(provenance or {})
         self._currency_amounts = tuple((currency_amount_field(code), code)
                                        for code in profile.amount_by_currency)
