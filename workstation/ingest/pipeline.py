@@ -206,10 +206,9 @@ class _Resolver:
         self.w = writer
         self.options = options
         self.counters = counters
+        # (kind, value, platform) → entity id; a person with a date of birth is kept under
+        # (kind, value, platform, dob).
         self._cache: dict[tuple[Any, ...], int] = {}
-        # (kind, value, platform) → entity id, for the per-row fast path (a person with a
-        # date of birth is kept under (kind, value, platform, dob): the fast path misses it).
-        self.known = self._cache
         # Parsers hand over one ParsedLink object per distinct link (a card's holder on every
         # row of a statement): by identity, each is written once. Holding the object keeps
         # its id from being reused by another.
@@ -434,15 +433,12 @@ def _write_event(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent, zone: Any
 
 
 def _write_links(w: BulkWriter, resolver: _Resolver, rec: ParsedEvent) -> None:
-    known, entity, ref = resolver.known, resolver.entity, rec.ref
+    entity, ref = resolver.entity, rec.ref
     written = resolver.links_written
     for lk in rec.links:
         if written.get(id(lk)) is lk:
             continue  # the parser's same link object as on an earlier row: already written
-        src, dst = lk.src, lk.dst
-        a = known.get((src.kind, src.value, src.platform)) or entity(src, ref)
-        b = known.get((dst.kind, dst.value, dst.platform)) or entity(dst, ref)
-        w.link(a, b, lk.kind, confidence=lk.confidence, ref=ref)
+        w.link(entity(lk.src, ref), entity(lk.dst, ref), lk.kind, confidence=lk.confidence, ref=ref)
         if len(written) >= _LINKS_REMEMBERED:
             written.clear()
         written[id(lk)] = lk

@@ -293,6 +293,21 @@ def test_namesakes_with_different_birth_dates_are_two_people(ws, case_id, tmp_pa
         "1961-11-23", "1990-04-01"]
 
 
+def test_a_namesakes_address_links_to_the_person_with_that_birth_date(ws, case_id, tmp_path: Path) -> None:
+    path = _csv(tmp_path, "namesakes_addresses.csv", [
+        "Booking Number,Name,DOB,Booking Date,Address,City",
+        'E-1,"TESTPERSON, ALEX",,2024-03-01,1 First Example St,Springfield',
+        'E-2,"TESTPERSON, ALEX",1961-11-23,2024-03-02,2 Second Example Ave,Testville',
+    ])
+    run_import(ws, case_id, path, options=OPTIONS)
+    people = {p.properties.get("dob"): p.id for p in ws.list_entities(case_id, kind="person")}
+    addresses = {a.id: a.label for a in ws.list_entities(case_id, kind="address")}
+    lived = {(link.src_id, addresses[link.dst_id]) for link in ws.list_links(case_id=case_id)
+             if link.kind == "resides_at"}
+    assert lived == {(people[None], "1 First Example St, Springfield"),
+                     (people["1961-11-23"], "2 Second Example Ave, Testville")}
+
+
 # --------------------------------------------------------------------- dates and times
 
 
