@@ -489,8 +489,10 @@ def case_id(ws) -> int:
     return ws.create_case("LAY-1", "Statement layouts").id
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=[lay.id for lay in LAYOUTS])
-def test_layout_imports_without_a_profile(ws, case_id, tmp_path: Path, layout: Layout) -> None:
+def import_layout(ws, case_id: int, tmp_path: Path, layout: Layout) -> tuple[Any, list[Any]]:
+    """Import a layout's file with no profile chosen and check what every layout must give:
+    the format detected, the row errors, and each transaction as the layout expects it.
+    Returns the import's result and its events in row order."""
     path = layout.write(tmp_path)
     assert detect(path).format == "transactions_table"
     options = ImportOptions(timezone=layout.timezone, default_region=layout.region)
@@ -500,6 +502,12 @@ def test_layout_imports_without_a_profile(ws, case_id, tmp_path: Path, layout: L
     events = sorted(ws.list_events(case_id, limit=None), key=lambda e: _row_number(e.source_ref))
     assert [_as_seen(e, tx) for e, tx in zip(events, layout.txs)] == list(layout.txs)
     assert len(events) == len(layout.txs)
+    return result, events
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=[lay.id for lay in LAYOUTS])
+def test_layout_imports_without_a_profile(ws, case_id, tmp_path: Path, layout: Layout) -> None:
+    _, events = import_layout(ws, case_id, tmp_path, layout)
     # Naive statement times were read in the import's zone, and the event says so.
     assumed = {e.properties.get("time_zone_assumed") for e in events}
     if all(tx.when[11:19] == "00:00:00" for tx in layout.txs):

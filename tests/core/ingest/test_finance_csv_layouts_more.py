@@ -23,13 +23,13 @@ import pytest
 from tests.core.ingest.test_finance_csv_layouts import (  # noqa: F401 (case_id: fixture)
     Layout,
     Tx,
-    _as_seen,
     _lines,
     _row_number,
     case_id,
+    import_layout,
 )
 from workstation.errors import BadInput
-from workstation.ingest.pipeline import detect, run_import
+from workstation.ingest.pipeline import run_import
 from workstation.ingest.records import ImportOptions
 from workstation.ingest.tabular import BUILTIN_PROFILES, ROW_SHAPES
 
@@ -301,15 +301,7 @@ LAYOUTS: tuple[Layout, ...] = (
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=[lay.id for lay in LAYOUTS])
 def test_layout_imports_without_a_profile(ws, case_id, tmp_path: Path, layout: Layout) -> None:
-    path = layout.write(tmp_path)
-    assert detect(path).format == "transactions_table"
-    options = ImportOptions(timezone=layout.timezone, default_region=layout.region)
-    result = run_import(ws, case_id, path, options=options, skip_bad_rows=bool(layout.errors))
-    assert [(e.row, e.field) for e in result.errors] == list(layout.errors)
-    assert result.events == len(layout.txs)
-    events = sorted(ws.list_events(case_id, limit=None), key=lambda e: _row_number(e.source_ref))
-    assert [_as_seen(e, tx) for e, tx in zip(events, layout.txs)] == list(layout.txs)
-    assert len(events) == len(layout.txs)
+    result, events = import_layout(ws, case_id, tmp_path, layout)
     # Whether a currency was assumed is the same on every row of one file.
     assert len({e.properties.get("currency_assumed") for e in events}) == 1
     # A layout recognised by its rows rather than a header says which it took, on every
