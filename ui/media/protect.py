@@ -7,12 +7,19 @@ image is decoded only by :func:`decode_clear`, which the review grid calls for t
 tile the officer deliberately reveals, after the reveal was audited.
 
 Thread: any (QImage, unlike QPixmap, may be used off the UI thread), so the read lane
-prepares protected images and the UI thread only paints them.
+prepares protected images and the UI thread only paints them. The bytes are decoded by
+Pillow, not by ``QImage.loadFromData``: Qt's image readers probe their plugins (the SVG
+one opens a QTextStream, which connects a signal) while the binding keeps the GIL, and a
+UI thread disconnecting a signal holds Qt's connection lock while it waits for the GIL —
+the two threads then wait for each other forever.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+import io
+
+from PIL import Image, UnidentifiedImageError
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 #: Long side the picture is reduced to before it is enlarged again: what survives of it.
@@ -21,9 +28,14 @@ BLUR_SIDE = 10
 
 def decode_clear(data: bytes) -> QImage:
     """The unprotected picture (only for a reveal). A null QImage when undecodable."""
-    image = QImage()
-    image.loadFromData(QByteArray(data))
-    return image
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            rgb = im.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return QImage()
+    w, h = rgb.size
+    # The QImage reads the bytes in place: copy() gives it pixels of its own.
+    return QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def protect_image(image: QImage, *, blur: bool = True, grey: bool = True) -> QImage:
