@@ -225,12 +225,17 @@ class _Resolver:
             return found
         kind = party.kind.strip().lower() or "other"
         value = (party.value or "").strip()
+        label = party.label or value
+        if kind not in IDENTIFIER_KINDS:
+            # Names padded to a fixed width ("PRUNE        NEW YORK" on a card statement)
+            # or wrapped over lines are the same name as written plainly: one entity.
+            value = " ".join(value.split())
+            label = " ".join(label.split())
         props: dict[str, Any] = dict(party.properties)
         if party.platform:
             props.setdefault("platform", party.platform)
         key: str | None = None
         sensitive: str | None = None
-        label = party.label or value
         if kind == "card" and value.lower().startswith("last4:"):
             last4 = value.split(":", 1)[1].strip()[-4:]
             label = party.label or f"•••• {last4}"
@@ -243,6 +248,11 @@ class _Resolver:
                     label = f"{party.label} ({shown})"
                 else:
                     label = shown if kind != "account" else (party.label or shown)
+                if (kind in ("email", "phone") and party.label
+                        and party.label not in (shown, value)):
+                    # The name a mail or a contact card gave the address ("Alice Example
+                    # <alice@…>"): the entity is the address, the name is kept on it.
+                    props.setdefault("display_name", party.label)
             except BadInput as exc:
                 if kind == "account":
                     platform = (party.platform or "unknown").lower()

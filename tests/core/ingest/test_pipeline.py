@@ -340,3 +340,39 @@ def test_import_references_hold_and_foreign_keys_are_enforced_again(ws, case_id,
     with pytest.raises(Exception) as caught, ws.db.write() as conn:
         conn.exec_driver_sql("INSERT INTO event_party (event_id, entity_id, role) VALUES (999999, 999999, 'x')")
     assert "FOREIGN KEY" in str(caught.value) or isinstance(caught.value, IntegrityError)
+
+
+def test_mail_senders_keep_the_name_their_mail_gave(ws, case_id, tmp_path: Path) -> None:
+    # The entity is the address (one per address, whatever name a mail writes), and the
+    # investigator still sees who the address said it was.
+    mbox = tmp_path / "box.mbox"
+    mbox.write_text(
+        "From alice@example.org Mon Jan  1 10:00:00 2024\n"
+        "From: Alice Example <Alice@Example.org>\nTo: bob@example.net\n"
+        "Subject: hello\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n\nfirst\n\n"
+        "From alice@example.org Mon Jan  1 11:00:00 2024\n"
+        "From: \"A. Example\" <alice@example.org>\nTo: Bob Example <bob@example.net>\n"
+        "Subject: again\nDate: Mon, 01 Jan 2024 11:00:00 +0000\n\nsecond\n", encoding="utf-8")
+    run_import(ws, case_id, mbox)
+    emails = {e.label: e for e in ws.list_entities(case_id, kind="email")}
+    assert set(emails) == {"alice@example.org", "bob@example.net"}
+    # The name of the first mail that wrote one for the address.
+    assert emails["alice@example.org"].properties["display_name"] == "Alice Example"
+    assert "display_name" not in emails["bob@example.net"].properties
+
+
+def test_padded_names_are_one_entity(ws, case_id, tmp_path: Path) -> None:
+    # Card statements pad the merchant descriptor to a fixed width; the same merchant
+    # written plainly on another row (or another file) is the same organisation.
+    csv_path = tmp_path / "card.csv"
+    csv_path.write_text(
+        "Date,Merchant,Amount,Currency\n"
+        "2024-03-01,PRUNE               NEW YORK,-12.00,USD\n"
+        "2024-03-02,PRUNE NEW YORK,-8.50,USD\n"
+        "2024-03-03,\"CORNER\tSHOP  \",-1.00,USD\n", encoding="utf-8")
+    run_import(ws, case_id, csv_path, options=ImportOptions(timezone="UTC"))
+    orgs = sorted(e.label for e in ws.list_entities(case_id, kind="organisation"))
+    assert orgs == ["CORNER SHOP", "PRUNE NEW YORK"]
+    events = ws.list_events(case_id, limit=None)
+    prune = [e for e in events if any(p.label == "PRUNE NEW YORK" for p in e.parties)]
+    assert len(prune) == 2
