@@ -16,6 +16,12 @@ Line shapes recognised (one parser, because users rename and concatenate logs fr
   ``[2019-01-01T12:00:00-0400]`` (Textual), Textual's ``•`` notices
 * Quassel   copied/exported chat: ``[12:00:00] <nick> text``, ``-->``/``<--`` joins and
   parts, ``<->`` nick changes, ``<-*`` kicks, ``-*- nick action``
+* dircproxy ``[14 Jan 12:36] <nick!user@host> text``: day and month without a year (taken
+  from the file name or a log-opened line; else kept in ``properties["month_day"]``), the
+  sender's user@host in ``properties["hostmask"]`` (an IP there is linked like a join's)
+* ZNC playback in any client's log: ``<***> Buffer Playback...`` ... ``<***> Playback
+  Complete.`` around replayed lines whose text starts with their own ``[HH:MM:SS]``;
+  those are dated by it (``properties["replayed"]``, the log's time in ``logged_at``)
 
 Messages (including ``* nick action`` lines, ``properties["action"] = True``, and
 ``-nick- notice`` lines) are kind "message"; joins, parts, quits, nick and mode changes,
@@ -89,6 +95,10 @@ _TS_ISO = re.compile(
 _TS_HEXCHAT = re.compile(
     rf"^(?P<mon>{_MON}) +(?P<d>\d{{1,2}}) (?P<h>\d{{2}}):(?P<mi>\d{{2}}):(?P<s>\d{{2}})[ \t]"
     r"(?P<rest>.*)$")
+# dircproxy's default "[14 Jan 10:36]" (and the month-first form): day and month, no year.
+_TS_DAY_MONTH = re.compile(
+    rf"^\[(?:(?P<d>\d{{1,2}}) (?P<mon>{_MON})|(?P<mon2>{_MON}) (?P<d2>\d{{1,2}})),? "
+    r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\][ \t]?(?P<rest>.*)$", re.I)
 _TS_BRACKET = re.compile(
     r"^\[(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?: ?(?P<ap>[AaPp][Mm]))?\][ \t]?"
     r"(?P<rest>.*)$")
@@ -98,6 +108,14 @@ _TS_PLAIN = re.compile(r"^(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?[ \t](?P<r
 _MSG = re.compile(r"^< *[~&@%+!]?(?P<nick>[^\s<>\-*=][^\s<>]*) *>[ \t]?(?P<text>.*)$")
 _NOTICE = re.compile(r"^-(?P<nick>[^\s()\-:][^\s():]*?)(?:\([^)]*\))?(?::(?P<target>\S+))?-"
                      r"[ \t]?(?P<text>.*)$")
+# ZNC's own voices: "<***> Buffer Playback..." around a replayed buffer, and module nicks
+# ("<*status>", "<*buffextras> alice!u@h joined").
+_ZNC_STATUS = re.compile(r"^< *\*(?P<name>[^\s<>]*) *>[ \t]?(?P<text>.*)$")
+# A replayed line's own time, which ZNC puts in front of the text for clients without
+# server-time ("[11:58:12] text"; some set a date too).
+_REPLAY_TS = re.compile(
+    r"^\[(?:(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[ T])?(?P<h>\d{1,2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2}))?\][ \t](?P<text>.*)$")
 _ACTION = re.compile(r"^ ?(?:\*|-\*-)[ \t]+(?P<nick>\S+)[ \t](?P<text>.*)$")
 # irssi -!-, ZNC ***, WeeChat/HexChat -->/<--/--/---, Quassel <-> (nick) <-* (kick)
 # => <= (netsplit) -> (invite), Textual •.
@@ -192,6 +210,13 @@ def _stamp(line: str) -> _Stamp | None:
         if c is None:
             return None
         return _Stamp(None, (_MONTHS[m["mon"].lower()[:3]], int(m["d"])), c, m["rest"])
+    m = _TS_DAY_MONTH.match(line)
+    if m:
+        c = _clock(m)
+        day = int(m["d"] or m["d2"])
+        if c is None or not 1 <= day <= 31:
+            return None
+        return _Stamp(None, (_MONTHS[(m["mon"] or m["mon2"]).lower()[:3]], day), c, m["rest"])
     for rx in (_TS_BRACKET, _TS_PLAIN):
         m = rx.match(line)
         if m:
@@ -225,6 +250,8 @@ class _Body:
     text: str = ""
     action: bool = False
     notice: bool = False
+    mask: str | None = None  # user@host when the line names it (dircproxy "<nick!u@h>")
+    znc: bool = False  # said by the ZNC bouncer itself
 
 
 def _classify(rest: str, weechat_prefix: str | None) -> _Body:
@@ -240,10 +267,16 @@ def _classify(rest: str, weechat_prefix: str | None) -> _Body:
         return _Body("message", prefix.lstrip("~&@%+!"), rest)
     m = _MSG.match(rest)
     if m:
+        nick, bang, mask = m["nick"].partition("!")
+        if bang and "@" in mask and nick:
+            return _Body("message", nick, m["text"], mask=mask)
         return _Body("message", m["nick"], m["text"])
     m = _SYSTEM_PREFIX.match(rest)
     if m:
         return _Body("system", text=m["text"].strip())
+    m = _ZNC_STATUS.match(rest)
+    if m:
+        return _Body("system", text=m["text"].strip(), znc=True)
     m = _ACTION.match(rest)
     if m:
         if _SYSTEM_ACTION.match(f"{m['nick']} {m['text']}"):
@@ -253,6 +286,29 @@ def _classify(rest: str, weechat_prefix: str | None) -> _Body:
     if m:
         return _Body("message", m["nick"], m["text"], notice=True)
     return _Body("unknown", text=rest)
+
+
+def _replayed_time(m: re.Match[str], logged: datetime | None,
+                   props: dict[str, Any]) -> datetime | None:
+    """The time of a line ZNC replayed (``m``: its ``[HH:MM:SS]`` prefix), on the day of
+    the replay or the day before; notes the replay in ``props``."""
+    props["replayed"] = True
+    c = _clock(m)
+    if c is None:
+        return logged
+    if logged is not None:
+        props["logged_at"] = logged.isoformat()
+    if m["y"]:
+        try:
+            return datetime.combine(date(int(m["y"]), int(m["mo"]), int(m["d"])), c,
+                                    tzinfo=logged.tzinfo if logged else None)
+        except ValueError:
+            return logged
+    if logged is None:
+        props["time"] = c.isoformat()
+        return None
+    when = logged.replace(hour=c.hour, minute=c.minute, second=c.second)
+    return when - timedelta(days=1) if when > logged else when
 
 
 def _ip_party(mask: str) -> Party | None:
@@ -387,6 +443,8 @@ class IrcLogParser:
         if platform != "irc":
             base["network"] = platform.split(":", 1)[1]
         any_line = False
+        seen_ips: set[tuple[str, str]] = set()
+        playback = False  # inside a ZNC "Buffer Playback..." ... "Playback Complete." run
         with path.open("rb") as fh:
             if encoding:
                 stream: Any = io.TextIOWrapper(fh, encoding=encoding, errors="replace")
@@ -420,7 +478,8 @@ class IrcLogParser:
                                        message="not an IRC log line (no timestamp recognised)")
                     else:
                         any_line = True
-                        yield from self._records(n, None, None, bare, platform, conv, base)
+                        yield from self._records(n, None, None, bare, platform, conv, base,
+                                                 seen_ips, playback)
                     continue
                 body = _classify(st.rest, st.weechat_prefix)
                 if body.kind == "unknown":
@@ -456,7 +515,10 @@ class IrcLogParser:
                     last = occurred
                     if occurred.tzinfo is None:
                         current = occurred.date()
-                yield from self._records(n, occurred, st, body, platform, conv, base)
+                if body.znc and body.text in ("Buffer Playback...", "Playback Complete."):
+                    playback = body.text == "Buffer Playback..."
+                yield from self._records(n, occurred, st, body, platform, conv, base, seen_ips,
+                                         playback)
         if not any_line:
             raise ParseError("no IRC log line found", file=path)
 
@@ -473,12 +535,19 @@ class IrcLogParser:
 
     @staticmethod
     def _records(n: int, occurred: datetime | None, st: _Stamp | None, body: _Body,
-                 platform: str, conv: Party | None, base: dict[str, Any]) -> Iterator[Record]:
-        """The event of one line, then the identity facts it states (see the module doc)."""
+                 platform: str, conv: Party | None, base: dict[str, Any],
+                 seen_ips: set[tuple[str, str]], playback: bool = False) -> Iterator[Record]:
+        """The event of one line, then the identity facts it states (see the module doc);
+        a nick's use of an IP named on its message lines is stated once (``seen_ips``).
+        During a ZNC playback a message is dated by the time ZNC wrote in front of it
+        (the log's time is when it was replayed: ``properties["logged_at"]``)."""
         ref = f"line {n}"
         props: dict[str, Any] = dict(base)
         if occurred is None and st is not None:
             props["time"] = st.clock.isoformat()
+            if st.month_day is not None:
+                # No year anywhere (file name, log-opened line): keep what the line says.
+                props["month_day"] = "%02d-%02d" % st.month_day
         if body.kind == "system":
             text = body.text
             parties: list[Party] = []
@@ -526,6 +595,10 @@ class IrcLogParser:
             yield from facts
             return
         assert body.nick is not None
+        text = body.text
+        rm = _REPLAY_TS.match(text) if playback else None
+        if rm is not None:
+            occurred, text = _replayed_time(rm, occurred, props), rm["text"]
         parties = [account(body.nick, body.nick, platform, "sender")]
         if conv is not None and conv.value != body.nick:
             parties.append(conv)
@@ -533,5 +606,15 @@ class IrcLogParser:
             props["action"] = True
         if body.notice:
             props["notice"] = True
-        yield ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body.text,
+        fact: ParsedEntity | None = None
+        if body.mask:
+            props["hostmask"] = body.mask
+            ip = _ip_party(body.mask)
+            if ip is not None and (body.nick, ip.value) not in seen_ips:
+                seen_ips.add((body.nick, ip.value))
+                fact = ParsedEntity(party=parties[0], ref=ref,
+                                    links=(ParsedLink("uses", parties[0], ip),))
+        yield ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=text,
                           parties=tuple(parties), properties=props)
+        if fact is not None:
+            yield fact

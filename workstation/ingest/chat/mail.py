@@ -16,7 +16,9 @@ addresses left out), X-Originating-IP, Gmail Takeout labels and thread id
 (``X-Gmail-Labels``/``X-GM-LABELS``, ``X-GM-THRID``) and Thunderbird's ``X-Mozilla-Status``
 flags (a mail marked deleted but not yet compacted away is ``properties["deleted"]``).
 With no readable Date header the time of the newest Received header is used
-(``properties["date_source"] = "received"``) and the Date text is kept raw.
+(``properties["date_source"] = "received"``), else, in an mbox, the time on the mail's
+"From " separator line (``"mbox_separator"``: the delivery time the mailbox writer
+stamped, naive unless the line states an offset); the Date text is kept raw.
 
 mbox files are split on their "From " separator lines while streaming, so only one mail
 is in memory at a time; the file is only ever opened read-only (``mailbox.mbox`` would
@@ -34,6 +36,7 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -72,6 +75,13 @@ _STRICT_FROM_LINE = re.compile(
     rb"Oct|Nov|Dec) +\d{1,2} +\d{1,2}:\d{2}(?::\d{2})?(?: +[+-]\d{4}| +[A-Z]{2,5})? +\d{4}"
     rb"(?: +[+-]\d{4})?\s*$")
 _QUOTED_FROM = re.compile(rb"^>+From ")
+# The date on a separator line: ctime order, with an optional numeric zone before or after
+# the year ("Sun Aug  7 11:40:37 2022", "Wed Nov 22 15:43:06 +0000 2023").
+_SEPARATOR_DATE = re.compile(
+    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|"
+    r"Nov|Dec) +(?P<d>\d{1,2}) +(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+    r"(?: +(?P<z1>[+-]\d{4})| +[A-Z]{2,5})? +(?P<y>\d{4})(?: +(?P<z2>[+-]\d{4}))?")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]|\(([0-9]{1,3}(?:\.[0-9]{1,3}){3})\)")
 # Addresses that say nothing about who sent a mail (internal hops, the relay itself).
@@ -170,7 +180,8 @@ def _raw_header(msg: Message, name: str) -> str | None:
 
 def _subject(msg: Message) -> str:
     """The Subject, decoded; undeclared 8-bit bytes read as UTF-8 else Windows-1252 (the
-    email package turns them into U+FFFD)."""
+    email package turns them into U+FFFD). Blanks around it are dropped: mailers that fold
+    right after "Subject:" leave the folding space in front of the decoded text."""
     try:
         subject = str(msg.get("Subject", "") or "")
     except Exception:  # noqa: BLE001
@@ -179,7 +190,7 @@ def _subject(msg: Message) -> str:
         raw = _raw_header(msg, "subject")
         if raw and "=?" not in raw and not raw.isascii():
             return _raw_header_text(raw).strip()
-    return subject
+    return subject.strip()
 
 
 def _received_ips(msg: Message) -> list[str]:
@@ -314,8 +325,28 @@ def _mozilla_flags(value: str) -> dict[str, Any]:
     return out
 
 
-def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None) -> ParsedEvent:
-    """One parsed mail as a ParsedEvent (see the module docstring for the mapping)."""
+def separator_date(line: str) -> datetime | None:
+    """The time on an mbox "From " separator line, or None (aware only with an offset)."""
+    m = _SEPARATOR_DATE.search(line)
+    if not m:
+        return None
+    try:
+        when = datetime(int(m["y"]), _MONTHS.index(m["mon"].lower()) + 1, int(m["d"]),
+                        int(m["h"]), int(m["mi"]), int(m["s"] or 0))
+    except ValueError:
+        return None
+    zone = m["z1"] or m["z2"]
+    if zone:
+        minutes = int(zone[1:3]) * 60 + int(zone[3:])
+        when = when.replace(tzinfo=timezone(timedelta(minutes=-minutes if zone[0] == "-"
+                                                      else minutes)))
+    return when
+
+
+def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
+               fallback_date: datetime | None = None) -> ParsedEvent:
+    """One parsed mail as a ParsedEvent (see the module docstring for the mapping);
+    ``fallback_date`` (an mbox separator's time) dates a mail that states no time."""
     props: dict[str, Any] = {"channel": "email"}
     if extra:
         props.update(extra)
@@ -363,6 +394,9 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None)
             occurred = None
         if occurred is not None:
             props["date_source"] = "received"
+        elif fallback_date is not None:
+            occurred = fallback_date
+            props["date_source"] = "mbox_separator"
     labels = msg.get("X-Gmail-Labels") or msg.get("X-GM-LABELS")
     if labels:
         props["labels"] = [x.strip().strip('"') for x in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)',
@@ -443,7 +477,8 @@ def _parse_bytes(data: bytes) -> EmailMessage:
 
 
 def headers_only_event(head: bytes, size: int, limit: int, ref: str,
-                       extra: dict[str, Any] | None = None) -> ParsedEvent:
+                       extra: dict[str, Any] | None = None,
+                       fallback_date: datetime | None = None) -> ParsedEvent:
     """The event of a mail too large to parse whole, from its header block alone
     (``head``: the mail's first bytes). ``properties["body_omitted"]`` says why."""
     block = re.split(rb"\r?\n\r?\n", head[:HEADER_LIMIT], maxsplit=1)[0]
@@ -460,7 +495,7 @@ def headers_only_event(head: bytes, size: int, limit: int, ref: str,
                              "a mail whole: headers only (body and attachments not read)"}
     if content_type:
         props["content_type"] = content_type
-    return mail_event(msg, ref, props)
+    return mail_event(msg, ref, props, fallback_date)
 
 
 class EmlParser:
@@ -631,10 +666,12 @@ class MboxParser:
                                  "mbox_line": sep_line}
         if unquoted:
             extra["mbox_unquoted"] = unquoted
+        when = separator_date(extra["mbox_from"])
         try:
             if oversize:
-                return headers_only_event(b"".join(buf), size, self.max_message_bytes, ref, extra)
-            return mail_event(_parse_bytes(b"".join(buf)), ref, extra)
+                return headers_only_event(b"".join(buf), size, self.max_message_bytes, ref,
+                                          extra, when)
+            return mail_event(_parse_bytes(b"".join(buf)), ref, extra, when)
         except Exception as exc:  # noqa: BLE001 - one broken mail must not end the mailbox
             return RowError(ref=f"{ref} (line {sep_line})", field=None,
                             message=f"cannot read this mail ({type(exc).__name__}: {exc})")

@@ -7,7 +7,8 @@ Two layouts:
   ``files``/``gifs`` [{uri, creation_timestamp}], ``sticker`` {uri}, ``share`` {link,
   share_text}, ``reactions``, ``type`` ("Generic", "Share", "Call", "Subscribe",
   "Unsubscribe"...), ``is_unsent``, ``call_duration``; ``thread_type`` "Regular" or
-  "RegularGroup". Strings are "mojibake": UTF-8 bytes written as Latin-1 code points; we
+  "RegularGroup", and on older exports ``ip`` (the address the owner sent from, kept as
+  an "origin" IP party). Strings are "mojibake": UTF-8 bytes written as Latin-1 code points; we
   repair them when the repair round-trips. The first exports (spring 2018) had
   ``timestamp`` in seconds and ``participants`` as plain names without the account owner.
   A long thread is split over ``message_1.json``, ``message_2.json``...: each file is
@@ -15,6 +16,10 @@ Two layouts:
 * end-to-end-encrypted chats (2024+): ``participants`` [names], ``threadName``,
   ``messages`` with ``senderName``, ``timestamp`` (ms), ``text``, ``media`` [{uri}],
   ``isUnsent``.
+
+Group and call notices written as ordinary text (no ``type``, as on Instagram) are
+recognised by their wording: "<name> joined the group.", "<name> made <name> an admin.",
+and the nameless "Reacted ❤ to your message", "The video chat ended.".
 
 Messages are yielded oldest first. ``ref`` is the message's position in the file
 (``messages[i]``): the export has no message ids.
@@ -76,12 +81,24 @@ _MEDIA_KEYS = ("photos", "videos", "audio_files", "files", "gifs", "media")
 # name ("X named the group ...", "You added Y to the group.").
 _NOTICE_RE = re.compile(
     r"^(?:named the group|added .{1,80} to the group|removed .{1,80} from the group|"
-    r"left the group|created the group|changed the group photo|changed the chat theme|"
-    r"changed the theme|set the emoji to|set the quick reaction|set (?:the|your|his|her|"
-    r"their|its) nickname|set .{1,80}'s nickname|cleared the nickname|started a (?:video |"
-    r"audio )?(?:call|chat)|joined the (?:video |audio )?(?:call|chat)|missed a (?:video |"
-    r"audio )?call|pinned a message|unpinned a message|turned on disappearing|turned off "
-    r"disappearing)", re.I)
+    r"left the group|joined the group|created the group|changed the group (?:photo|name|"
+    r"description|image)|removed the group (?:photo|name|description)|changed the chat "
+    r"theme|changed the theme|set the emoji to|set the quick reaction|set (?:the|your|his|"
+    r"her|their|its) (?:own )?nickname|set the nickname for |set .{1,80}'s nickname|cleared "
+    r"the nickname|cleared (?:his|her|their|your) (?:own )?nickname|started a (?:video |"
+    r"audio )?(?:call|chat)|joined the (?:video |audio )?(?:call|chat)|ended the (?:video |"
+    r"audio )?(?:call|chat)|missed a (?:video |audio )?(?:call|chat)|pinned a message|"
+    r"unpinned a message|turned (?:on|off) disappearing|turned (?:on|off) member approval|"
+    r"made .{1,80} an admin|removed .{1,80} as (?:a )?(?:group )?admin|(?:is|are) now an "
+    r"admin|started sharing (?:their |his |her |your )?(?:live )?location|stopped sharing "
+    r"(?:their |his |her |your )?(?:live )?location)", re.I)
+# Notices written without the actor's name in front (Instagram's reaction and like notes,
+# the calls' end, the "now connected" greeting of a new thread).
+_BARE_NOTICE_RE = re.compile(
+    r"^(?:reacted .{1,40} to your message|liked a message|the (?:video |audio )?(?:call|chat) "
+    r"ended|you are now connected on messenger|you can now message and call each other\b.*|"
+    r"say hi to your new facebook friend\b.{0,80}|you missed a (?:video |audio )?(?:call|chat)"
+    r"(?: from .{1,80})?)[.!]?$", re.I)
 
 
 def _when(raw: Any) -> Any:
@@ -298,7 +315,8 @@ class MessengerJsonParser:
             if sender is not None:
                 parties.append(self._party(sender.value, "participant", platform))
             for u in as_list(msg.get("users")):
-                if isinstance(u, dict) and u.get("name"):
+                if isinstance(u, dict) and u.get("name") and \
+                        all(p.value != u["name"] for p in parties):
                     parties.append(self._party(u["name"], "participant", platform))
             title = body or f"{sender_name or 'someone'}: {mtype or 'notice'}"
             return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=title,
@@ -330,6 +348,11 @@ class MessengerJsonParser:
                 props["shared_from"] = share["original_content_owner"]
         if msg.get("call_duration") is not None:
             props["call_duration"] = msg["call_duration"]
+        ip = msg.get("ip")
+        if isinstance(ip, str) and ip.strip() and sender is not None:
+            # Older exports name the IP address the account owner sent from.
+            parties.append(Party(kind="ip", value=ip.strip(), role="origin",
+                                 properties={"field": "ip"}))
         if msg.get("is_unsent") or msg.get("isUnsent"):
             props["deleted"] = True
         if msg.get("is_taken_down"):
@@ -350,6 +373,8 @@ class MessengerJsonParser:
 
     @staticmethod
     def _is_notice(body: str, sender_name: str) -> bool:
+        if _BARE_NOTICE_RE.match(body.strip()):
+            return True
         for who in (sender_name, "You"):
             if body.startswith(who + " ") and _NOTICE_RE.match(body[len(who) + 1:]):
                 return True

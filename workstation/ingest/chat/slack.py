@@ -5,7 +5,11 @@ Private channels (``groups.json``), direct messages (``dms.json``, folders named
 DM id) and group DMs (``mpims.json``) appear in exports that include them. A message
 carries ``user`` and usually an embedded ``user_profile``, the profile at the time of the
 message; it wins over ``users.json``, which only lists current members. Subtypes such as
-``channel_join`` are system events.
+``channel_join`` are system events; a ``tombstone`` (a thread's first message deleted
+after it had replies) is one marked ``deleted``. Bots are named by ``username`` or
+``bot_profile``. Files a free plan no longer shows (``mode: hidden_by_limit``) or that were
+deleted (``tombstone``) keep only an id: they are listed in
+``properties["files_unavailable"]``, not recorded as attachments.
 
 The zip is read in place through :class:`~workstation.ingest.chat.safezip.SafeZip`.
 """
@@ -257,9 +261,14 @@ class SlackZipParser:
         if uid:
             sender = self._user_party(str(uid), users, "participant" if system else "sender",
                                       msg.get("user_profile"))
-            if not sender.label and msg.get("username"):
-                sender = account(sender.value, msg["username"], PLATFORM, sender.role,
-                                 sender.properties)
+            bot: dict[str, Any] = msg["bot_profile"] \
+                if isinstance(msg.get("bot_profile"), dict) else {}
+            bot_name = msg.get("username") or bot.get("name")
+            if not sender.label and isinstance(bot_name, str) and bot_name:
+                sender = account(sender.value, bot_name, PLATFORM, sender.role,
+                                 {**sender.properties, "bot": True} if bot else sender.properties)
+        if subtype == "tombstone":
+            props["deleted"] = True  # a thread's first message, deleted after replies
         if system:
             return ParsedEvent(kind="system", occurred_at=occurred, ref=ref,
                                title=text or str(subtype), body=text,
@@ -280,14 +289,21 @@ class SlackZipParser:
         if isinstance(msg.get("file"), dict):
             files.append(msg["file"])
         attachments = []
+        unavailable: list[dict[str, Any]] = []
         for f in files:
             if not isinstance(f, dict):
+                continue
+            if f.get("mode") in ("hidden_by_limit", "tombstone"):
+                # Only the file's id is left: beyond a free plan's history, or deleted.
+                unavailable.append({"id": f.get("id"), "reason": f["mode"]})
                 continue
             fname = str(f.get("name") or f.get("title") or f.get("id") or "file")
             size = f.get("size")
             attachments.append(Attachment(name=fname, mime=f.get("mimetype") or guess_mime(fname),
                                           size=size if isinstance(size, int) else None,
                                           path=f.get("url_private") or None))
+        if unavailable:
+            props["files_unavailable"] = unavailable
         if msg.get("thread_ts") and msg.get("thread_ts") != ts:
             props["thread_ts"] = msg["thread_ts"]
         if msg.get("reply_count"):
