@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,10 @@ def _sender(msg: dict[str, Any], role: str = "sender") -> Party | None:
     name = msg.get(name_key)
     if ident in (None, "") and not name:
         return None
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        # Exports of 2019-2021 wrote the bare user id; later ones "user<id>", which is also
+        # how the owner and mentions are named, so one person keeps one identifier.
+        ident = f"user{ident}"
     value = str(ident) if ident not in (None, "") else str(name)
     props = {} if ident not in (None, "") else {"identified_by": "display name"}
     return account(value, str(name) if name else None, PLATFORM, role, props)
@@ -311,8 +315,13 @@ class TelegramJsonParser:
                 base, members, conv = contexts[key]
                 counts[key] = i = counts.get(key, 0) + 1
                 mid = value.get("id", f"#{i}")
-                ref = f"chat {chats[key].fields.get('id')} message {mid}" if multi else \
-                    f"message {mid}"
+                fields = chats[key].fields
+                # Early exports gave chats no id; their name (or place in the list) then.
+                chat_ref = fields.get("id")
+                if chat_ref in (None, ""):
+                    chat_ref = repr(fields["name"]) if isinstance(fields.get("name"), str) \
+                        else f"#{key[1] + 1}"
+                ref = f"chat {chat_ref} message {mid}" if multi else f"message {mid}"
                 yield guarded(ref, partial(self._event, value, ref, base, members, conv))
 
     @staticmethod
@@ -437,9 +446,77 @@ _TITLE_TIME_RE = re.compile(
     r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
     r"(?:\s*UTC\s*([+-])(\d{1,2}):?(\d{2}))?")
 _GOTO_RE = re.compile(r"(?:go_to_message|GoToMessage\()\s*(-?\d+)")
+# The date separator Telegram Desktop writes before each day's first message (and at the
+# top of each page): "12 March 2023", always in English, the exporting computer's local day.
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_DAY_SEPARATOR_RE = re.compile(r"^(\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4})$", re.I)
 _BR = "\x00"  # stands for <br> while text is collected; NULs never occur in page text
 _VOID = frozenset({"br", "img", "meta", "link", "input", "hr", "source", "wbr", "area",
                    "base", "col", "embed", "param", "track"})
+
+
+def _separator_day(text: str) -> date | None:
+    m = _DAY_SEPARATOR_RE.match(text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), _MONTHS.index(m.group(2).lower()) + 1, int(m.group(1)))
+    except ValueError:
+        return None
+
+
+def _service_times(messages: list[_HtmlMessage]) -> dict[int, tuple[datetime, dict[str, Any]]]:
+    """Times for service entries that carry none (joins, pins, title changes...), by their
+    index among the non-separator messages: (occurred_at, properties).
+
+    Telegram writes no time on these, but keeps messages in time order and puts a date
+    separator before each day. So a service entry happened on its separator's day, no
+    earlier than the timed message before it on that day and no later than the one after.
+    It gets the earlier message's time ("time_source": "previous_message"); when none
+    precedes it that day, the start of the day ("time_source": "date_separator",
+    "time_precision": "day"). "time_not_after" is the next timed message's time that day.
+    """
+    out: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    day: date | None = None
+    prev: datetime | None = None
+    # Untimed entries waiting for the next timed message, with their day and the offset
+    # to give a start of day when no message of that day has one (the previous message's).
+    pending: list[tuple[int, date, tzinfo | None]] = []
+
+    def settle(upper: datetime | None) -> None:
+        for idx, on, fallback_tz in pending:
+            when, props = out[idx]
+            same_day = upper is not None and upper.date() == on
+            if same_day:
+                assert upper is not None
+                props["time_not_after"] = upper.isoformat()
+            if props["time_source"] == "date_separator":
+                tz = upper.tzinfo if same_day and upper is not None else fallback_tz
+                out[idx] = (when.replace(tzinfo=tz), props)
+        pending.clear()
+
+    n = -1
+    for m in messages:
+        if m.service and m.html_id.startswith("message-"):
+            day = _separator_day(_clean_html_text(m.service_text)) or day
+            continue
+        n += 1
+        when = parse_title_time(m.time_title) if m.time_title else None
+        if when is not None:
+            settle(when)
+            prev = when
+            continue
+        if not m.service or day is None:
+            continue
+        if prev is not None and prev.date() == day:
+            out[n] = (prev, {"time_source": "previous_message"})
+        else:
+            out[n] = (datetime(day.year, day.month, day.day),
+                      {"time_source": "date_separator", "time_precision": "day"})
+        pending.append((n, day, prev.tzinfo if prev is not None else None))
+    settle(None)
+    return out
 
 
 def parse_title_time(title: str) -> datetime | None:
@@ -473,7 +550,10 @@ class _HtmlMessage:
         self.signature: list[str] = []
         self.reply_to: str | None = None
         self.forwarded = False
+        # One entry per media block: path (the link), kind (from its "media_*" class),
+        # title, status and desc (the texts Telegram writes inside it).
         self.attachments: list[dict[str, Any]] = []
+        self.poll: dict[str, Any] | None = None
 
 
 class _TelegramPage(HTMLParser):
@@ -522,6 +602,10 @@ class _TelegramPage(HTMLParser):
             elif "from_name" in classes:
                 capture = "fwd_from" if "forwarded" in ctx else (
                     "ignore" if "reply_to" in ctx else "from")
+            elif "media_poll" in classes:
+                msg.poll = {"question": [], "status": [], "answers": [], "total": []}
+            elif "media_poll" in ctx and msg.poll is not None:
+                capture = self._poll_capture(msg.poll, tag, classes, ctx)
             elif "details" in classes and tag == "span":
                 capture = "ignore"
             elif "reply_to" in classes:
@@ -539,13 +623,14 @@ class _TelegramPage(HTMLParser):
             elif "userpic_wrap" in classes or "userpic" in classes:
                 capture = "ignore"
             elif "media_wrap" in ctx or "media_wrap" in classes:
-                if tag == "a" and a.get("href") and not a["href"].startswith(("#", "http",
-                                                                              "tg:")):
-                    msg.attachments.append({"path": a["href"], "title": [], "status": [],
-                                            "desc": [], "classes": classes})
+                kind = next((c[len("media_"):] for c in sorted(classes)
+                             if c.startswith("media_") and c != "media_wrap"), "")
+                if tag == "a" and a.get("href") and not a["href"].startswith("#"):
+                    msg.attachments.append({"path": a["href"], "kind": kind, "title": [],
+                                            "status": [], "desc": [], "classes": classes})
                 elif "media" in classes and tag == "div":
-                    msg.attachments.append({"path": None, "title": [], "status": [],
-                                            "desc": [], "classes": classes})
+                    msg.attachments.append({"path": None, "kind": kind, "title": [],
+                                            "status": [], "desc": [], "classes": classes})
                 elif "title" in classes:
                     capture = "att_title"
                 elif "status" in classes:
@@ -590,9 +675,96 @@ class _TelegramPage(HTMLParser):
             msg.signature.append(data)
         elif cap.startswith("att_") and msg.attachments:
             msg.attachments[-1][cap[4:]].append(data)
+        elif cap in ("poll_answer", "poll_votes") and msg.poll and msg.poll["answers"]:
+            msg.poll["answers"][-1][0 if cap == "poll_answer" else 1].append(data)
+        elif cap in ("poll_question", "poll_status", "poll_total") and msg.poll is not None:
+            msg.poll[cap[len("poll_"):]].append(data)
+
+    @staticmethod
+    def _poll_capture(poll: dict[str, Any], tag: str, classes: set[str], ctx: set[str],
+                      ) -> str | None:
+        """Where the text of an element inside div.media_poll goes."""
+        if "question" in classes:
+            return "poll_question"
+        if "answer" in classes:
+            poll["answers"].append(([], []))  # (answer text, "2 votes, chosen vote")
+            return "poll_answer"
+        if tag == "span" and "answer" in ctx:
+            return "poll_votes"
+        if "total" in classes:
+            return "poll_total"
+        if "details" in classes:
+            return "poll_status"  # "Anonymous poll", or "Final results" once closed
+        return None
 
     def handle_data(self, data: str) -> None:
         self._append(data.replace(_BR, ""))
+
+
+_HTML_PLACE_KINDS = frozenset({"location", "live_location", "venue"})
+# The map link Telegram writes for a location or venue: ...maps?q=LAT,LON&ll=...
+_HTML_MAP_RE = re.compile(r"[?&](?:q|ll)=(-?\d{1,2}(?:\.\d+)?),\s?(-?\d{1,3}(?:\.\d+)?)")
+_HTML_COORDS_RE = re.compile(r"^(-?\d{1,2}(?:\.\d+)?),\s*(-?\d{1,3}(?:\.\d+)?)$")
+_HTML_CALL_SECONDS_RE = re.compile(r"\((\d+) seconds?\)$")
+_HTML_VOTES_RE = re.compile(r"(\d+) votes?")
+
+
+def _is_link(path: str) -> bool:
+    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|#)", path, re.I))
+
+
+def _html_place(kind: str, href: str | None, title: str, status: str, desc: str,
+                ) -> dict[str, Any]:
+    """Facts of a location, live location or venue block (coordinates from its map link,
+    else from the "lat, lon" status line)."""
+    out: dict[str, Any] = {}
+    m = _HTML_MAP_RE.search(href or "") or _HTML_COORDS_RE.match(status)
+    if m:
+        lat, lon = float(m.group(1)), float(m.group(2))
+        if abs(lat) <= 90 and abs(lon) <= 180:
+            out["location"] = {"latitude": lat, "longitude": lon}
+    if kind == "venue":
+        if title:
+            out["place_name"] = title
+        if desc:
+            out["address"] = desc
+    elif kind == "live_location":
+        out["live_location"] = True
+    return out
+
+
+def _html_call(status: str) -> dict[str, Any]:
+    """{"call_status", "duration_seconds"} from "Outgoing (34 seconds)", "Missed"..."""
+    out: dict[str, Any] = {}
+    m = _HTML_CALL_SECONDS_RE.search(status)
+    if m:
+        out["duration_seconds"] = int(m.group(1))
+        status = status[: m.start()]
+    if status.strip():
+        out["call_status"] = status.strip()
+    return out
+
+
+def _html_poll(raw: dict[str, Any]) -> dict[str, Any]:
+    """A poll block in the JSON export's shape: question, answers, votes, chosen,
+    total_voters, closed."""
+    answers: list[str] = []
+    votes: list[int] = []
+    chosen: list[str] = []
+    for text_parts, detail_parts in raw["answers"]:
+        text = _clean_html_text(text_parts)
+        text = text[2:] if text.startswith("- ") else text.lstrip("-").strip()
+        detail = _clean_html_text(detail_parts)
+        m = _HTML_VOTES_RE.search(detail)
+        answers.append(text)
+        votes.append(int(m.group(1)) if m else 0)
+        if "chosen" in detail:
+            chosen.append(text)
+    total = _HTML_VOTES_RE.search(_clean_html_text(raw["total"]))
+    return {"question": _clean_html_text(raw["question"]) or None, "answers": answers,
+            "votes": votes, "chosen": chosen,
+            "total_voters": int(total.group(1)) if total else (0 if raw["total"] else None),
+            "closed": "final results" in _clean_html_text(raw["status"]).lower()}
 
 
 def _clean_html_text(parts: list[str]) -> str:
@@ -628,7 +800,9 @@ class TelegramHtmlParser:
     message with no sender name inherits the previous sender, also across pages) and
     "system" for service entries; the date separators between days are skipped. Times
     come from the ``title`` ("23.08.2023 13:11:23 UTC-08:00"), aware when the offset is
-    given. Senders are identified by display name only: the HTML carries no user ids.
+    given. Service entries have no time of their own: they get the best one the page
+    allows (see ``_service_times``; ``properties["time_source"]`` says which). Senders are
+    identified by display name only: the HTML carries no user ids.
     """
 
     name = "telegram_html"
@@ -676,15 +850,17 @@ class TelegramHtmlParser:
         base: dict[str, Any] = {"channel": PLATFORM}
         if chat:
             base["conversation"] = chat
-        for m, name in zip(real, resolved):
-            yield self._event(m, name, base, members, conv)
+        service_times = _service_times(page.messages)
+        for n, (m, name) in enumerate(zip(real, resolved)):
+            yield self._event(m, name, base, members, conv, service_times.get(n))
 
     @staticmethod
     def _party(name: str, role: str) -> Party:
         return account(name, name, PLATFORM, role, {"identified_by": "display name"})
 
     def _event(self, m: _HtmlMessage, sender_name: str | None, base: dict[str, Any],
-               members: list[Party], conv: Party | None) -> ParsedEvent:
+               members: list[Party], conv: Party | None,
+               service_time: tuple[datetime, dict[str, Any]] | None = None) -> ParsedEvent:
         num = m.html_id[len("message"):] if m.html_id.startswith("message") else m.html_id
         ref = f"message {num}" if num else "message"
         props: dict[str, Any] = dict(base)
@@ -693,6 +869,9 @@ class TelegramHtmlParser:
             props["time_text"] = m.time_title
         if m.service:
             text = _clean_html_text(m.service_text)
+            if occurred is None and service_time is not None:
+                occurred = service_time[0]
+                props.update(service_time[1])
             return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=text,
                                body=text or None, properties=props)
         parties: list[Party] = []
@@ -713,11 +892,36 @@ class TelegramHtmlParser:
         if sig:
             props["author"] = sig
         atts: list[Attachment] = []
+        call: dict[str, Any] | None = None
         for a in m.attachments:
             title = _clean_html_text(a["title"])
             status = _clean_html_text(a["status"])
             desc = _clean_html_text(a["desc"])
             path = a["path"]
+            kind = a.get("kind", "")
+            if kind == "call":
+                call = {"title": title, "status": status}
+                continue
+            if kind in _HTML_PLACE_KINDS:
+                props.update(_html_place(kind, path, title, status, desc))
+                continue
+            if kind == "contact":
+                phone = status.split(" - ", 1)[0].strip()
+                props["contact"] = {k: v for k, v in (("name", title),
+                                                      ("phone_number", phone)) if v}
+                if phone:
+                    parties.append(Party(kind="phone", value=phone, role="mentioned",
+                                         label=title or None))
+                if path and not _is_link(path):
+                    atts.append(Attachment(name=Path(path).name, mime="text/vcard",
+                                           path=safe_relpath(path)))
+                continue
+            if kind in ("game", "invoice"):
+                props[kind] = {k: v for k, v in (("title", title), ("description", desc),
+                                                 ("status", status)) if v}
+                continue
+            if path and _is_link(path):
+                continue  # a web link inside the media block, not an exported file
             name = Path(path).name if path else (title or "media")
             if path and title and "." in title:
                 name = title
@@ -726,7 +930,22 @@ class TelegramHtmlParser:
                                    path=safe_relpath(path)))
             if not path and desc:
                 props["media_not_included"] = desc
+        if m.poll is not None:
+            props["poll"] = _html_poll(m.poll)
         body = _clean_html_text(m.text)
+        if call is not None:
+            # Telegram logs calls as messages of the caller; the block's title names the
+            # other side. As in the JSON export (a "phone_call" service entry), a notice.
+            props["action"] = "phone_call"
+            props.update(_html_call(call["status"]))
+            who = [p for p in parties if p.role == "sender"]
+            notice = [Party(kind=p.kind, value=p.value, role="participant", label=p.label,
+                            platform=p.platform, properties=p.properties) for p in who]
+            if call["title"] and call["title"] != sender_name:
+                notice.append(self._party(call["title"], "participant"))
+            title = " ".join(x for x in (sender_name, "phone call", call["status"]) if x)
+            return ParsedEvent(kind="system", occurred_at=occurred, ref=ref, title=title,
+                               body=body or None, parties=tuple(notice), properties=props)
         return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body or None,
                            parties=tuple(parties), attachments=tuple(atts), properties=props)
 

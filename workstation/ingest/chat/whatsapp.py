@@ -6,6 +6,7 @@ A message starts with a header line and may continue over the following lines:
 * Android:  ``8/15/23, 9:12 AM - Name: text``     ``15/08/2023, 09:12 - Name: text``
 * others:   ``[2023/5/4, 16:13:23]``, ``2023. 8. 15. 오후 9:12 -``, ``2023/8/15 下午9:12 -``,
   ``a.m.``/``p. m.``, lower-case am/pm, U+202F before AM/PM, U+200E marks anywhere.
+* before 2017: ``6/23/16, 12:29:34 PM: Name: text``, ``12.07.2016, 22:35: Name: text``.
 
 Lines that do not start with a header are continuation lines of the message above (a
 stray garbage line is therefore kept as text, never an error). Header lines with no
@@ -85,7 +86,11 @@ _M = f"[{BIDI_MARKS}]"
 _SP = "[ \u00a0\u202f]"
 # 12-hour markers written after the time: English (AM, am, a.m., Spanish "p. m."), Greek,
 # Arabic, Persian, Vietnamese, Thai, Swedish/Norwegian, Finnish, Afrikaans. The header
-# must still end in " - " or "]" right after it, so the short ones cannot eat message text.
+# must still end in " - ", "]" or ": " right after it, so the short ones cannot eat message
+# text. Exports before 2017 (iOS and Android alike) end the header with ": " instead of
+# " - " ("6/23/17, 12:29:34 PM: Name: text"); such a line only counts as a header in a file
+# whose first header has that form, so a modern message line that happens to start with a
+# date and "HH:MM: " stays text.
 _AMPM_AFTER = (rf"[AaPp]\.?{_SP}?[Mm]\.?|π\.?{_SP}?μ\.?|μ\.?{_SP}?μ\.?|ق\.?{_SP}?ظ\.?|"
                rf"ب\.?{_SP}?ظ\.?|ص|م|SA|CH|ก่อนเที่ยง|หลังเที่ยง|[fe]\.?{_SP}?m\.?|"
                rf"[ai]p\.|[vn]m\.")
@@ -102,7 +107,7 @@ _HEADER_RE = re.compile(
     (?P<junk>_)?
     (?:{_SP}*(?P<ap2>{_AMPM_AFTER}))?
     {_M}*
-    (?(open)\]{_SP}?|{_SP}?[-\u2013]{_SP})
+    (?(open)\]{_SP}?|(?:{_SP}{{0,3}}[-\u2013]{_SP}|(?P<colon>:){_SP}))
     (?P<rest>.*)$""",
     re.X)
 _NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$", re.S)
@@ -133,6 +138,7 @@ _KIND_WORDS: dict[str, tuple[str, str]] = {
     "image": ("image", "en"), "photo": ("image", "en"), "video": ("video", "en"),
     "audio": ("audio", "en"), "sticker": ("sticker", "en"), "gif": ("gif", "en"),
     "document": ("document", "en"), "contact card": ("contact", "en"),
+    "vcard": ("contact", "en"),
     "imagen": ("image", "es"), "imagem": ("image", "pt"), "immagine": ("image", "it"),
     "bild": ("image", "de"), "afbeelding": ("image", "nl"), "foto": ("image", "es"),
     "vídeo": ("video", "pt"), "vidéo": ("video", "fr"), "áudio": ("audio", "pt"),
@@ -142,12 +148,15 @@ _KIND_WORDS: dict[str, tuple[str, str]] = {
     "cartão de contato": ("contact", "pt"), "изображение": ("image", "ru"),
     "видео": ("video", "ru"), "аудиофайл": ("audio", "ru"), "стикер": ("sticker", "ru"),
     "документ": ("document", "ru"),
+    "תמונה": ("image", "he"), "סרטון": ("video", "he"), "סטיקר": ("sticker", "he"),
+    "מסמך": ("document", "he"), "הודעה קולית": ("audio", "he"),
+    "כרטיס איש קשר": ("contact", "he"),
 }
 _OMIT_VERBS: dict[str, str] = {
     "omitted": "en", "weggelassen": "de", "omitida": "es", "omitido": "es", "omessa": "it",
     "omesso": "it", "weggelaten": "nl", "absente": "fr", "omis": "fr", "omise": "fr",
     "ocultada": "pt", "ocultado": "pt", "oculto": "pt", "oculta": "pt",
-    "отсутствует": "ru",
+    "отсутствует": "ru", "הושמטה": "he", "הושמט": "he",
 }
 _MEDIA_OMITTED: dict[str, str] = {
     "media omitted": "en", "medien ausgeschlossen": "de", "medien weggelassen": "de",
@@ -155,8 +164,62 @@ _MEDIA_OMITTED: dict[str, str] = {
     "arquivo de mídia oculto": "pt", "médias omis": "fr", "fichier multimédia omis": "fr",
     "media omessi": "it", "media weggelaten": "nl", "без медиафайлов": "ru",
     "medya dahil edilmedi": "tr", "media tidak disertakan": "id",
-    "pominięto multimedia": "pl",
+    "pominięto multimedia": "pl", "מדיה הושמטה": "he",
+    # Android's other wordings of the same string (values-*/strings.xml), for the
+    # locales whose label holds no word of _MEDIA_WORDS.
+    "fichier omis": "fr", "archivo omitido": "es", "ficheiro não revelado": "pt",
+    "mídia omitida": "pt", "media omesso": "it", "pliki pominięto": "pl",
+    "medya atlanmış": "tr", "файл пропущен": "ru",
 }
+# iOS writes one placeholder per media type (Localizable.strings). The English ones, and
+# those the "<kind word> <verb>" reading below already knows, are not repeated here; these
+# are the main locales' wordings it cannot read (several words, verb first, no kind word).
+_OMITTED_PHRASES: dict[str, tuple[str, str]] = {
+    "görüntü dahil edilmedi": ("image", "tr"), "video dahil edilmedi": ("video", "tr"),
+    "ses dahil edilmedi": ("audio", "tr"), "çıkartma dahil edilmedi": ("sticker", "tr"),
+    "gif dahil edilmedi": ("gif", "tr"), "belge dahil edilmedi": ("document", "tr"),
+    "kişi kartı dahil edilmedi": ("contact", "tr"),
+    "image absente": ("image", "fr"), "vidéo absente": ("video", "fr"),
+    "audio omis": ("audio", "fr"), "sticker omis": ("sticker", "fr"),
+    "gif retiré": ("gif", "fr"), "gif omis": ("gif", "fr"),
+    "document manquant": ("document", "fr"), "document omis": ("document", "fr"),
+    "fiche contact manquante": ("contact", "fr"),
+    "imagen omitida": ("image", "es"), "video omitido": ("video", "es"),
+    "audio omitido": ("audio", "es"), "sticker omitido": ("sticker", "es"),
+    "gif omitido": ("gif", "es"), "documento omitido": ("document", "es"),
+    "tarjeta de contacto omitida": ("contact", "es"),
+    "immagine omessa": ("image", "it"), "video omesso": ("video", "it"),
+    "audio omesso": ("audio", "it"), "sticker non incluso": ("sticker", "it"),
+    "gif esclusa": ("gif", "it"), "documento omesso": ("document", "it"),
+    "scheda contatto omessa": ("contact", "it"),
+    "imagem não revelada": ("image", "pt"), "imagem ocultada": ("image", "pt"),
+    "vídeo não revelado": ("video", "pt"), "vídeo omitido": ("video", "pt"),
+    "ficheiro de áudio não revelado": ("audio", "pt"), "áudio ocultado": ("audio", "pt"),
+    "sticker não revelado": ("sticker", "pt"), "figurinha omitida": ("sticker", "pt"),
+    "gif não revelada": ("gif", "pt"), "documento não revelado": ("document", "pt"),
+    "contacto não revelado": ("contact", "pt"), "cartão do contato omitido": ("contact", "pt"),
+    "bild weggelassen": ("image", "de"), "video weggelassen": ("video", "de"),
+    "audio weggelassen": ("audio", "de"), "sticker weggelassen": ("sticker", "de"),
+    "gif weggelassen": ("gif", "de"), "dokument weggelassen": ("document", "de"),
+    "kontaktkarte ausgelassen": ("contact", "de"),
+    "afbeelding weggelaten": ("image", "nl"), "video weggelaten": ("video", "nl"),
+    "audio weggelaten": ("audio", "nl"), "sticker weggelaten": ("sticker", "nl"),
+    "gif weggelaten": ("gif", "nl"), "document weggelaten": ("document", "nl"),
+    "visitekaartje weggelaten": ("contact", "nl"),
+    "изображение отсутствует": ("image", "ru"), "видео отсутствует": ("video", "ru"),
+    "аудиофайл отсутствует": ("audio", "ru"), "стикер не добавлен": ("sticker", "ru"),
+    "gif отсутствует": ("gif", "ru"), "документ отсутствует": ("document", "ru"),
+    "карточка контакта отсутствует": ("contact", "ru"),
+    "gambar tidak disertakan": ("image", "id"), "video tidak disertakan": ("video", "id"),
+    "audio tidak disertakan": ("audio", "id"), "stiker tidak disertakan": ("sticker", "id"),
+    "gif tidak disertakan": ("gif", "id"), "dokumen tidak disertakan": ("document", "id"),
+    "kartu kontak tidak disertakan": ("contact", "id"),
+    "obraz pominięty": ("image", "pl"), "wideo pominięte": ("video", "pl"),
+    "audio pominięte": ("audio", "pl"), "pominięto naklejkę": ("sticker", "pl"),
+    "plik gif pominięty": ("gif", "pl"), "dokument pominięty": ("document", "pl"),
+    "pominięta wizytówka kontaktu": ("contact", "pl"),
+}
+_OMITTED_PHRASE_ENDS = frozenset(p.rsplit(None, 1)[-1] for p in _OMITTED_PHRASES)
 _MEDIA_WORDS = ("media", "medien", "multimedia", "mídia", "médias", "медиа", "medya")
 _ATTACHED: dict[str, str] = {
     "file attached": "en", "datei angehängt": "de", "archivo adjunto": "es",
@@ -177,7 +240,21 @@ _DELETED: dict[str, str] = {
     "questo messaggio è stato eliminato": "it", "hai eliminato questo messaggio": "it",
     "dit bericht is verwijderd": "nl", "je hebt dit bericht verwijderd": "nl",
     "это сообщение удалено": "ru", "вы удалили это сообщение": "ru",
+    "הודעה זו נמחקה": "he", "מחקת את ההודעה הזו": "he",
+    # Further wordings of the same two strings (iOS Localizable.strings, Android
+    # revoked_msg_incoming / revoked_msg_outgoing).
+    "este mensaje fue eliminado": "es", "esta mensagem foi apagada": "pt",
+    "esta mensagem foi apagada pelo remetente": "pt", "apagou esta mensagem": "pt",
+    "u hebt dit bericht verwijderd": "nl", "данное сообщение удалено": "ru",
+    "вы удалили данное сообщение": "ru", "bu mesaj silindi": "tr",
+    "bu mesajı sildiniz": "tr", "pesan ini dihapus": "id", "pesan ini telah dihapus": "id",
+    "anda menghapus pesan ini": "id", "anda telah menghapus pesan ini": "id",
+    "ta wiadomość została usunięta": "pl", "usunąłeś(-ęłaś) tę wiadomość": "pl",
+    "usunąłeś(aś) tę wiadomość": "pl", "تم حذف هذه الرسالة": "ar",
+    "لقد حذَفت هذه الرسالة": "ar", "أنت حذفت هذه الرسالة": "ar",
 }
+# One line that is a file name: what Android writes below "<Media omitted>" for a document.
+_DOCUMENT_NAME_RE = re.compile(r"^[^\n/\\<>:]{1,200}\.[A-Za-z0-9]{1,8}$")
 _WA_MEDIA_NAME = re.compile(r"^(?:IMG|VID|AUD|PTT|STK|DOC|PHOTO|VIDEO|AUDIO)-\d{8}-WA\d+",
                             re.I)
 # The file name may itself hold parentheses ("Report (1).pdf"); the label is the last pair.
@@ -196,7 +273,9 @@ _EDITED_RE = re.compile(
 _ENCRYPTION_RE = re.compile(
     r"end-to-end encrypt|secured with end-to-end|ende-zu-ende-verschlüsselt|"
     r"cifrad[oa]s? de extremo a extremo|criptografia de ponta a ponta|chiffrés de bout en "
-    r"bout|crittografia end-to-end|end-to-end versleuteld|сквозным шифрованием", re.I)
+    r"bout|crittografia end-to-end|crittografati end-to-end|end-to-end versleuteld|"
+    r"сквозным шифрованием|מקצה לקצה|uçtan uca şifrel|terenkripsi secara end-to-end|"
+    r"encriptadas ponto a ponto|w pełni zaszyfrowane|مشفرة تمامًا بين الطرفين", re.I)
 _GROUP_SYSTEM_RE = re.compile(
     r"created group|changed the subject|changed this group's|changed the group|group "
     r"description|joined using this group's invite link|\badded\b|\bremoved\b|\bleft$|"
@@ -230,6 +309,32 @@ _POLL_OPTION_RE = re.compile(
 # 12 min"): a notice, but one that involves that person.
 _CALL_RE = re.compile(r"^(?P<missed>missed\s)?(?:group\s)?(?P<media>voice|video)\scall\b"
                       r"(?P<rest>.*)$", re.I | re.S)
+# The same notice in other locales, as (media, missed): the missed-call wordings of
+# WhatsApp's string tables (iOS and Android spell some differently); answered calls only
+# where exports show them. A notice's text starts with one, then ", "/". " and a detail.
+_CALL_WORDS: dict[str, tuple[str, bool]] = {
+    "verpasster sprachanruf": ("voice", True), "verpasster videoanruf": ("video", True),
+    "sprachanruf": ("voice", False), "videoanruf": ("video", False),
+    "llamada perdida": ("voice", True), "llamada de voz perdida": ("voice", True),
+    "videollamada perdida": ("video", True),
+    "appel vocal manqué": ("voice", True), "appel vidéo manqué": ("video", True),
+    "chiamata vocale persa": ("voice", True), "videochiamata persa": ("video", True),
+    "chamada de voz perdida": ("voice", True), "videochamada perdida": ("video", True),
+    "chamada de vídeo perdida": ("video", True),
+    "gemist spraakgesprek": ("voice", True), "gemiste spraakoproep": ("voice", True),
+    "gemist videogesprek": ("video", True), "gemiste video-oproep": ("video", True),
+    "пропущенный аудиозвонок": ("voice", True), "пропущенный видеозвонок": ("video", True),
+    "аудиозвонок": ("voice", False), "видеозвонок": ("video", False),
+    "cevapsız sesli arama": ("voice", True), "cevapsız görüntülü arama": ("video", True),
+    "panggilan suara tak terjawab": ("voice", True),
+    "panggilan video tak terjawab": ("video", True),
+    "nieodebrane poł. głosowe": ("voice", True), "nieodebrane poł. wideo": ("video", True),
+    "שיחה קולית שלא נענתה": ("voice", True), "שיחת וידאו שלא נענתה": ("video", True),
+    "مكالمة صوتية فائتة": ("voice", True), "مكالمة فيديو فائتة": ("video", True),
+}
+_CALL_WORDS_RE = re.compile(
+    r"^(?P<words>" + "|".join(sorted(map(re.escape, _CALL_WORDS), key=len, reverse=True))
+    + r")(?=$|[\s,.])(?P<rest>.*)$", re.I | re.S)
 # vCard lines we read from an exported contact card (folded lines are rare in these).
 _VCARD_LINE_RE = re.compile(r"^(?P<key>FN|TEL|EMAIL)(?:;[^:\r\n]*)?:(?P<value>.+)$",
                             re.I | re.M)
@@ -257,6 +362,7 @@ class _Header:
     rest: str
     foreign_ampm: bool = False  # a 12-hour marker only non-English locales write
     calendar_hint: str | None = None  # "jalali"/"hijri" when digits or markers show one
+    colon: bool = False  # the pre-2017 ": " ending instead of " - " or "]"
 
     @property
     def date_text(self) -> str:
@@ -268,9 +374,11 @@ class _Header:
         return self.sep, len(self.d1) == 4
 
 
-def _match_header(line: str, line_no: int) -> _Header | None:
+def _match_header(line: str, line_no: int, colon_ok: bool = True) -> _Header | None:
+    """The header starting ``line``, or None; ``colon_ok`` False refuses the pre-2017
+    "time: " ending (the file's first header decides, see ``_AMPM_AFTER``)."""
     m = _HEADER_RE.match(line)
-    if not m:
+    if not m or (m["colon"] and not colon_ok):
         return None
     h, mi = int(m["h"]), int(m["mi"])
     s = int(m["s"]) if m["s"] else 0
@@ -292,9 +400,10 @@ def _match_header(line: str, line_no: int) -> _Header | None:
         foreign = token not in ("am", "pm") or bool(_SPANISH_AMPM_RE.match(ap))
         if token in _CALENDAR_OF_MARKER:
             hints.add(_CALENDAR_OF_MARKER[token])
-    time_text = m.group(0)[: m.start("rest")].strip(" -\u2013\u00a0\u202f" + BIDI_MARKS)
+    time_text = m.group(0)[: m.start("rest")].strip(" -:\u2013\u00a0\u202f" + BIDI_MARKS)
     return _Header(line_no, m["d1"], m["d2"], m["d3"], m["sep"], h, mi, s, ampm, m["junk"],
-                   time_text, m["rest"], foreign, hints.pop() if len(hints) == 1 else None)
+                   time_text, m["rest"], foreign, hints.pop() if len(hints) == 1 else None,
+                   bool(m["colon"]))
 
 
 @dataclass
@@ -339,14 +448,37 @@ def _placeholder(text: str) -> dict[str, Any] | None:
     m = _ANDROID_ATTACHED_RE.match(first)
     if m:
         label = m["label"].strip().lower()
+        name = strip_marks(m["name"])
         if label in _ATTACHED or _WA_MEDIA_NAME.match(m["name"]):
-            return {"what": "attached", "name": strip_marks(m["name"]),
-                    "lang": _ATTACHED.get(label), "caption": caption}
-    if first.startswith("<") and first.endswith(">"):
+            # Android repeats a document's file name on the line below as its caption.
+            return {"what": "attached", "name": name, "lang": _ATTACHED.get(label),
+                    "caption": "" if strip_marks(caption) == name else caption}
+    bracketed = first.startswith("<") and first.endswith(">")
+    if bracketed:
         label = first[1:-1].strip().lower()
         if label in _MEDIA_OMITTED or (len(label) < 50 and any(w in label for w in _MEDIA_WORDS)):
-            return {"what": "omitted", "name": first, "media_kind": "media",
+            info = {"what": "omitted", "name": first, "media_kind": "media",
                     "lang": _MEDIA_OMITTED.get(label), "caption": caption}
+            doc = strip_marks(caption)
+            if _DOCUMENT_NAME_RE.match(doc):
+                # A document exported without media: Android writes its file name below.
+                info.update(name=doc, media_kind="document", caption="")
+            return info
+        # Some exports wrap the typed placeholder too: "<image omitted>", "<GIF omitted>".
+        first, low = first[1:-1].strip(), label.rstrip(".")
+    last = low.rsplit(None, 1)[-1:]
+    if last and last[0] in _OMITTED_PHRASE_ENDS:
+        for phrase, (media_kind, lang) in _OMITTED_PHRASES.items():
+            if low != phrase and not low.endswith(" " + phrase):
+                continue
+            desc = first.rstrip(".")[: len(low) - len(phrase)].strip()
+            if desc and "•" not in desc:
+                return None  # ordinary text that happens to end like a placeholder
+            name = desc.split("•", 1)[0].strip() if desc else first
+            if bracketed and not desc:
+                name = f"<{first}>"
+            return {"what": "omitted", "name": name or first, "media_kind": media_kind,
+                    "lang": lang, "caption": caption}
     m = _OMITTED_RE.search(first) if low.rsplit(None, 1)[-1:] and \
         low.rsplit(None, 1)[-1] in _OMIT_VERBS else None
     if m:
@@ -361,9 +493,31 @@ def _placeholder(text: str) -> dict[str, Any] | None:
             media_kind, lang = _KIND_WORDS[kind]
             verb_lang = _OMIT_VERBS.get(m["verb"].lower(), lang)
             name = desc.split("•", 1)[0].strip() if desc else first
+            if bracketed and not desc:
+                name = f"<{first}>"
             return {"what": "omitted", "name": name or first, "media_kind": media_kind,
                     "lang": verb_lang if verb_lang != "en" else lang, "caption": caption}
     return None
+
+
+def _read_call(body: str) -> dict[str, Any] | None:
+    """{"media", "missed"[, "duration_text"]} for a call notice's text, in any locale we
+    know, else None. What follows the wording is kept as written: a duration ("12 min")
+    as ``duration_text``, any other note ("Tap to call back", "No answer") as
+    ``note_text``."""
+    m = _CALL_RE.match(body)
+    if m:
+        call: dict[str, Any] = {"media": m["media"].lower(), "missed": bool(m["missed"])}
+    else:
+        m = _CALL_WORDS_RE.match(body)
+        if not m:
+            return None
+        media, missed = _CALL_WORDS[m["words"].lower()]
+        call = {"media": media, "missed": missed}
+    detail = strip_marks(m["rest"]).lstrip(",. ").strip()
+    if detail:
+        call["duration_text" if any(c.isdigit() for c in detail) else "note_text"] = detail
+    return call
 
 
 def _read_poll(body: str) -> dict[str, Any] | None:
@@ -424,6 +578,7 @@ class _Scan:
     """What the first pass learns about the whole file."""
 
     headers: int = 0
+    colon_style: bool | None = None  # whether the first header ends in ": " (pre-2017)
     votes: dict[tuple[str, bool], Counter[str]] = field(default_factory=dict)
     ampm: Counter[bool] = field(default_factory=Counter)
     langs: Counter[str] = field(default_factory=Counter)
@@ -763,7 +918,13 @@ class WhatsAppParser:
             lines = lines[:-1]  # the head may cut the last line anywhere
         if not lines:
             return 0.0
-        hits = [_match_header(ln, i) for i, ln in enumerate(lines)]
+        hits: list[_Header | None] = []
+        colon_ok: bool | None = None  # set by the first header, as in a parse
+        for i, ln in enumerate(lines):
+            hit = _match_header(ln, i, colon_ok is not False)
+            if hit is not None and colon_ok is None:
+                colon_ok = hit.colon
+            hits.append(hit)
         n = sum(1 for h in hits if h is not None)
         named = sum(1 for h in hits if h is not None and _classify(h.rest).kind == "message")
         if hits[0] is None or named == 0:
@@ -816,7 +977,7 @@ class WhatsAppParser:
         base: dict[str, Any] = {"channel": PLATFORM}
         if title:
             base["conversation"] = title
-        yield from self._emit(source, reading, base, members, conv)
+        yield from self._emit(source, reading, base, members, conv, bool(scan.colon_style))
 
     # ------------------------------------------------------------------ passes
 
@@ -830,9 +991,11 @@ class WhatsAppParser:
                 sample_len += len(line) + 1
                 if sample_len >= 4096 and looks_binary("\n".join(sample)):
                     raise ParseError("binary data, not a WhatsApp text export", file=path)
-            h = _match_header(line, n)
+            h = _match_header(line, n, scan.colon_style is not False)
             if h is None:
                 continue
+            if scan.colon_style is None:
+                scan.colon_style = h.colon
             scan.headers += 1
             votes = scan.votes.setdefault(h.date_key, Counter())
             if not h.date_key[1]:
@@ -880,7 +1043,8 @@ class WhatsAppParser:
             return not _IOS_CONTENT_RE.match(strip_marks(text))
         return len(text) < 400 and stripped.lower().startswith(
             ("messages", "your messages", "nachrichten", "los mensajes", "as mensagens",
-             "les messages", "i messaggi", "berichten", "сообщения")) and bool(
+             "les messages", "i messaggi", "berichten", "сообщения", "הודעות", "mesajlar",
+             "pesan dan panggilan", "wiadomości i połączenia", "الرسائل")) and bool(
             _ENCRYPTION_RE.search(text))
 
     @staticmethod
@@ -937,11 +1101,11 @@ class WhatsAppParser:
         return account(value, label, PLATFORM, role, props)
 
     def _emit(self, source: _Source, reading: _Reading, base: dict[str, Any],
-              members: list[Party], conv: Party | None) -> Iterator[Record]:
+              members: list[Party], conv: Party | None, colon_ok: bool) -> Iterator[Record]:
         current: _Header | None = None
         extra: list[str] = []
         for n, line in source.lines():
-            h = _match_header(line, n)
+            h = _match_header(line, n, colon_ok)
             if h is None:
                 if current is not None:
                     extra.append(line)
@@ -983,12 +1147,9 @@ class WhatsAppParser:
         if self._is_system(cl, info):
             body = strip_marks(text if cl.kind == "message" else "\n".join([h.rest, *extra]))
             notice_parties: tuple[Party, ...] = ()
-            call = _CALL_RE.match(body) if cl.name else None
-            if call and cl.name:
-                props["call"] = {"media": call["media"].lower(), "missed": bool(call["missed"])}
-                duration = strip_marks(call["rest"]).lstrip(", ")
-                if duration:
-                    props["call"]["duration_text"] = duration
+            call = _read_call(body) if cl.name else None
+            if call is not None and cl.name:
+                props["call"] = call
                 notice_parties = (self._party(cl.name, "participant"),)
             elif cl.name:
                 props["chat_label"] = cl.name
