@@ -114,7 +114,9 @@ def test_skips_category_lists_and_reads_investments(tmp_path: Path) -> None:
                     encoding="utf-8")
     (inv,) = _events(list(read_qif(path)))
     assert inv.properties["action"] == "Buy" and inv.properties["security"] == "ACME Corp"
-    assert inv.properties["amount"] == Decimal("31.50")
+    # Quicken writes the total unsigned: a Buy is money paid out.
+    assert inv.properties["amount"] == Decimal("-31.50")
+    assert inv.properties["total"] == Decimal("31.50")
 
 
 def test_not_qif_is_refused(tmp_path: Path) -> None:
@@ -268,8 +270,9 @@ def test_investment_numbers_are_decimals(tmp_path: Path) -> None:
     assert buy.title == "Buy Example Widgets"
     assert (buy.properties["price"], buy.properties["quantity"],
             buy.properties["commission"], buy.properties["amount"]) == (
-        Decimal("12.50"), Decimal("10"), Decimal("1.00"), Decimal("126.00"))
+        Decimal("12.50"), Decimal("10"), Decimal("1.00"), Decimal("-126.00"))
     assert shares_in.properties["amount"] is None
+    assert shares_in.properties["cash_movement"] is False
     assert shares_in.properties["quantity"] == Decimal("5")
 
 

@@ -18,11 +18,17 @@ Our own reader. Both versions become one small element tree:
 What it yields (see :func:`read_ofx` for the document-level view):
 
 * a ``ParsedEntity`` per statement account (``ref="statement N"``): a card account
-  (credit-card statement) is ``Party(kind="card", value=<number>, role="payment_card")``,
-  a bank account ``Party(kind="account", value=<ACCTID>, platform="bank:<BANKID>",
-  role="account")``, an investment account (INVSTMTRS) the same with
-  ``platform="broker:<BROKERID>"``; properties hold account type, routing/branch, currency, ledger and
-  available balances with their dates, statement period, the institution and warnings.
+  (credit-card statement) is ``Party(kind="card", value=<number>, role="payment_card")``;
+  when the issuer masks the number or gives its last four digits only,
+  ``value="last4:NNNN"`` (label the masked text); when ACCTID is the issuer's own
+  reference (a UUID), an ``account`` party with ``platform="card:<FID or ORG>"`` (see
+  :func:`card_account`). A bank account is ``Party(kind="account", value=<ACCTID>,
+  platform="bank:<BANKID>", role="account")``, an investment account (INVSTMTRS) the
+  same with ``platform="broker:<BROKERID>"``; properties hold account type,
+  routing/branch, currency, ledger and available balances with their dates, statement
+  period, the institution (that of the sign-on before the statement: combined downloads
+  repeat the sign-on per institution) and warnings. Several ``<OFX>`` documents saved in
+  one file are all read.
 * a ``ParsedEntity`` per account of an account-information listing (``ACCTINFO``).
 * a ``ParsedEvent(kind="transaction")`` per ``STMTTRN`` (``ref="transaction N, line
   L"``): ``occurred_at`` from DTPOSTED (aware when the file gives ``[-5:EST]``, else
@@ -35,9 +41,24 @@ What it yields (see :func:`read_ofx` for the document-level view):
   statements, ``payee`` for bank debits, ``payer`` for bank credits).
 * investment statements: each cash line (INVBANKTRAN) as above; each other activity
   (BUYSTOCK, SELLMF, INCOME, REINVEST, TRANSFER...) one transaction dated DTTRADE, amount
-  its TOTAL (None for a move without money), type the aggregate's name, and security,
-  ticker (from the file's SECLIST), security_id, units, unit_price, commission, fees
-  (Decimal). The cash balance (INVBAL/AVAILCASH) is the account's available balance.
+  its TOTAL (the account's cash flow: a buy is negative), type the aggregate's name,
+  ``total`` and ``cash_movement``, and security, ticker (from the file's SECLIST),
+  security_id, units, unit_price, commission, fees (Decimal). A move without money (a
+  transfer of shares, a split) has amount None and ``cash_movement`` False; so has a
+  REINVEST (income that bought shares at once: its TOTAL, the shares' price, is kept as
+  ``total``, with ``reinvested`` True). The cash balance (INVBAL/AVAILCASH) is the
+  account's available balance; MARGINBALANCE, SHORTBALANCE and BUYPOWER become
+  margin_balance, short_balance, buying_power, and the institution's BALLIST the list
+  ``balances`` (name, description, type, value, as_of, currency), all on the account;
+  so are the statement's DTASOF (``statement_as_of``) and ``positions_count``.
+* holdings (INVPOSLIST: POSSTOCK, POSMF, POSDEBT, POSOPT, POSOTHER): one
+  ``ParsedEvent(kind="other", ref="position N, line L")`` each, no transaction and no
+  amount: what the account held, dated by the statement's DTASOF (else DTPRICEASOF),
+  properties type "POSITION", position_kind (the aggregate), security, ticker,
+  security_id, units, unit_price, market_value, average_cost_basis (Decimal), held_in,
+  position_type, memo, currency, price_as_of (DTPRICEASOF); the account is its party.
+  A holding with an unreadable date or number is an error like a bad transaction
+  (strict: ParseError; lenient: RowError).
 * amounts: ``-6.60``, ``+12``, a decimal comma ``12,50``, and thousands separators
   (``1,234.56``, ``-1.234,56``); dates: every OFX form, ``[-5:EST]``, ``[+5.5:IST]``,
   ``[-7]``, ``[-0500]``.
@@ -46,14 +67,15 @@ Errors: with ``options.strict`` (default) a server error status (sign-on or stat
 a transaction with a missing/invalid date or amount, or an invalid balance raises
 ParseError naming file, place and field; lenient mode yields one RowError per bad
 transaction or failed statement, and drops bad balances with a warning. A file with
-neither statements nor an account list raises ParseError saying so.
+neither statements nor an account list raises ParseError saying so and naming what it
+holds instead (a profile, a security list, a sign-on only).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -445,6 +467,20 @@ class OfxTransaction:
     amount: Decimal | None = None
     error: tuple[str, str] | None = None  # (field, message)
     cash: bool = True  # False: an investment move without money (amount None)
+    total: Decimal | None = None  # a REINVEST's TOTAL (no cash moved: amount None)
+    activity: bool = False  # an investment activity (BUYSTOCK...), not a cash line
+
+
+@dataclass
+class OfxPosition:
+    """One holding of an investment statement's INVPOSLIST (POSSTOCK, POSMF...)."""
+
+    index: int
+    line: int
+    fields: dict[str, str]
+    held_at: datetime | None = None  # the statement's DTASOF, else DTPRICEASOF
+    priced: datetime | None = None   # DTPRICEASOF
+    error: tuple[str, str] | None = None  # (field, message)
 
 
 @dataclass
@@ -467,6 +503,13 @@ class OfxStatement:
     transactions: list[OfxTransaction] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)   # balance problems
     warnings: list[str] = field(default_factory=list)
+    org: str | None = None    # the institution of the sign-on this statement follows
+    fid: str | None = None
+    position: int = 0         # document order (several statements can share a line)
+    as_of: datetime | None = None  # the statement's DTASOF (investment statements)
+    holdings: list[OfxPosition] = field(default_factory=list)
+    balances: list[dict[str, Any]] = field(default_factory=list)  # BALLIST entries
+    cash_balances: dict[str, Decimal] = field(default_factory=dict)  # INVBAL margin...
 
 
 @dataclass
@@ -510,6 +553,7 @@ class OfxDocument:
     accounts: list[OfxAccountInfo]
     warnings: list[str]
     transfers: list[OfxTransfer] = field(default_factory=list)
+    message_sets: list[str] = field(default_factory=list)  # response aggregates, in order
 
 
 def _status(node: Node | None) -> OfxStatus | None:
@@ -598,6 +642,18 @@ def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None,
                                                            "LEDGERBAL")
     stmt.available_balance, stmt.available_as_of = _read_balance(stmt, node.find("AVAILBAL"),
                                                                  "AVAILBAL")
+    asof_text = node.find("DTASOF")
+    if asof_text is not None and (asof_text.text or "").strip():
+        try:
+            stmt.as_of = parse_ofx_datetime(asof_text.text)
+        except ValueError as exc:
+            stmt.warnings.append(f"statement DTASOF ignored: {exc}")
+    poslist = node.find("INVPOSLIST") or node.first("INVPOSLIST")
+    if poslist is not None:
+        for holding in poslist.children:
+            if holding.children:
+                stmt.holdings.append(_read_position(holding, securities, stmt.as_of))
+    _read_ballist(stmt, node)
     invbal = node.find("INVBAL")  # an investment statement's cash balance
     if (invbal is not None and invbal.value("AVAILCASH") is not None
             and node.find("AVAILBAL") is None):
@@ -612,6 +668,106 @@ def _read_statement(index: int, node: Node, kind: str, status: OfxStatus | None,
             except ValueError as exc:
                 stmt.warnings.append(f"DTASOF ignored: {exc}")
     return stmt
+
+
+def _flat_fields(node: Node, securities: dict[str, tuple[str, str]] | None, *,
+                 currency_tag: Callable[[str], str]) -> dict[str, str]:
+    """An investment aggregate's leaf elements by tag, the first of each tag winning
+    (INVTRAN, SECID and the like flattened); a CURRENCY/ORIGCURRENCY aggregate as
+    ``<currency_tag(tag)>.CURSYM``/``.CURRATE``; the security's name and ticker from the
+    statement's security list."""
+    fields_: dict[str, str] = {}
+
+    def collect(n: Node) -> None:
+        for child in n.children:
+            if child.children:
+                if child.tag in ("CURRENCY", "ORIGCURRENCY"):
+                    key = currency_tag(child.tag)
+                    fields_[f"{key}.CURSYM"] = child.value("CURSYM") or ""
+                    fields_[f"{key}.CURRATE"] = child.value("CURRATE") or ""
+                else:
+                    collect(child)
+            else:
+                fields_.setdefault(child.tag, (child.text or "").strip())
+
+    collect(node)
+    security = fields_.get("UNIQUEID", "")
+    if security and securities and security in securities:
+        fields_["SECNAME"], fields_["TICKER"] = securities[security]
+    return fields_
+
+
+def _read_position(node: Node, securities: dict[str, tuple[str, str]] | None,
+                   as_of: datetime | None) -> OfxPosition:
+    """A POSSTOCK, POSMF, POSDEBT, POSOPT or POSOTHER aggregate: what the account held
+    when the statement was made (its DTASOF), priced at DTPRICEASOF. The holding is
+    dated by the statement, not the price: some brokers write a placeholder price date
+    (Firstrade: 19900101) that would put today's holding in 1990."""
+    # A position has one currency, whichever aggregate gives it.
+    fields_ = _flat_fields(node, securities, currency_tag=lambda tag: "CURRENCY")
+    fields_["TYPE"] = node.tag
+    pos = OfxPosition(index=0, line=node.line, fields=fields_, held_at=as_of)
+    if fields_.get("DTPRICEASOF"):
+        try:
+            pos.priced = parse_ofx_datetime(fields_["DTPRICEASOF"])
+        except ValueError as exc:
+            pos.error = ("DTPRICEASOF", str(exc))
+            return pos
+    if pos.held_at is None:
+        pos.held_at = pos.priced
+    for tag in ("UNITS", "UNITPRICE", "MKTVAL", "AVGCOSTBASIS"):
+        if fields_.get(tag):
+            try:
+                parse_ofx_amount(fields_[tag])
+            except ValueError as exc:
+                pos.error = (tag, str(exc))
+                break
+    return pos
+
+
+def _read_ballist(stmt: OfxStatement, node: Node) -> None:
+    """The institution's extra balances: BAL entries of a BALLIST (under INVBAL for an
+    investment statement, directly in a bank or card statement) and INVBAL's margin and
+    short balances and buying power. A value that is no number is kept as written."""
+    invbal = node.find("INVBAL")
+    holders = [n for n in (node, invbal) if n is not None]
+    for holder in holders:
+        ballist = holder.find("BALLIST")
+        if ballist is None:
+            continue
+        for bal in ballist.findall("BAL"):
+            entry: dict[str, Any] = {}
+            for key, tag in (("name", "NAME"), ("description", "DESC"), ("type", "BALTYPE")):
+                if bal.value(tag):
+                    entry[key] = bal.value(tag)
+            text = bal.value("VALUE")
+            if text:
+                try:
+                    entry["value"] = parse_ofx_amount(text)
+                except ValueError:
+                    entry["value_text"] = text
+                    stmt.warnings.append(
+                        f"balance {entry.get('name', '?')!r}: value {text!r} is no number")
+            if bal.value("DTASOF"):
+                try:
+                    entry["as_of"] = parse_ofx_datetime(bal.value("DTASOF")).isoformat()
+                except ValueError as exc:
+                    stmt.warnings.append(f"balance {entry.get('name', '?')!r} date ignored: "
+                                         f"{exc}")
+            cursym = bal.value("CURSYM")
+            if cursym:
+                entry["currency"] = cursym.upper()
+            if entry:
+                stmt.balances.append(entry)
+    if invbal is not None:
+        for key, tag in (("margin_balance", "MARGINBALANCE"), ("short_balance", "SHORTBALANCE"),
+                         ("buying_power", "BUYPOWER")):
+            leaf = invbal.find(tag)
+            if leaf is not None and (leaf.text or "").strip():
+                try:
+                    stmt.cash_balances[key] = parse_ofx_amount(leaf.text)
+                except ValueError as exc:
+                    stmt.warnings.append(f"INVBAL.{tag} ignored: {exc}")
 
 
 def _read_transaction(node: Node) -> OfxTransaction:
@@ -651,25 +807,9 @@ def _read_investment_activity(node: Node, securities: dict[str, tuple[str, str]]
     """A BUYSTOCK, SELLMF, INCOME, REINVEST, TRANSFER... aggregate as one transaction:
     dated by its trade date, amount its TOTAL (None for moves without cash, e.g. a
     transfer of shares or a split)."""
-    fields_: dict[str, str] = {}
-
-    def collect(n: Node) -> None:
-        for child in n.children:
-            if child.children:
-                if child.tag in ("CURRENCY", "ORIGCURRENCY"):
-                    fields_[f"{child.tag}.CURSYM"] = child.value("CURSYM") or ""
-                    fields_[f"{child.tag}.CURRATE"] = child.value("CURRATE") or ""
-                else:
-                    collect(child)
-            else:
-                fields_.setdefault(child.tag, (child.text or "").strip())
-
-    collect(node)
+    fields_ = _flat_fields(node, securities, currency_tag=lambda tag: tag)
     fields_["TRNTYPE"] = node.tag
-    security = fields_.get("UNIQUEID", "")
-    if security and securities and security in securities:
-        fields_["SECNAME"], fields_["TICKER"] = securities[security]
-    trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee={})
+    trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee={}, activity=True)
     problems: list[tuple[str, str]] = []
     date_tag = "DTTRADE" if "DTTRADE" in fields_ else "DTPOSTED"
     try:
@@ -681,11 +821,24 @@ def _read_investment_activity(node: Node, securities: dict[str, tuple[str, str]]
             trn.amount = parse_ofx_amount(fields_.get("TOTAL") or fields_.get("TRNAMT"))
         except ValueError as exc:
             problems.append(("TOTAL", str(exc)))
+        if node.tag == "REINVEST":
+            # Income reinvested at once: its TOTAL is the price of the shares it bought,
+            # and no money entered or left the account.
+            trn.total, trn.amount, trn.cash = trn.amount, None, False
     else:
         trn.cash = False
     if problems:
         trn.error = (problems[0][0], "; ".join(m for _f, m in problems))
     return trn
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node under it, in document order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
 
 
 def _securities(ofx: Node) -> dict[str, tuple[str, str]]:
@@ -705,14 +858,32 @@ def read_ofx(path: str | Path) -> OfxDocument:
     Raises ParseError only when the file cannot be read as OFX at all.
     """
     root, header, syntax = load_tree(path)
-    ofx = root.first("OFX")
-    if ofx is None:
+    roots = list(root.descendants("OFX"))
+    if not roots:
         raise ParseError("no <OFX> element: not an OFX/QFX statement", file=path)
-    sonrs = ofx.first("SONRS")
-    signon = _status(sonrs.find("STATUS")) if sonrs is not None else None
-    fi = sonrs.find("FI") if sonrs is not None else None
-    org = fi.value("ORG") if fi is not None else None
-    fid = fi.value("FID") if fi is not None else None
+    # Downloads saved one after the other in one file (one <OFX> per account or per
+    # institution) are read as one document: every statement is kept.
+    ofx = roots[0] if len(roots) == 1 else Node(
+        "OFX", children=[c for r in roots for c in r.children], line=roots[0].line)
+    # Combined downloads (ofxclient and the like) repeat the sign-on before each
+    # institution's statements: a statement belongs to the sign-on before it.
+    order = {id(n): i for i, n in enumerate(_walk(ofx))}
+    signons: list[tuple[int, OfxStatus | None, str | None, str | None]] = []
+    for sonrs in ofx.descendants("SONRS"):
+        fi = sonrs.find("FI")
+        signons.append((order[id(sonrs)], _status(sonrs.find("STATUS")),
+                        fi.value("ORG") if fi is not None else None,
+                        fi.value("FID") if fi is not None else None))
+    failed = [s for s in signons if s[1] is not None and not s[1].ok]
+    signon = (failed or signons or [(0, None, None, None)])[0][1]
+    org, fid = (signons[0][2], signons[0][3]) if signons else (None, None)
+
+    def placed(stmt: OfxStatement, node: Node) -> OfxStatement:
+        stmt.position = order.get(id(node), 0)
+        before = [s for s in signons if s[0] < stmt.position]
+        stmt.org, stmt.fid = (before[-1][2], before[-1][3]) if before else (org, fid)
+        return stmt
+
     statements: list[OfxStatement] = []
     warnings: list[str] = []
     counter = 0
@@ -729,21 +900,27 @@ def read_ofx(path: str | Path) -> OfxDocument:
                 seen.add(id(node))
             if not stmt_nodes:
                 counter += 1
-                statements.append(OfxStatement(index=counter, line=wrapper.line, kind=kind,
-                                               status=status))
+                statements.append(placed(OfxStatement(index=counter, line=wrapper.line,
+                                                       kind=kind, status=status), wrapper))
             for node in stmt_nodes:
                 counter += 1
-                statements.append(_read_statement(counter, node, kind, status, securities))
+                statements.append(placed(_read_statement(counter, node, kind, status,
+                                                          securities), node))
         for node in ofx.descendants(stmt_tag):  # a statement without its wrapper
             if id(node) not in seen:
                 counter += 1
-                statements.append(_read_statement(counter, node, kind, None, securities))
-    statements.sort(key=lambda s: s.line)
+                statements.append(placed(_read_statement(counter, node, kind, None,
+                                                          securities), node))
+    statements.sort(key=lambda s: s.position)
+    position_counter = 0
     for i, stmt in enumerate(statements, start=1):
         stmt.index = i
         for trn in stmt.transactions:
             transaction_counter += 1
             trn.index = transaction_counter
+        for pos in stmt.holdings:
+            position_counter += 1
+            pos.index = position_counter
         warnings.extend(f"statement {i}: {w}" for w in stmt.warnings)
     accounts: list[OfxAccountInfo] = []
     for n, info in enumerate(ofx.descendants("ACCTINFO"), start=1):
@@ -771,7 +948,8 @@ def read_ofx(path: str | Path) -> OfxDocument:
             transfers.append(_read_transfer(len(transfers) + 1, node, status))
     return OfxDocument(header=header, syntax=syntax, signon=signon, org=org, fid=fid,
                        statements=statements, accounts=accounts, warnings=warnings,
-                       transfers=transfers)
+                       transfers=transfers,
+                       message_sets=[c.tag for c in ofx.children if c.children])
 
 
 def _read_transfer(index: int, node: Node, status: OfxStatus | None) -> OfxTransfer:
@@ -806,11 +984,45 @@ def _read_transfer(index: int, node: Node, status: OfxStatus | None) -> OfxTrans
 # ---------------------------------------------------------------------------------------
 
 
+def card_account(account_id: str) -> tuple[str, str]:
+    """What a credit-card statement's ACCTID says about the card.
+
+    ``("number", digits)`` for a full card number; ``("last4", "1234")`` when the issuer
+    masks it (``XXXXXXXXXXXX1234``, ``411111******1111``, ``****-****-****-1234``) or
+    gives only its last four digits (several US issuers); ``("account", id)`` when it is
+    the issuer's own reference for the card account (a UUID, an internal number), which
+    identifies the account but is no card number.
+    """
+    text = account_id.strip()
+    compact = re.sub(r"[\s\-]", "", text)
+    if compact.isdigit() and 12 <= len(compact) <= 19:
+        return "number", compact
+    if compact.isdigit() and len(compact) == 4:
+        return "last4", compact
+    m = re.fullmatch(r"\d{0,8}[*xX\u2022#.]{3,}(\d{4,5})", compact)
+    if m:
+        return "last4", m.group(1)[-4:]
+    return "account", text
+
+
 def _account_party(kind: str, account_id: str, bank_id: str | None, *, role: str,
-                   label: str | None = None, properties: dict[str, Any] | None = None) -> Party:
+                   label: str | None = None, properties: dict[str, Any] | None = None,
+                   issuer: str | None = None) -> Party:
     if kind == "card":
-        return Party(kind="card", value=account_id, role="payment_card", label=label,
-                     properties=properties or {})
+        form, value = card_account(account_id)
+        props = dict(properties or {})
+        if form == "number":
+            return Party(kind="card", value=account_id, role="payment_card", label=label,
+                         properties=props)
+        if form == "last4":
+            props.update(last4=value, account_id=account_id)
+            shown = label or (None if account_id.strip().isdigit() else account_id)
+            return Party(kind="card", value=f"last4:{value}", role="payment_card",
+                         label=shown, properties=props)
+        # Not a card number: the card account at its issuer.
+        return Party(kind="account", value=account_id, role=role,
+                     platform=f"card:{issuer}" if issuer else "card", label=label,
+                     properties=props)
     prefix = "broker" if kind == "investment" else "bank"
     platform = f"{prefix}:{bank_id}" if bank_id else prefix
     return Party(kind="account", value=account_id, role=role, platform=platform, label=label,
@@ -822,6 +1034,17 @@ def _status_text(status: OfxStatus) -> str:
     return f"{status.message or 'no message'} ({code}, {status.severity or 'no severity'})"
 
 
+# Responses that are not statements, named for the refusal message.
+_RESPONSES = {
+    "PROFMSGSRSV1": "the institution's profile (PROFRS)",
+    "SIGNUPMSGSRSV1": "a sign-up response",
+    "SECLISTMSGSRSV1": "a security list",
+    "EMAILMSGSRSV1": "e-mail messages",
+    "BILLPAYMSGSRSV1": "bill-payment responses",
+    "TAX1099MSGSRSV1": "a 1099 tax form",
+}
+
+
 def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[Record]:
     """Turn a read document into records (see the module docstring)."""
     if doc.signon is not None and not doc.signon.ok:
@@ -830,9 +1053,14 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
             raise ParseError(message, file=path, ref="SONRS")
         yield RowError(ref="sign-on", field="STATUS", message=message)
     if not doc.statements and not doc.accounts and not doc.transfers:
-        extra = ""
-        if doc.signon is not None:
+        others = [_RESPONSES.get(tag, tag) for tag in doc.message_sets
+                  if tag != "SIGNONMSGSRSV1"]
+        if others:
+            extra = f" (it holds {', '.join(others)})"
+        elif doc.signon is not None:
             extra = f" (a sign-on response only: {_status_text(doc.signon)})"
+        else:
+            extra = ""
         raise ParseError(f"no statement or account list in this OFX file{extra}", file=path)
     for stmt in doc.statements:
         ref = f"statement {stmt.index}"
@@ -842,7 +1070,7 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                 raise ParseError(message, file=path, ref=ref)
             yield RowError(ref=ref, field="STATUS", message=message)
             continue
-        if stmt.account_id is None and not stmt.transactions:
+        if stmt.account_id is None and not stmt.transactions and not stmt.holdings:
             continue
         if stmt.errors:
             if strict:
@@ -853,14 +1081,21 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         props: dict[str, Any] = {"currency": stmt.currency, "statement_kind": stmt.kind}
         bank_key = "broker_id" if stmt.kind == "investment" else "routing"
         for key, value in (("account_type", stmt.account_type), (bank_key, stmt.bank_id),
-                           ("branch", stmt.branch_id), ("institution", doc.org),
-                           ("institution_id", doc.fid)):
+                           ("branch", stmt.branch_id), ("institution", stmt.org or doc.org),
+                           ("institution_id", stmt.fid or doc.fid)):
             if value:
                 props[key] = value
         for key, balance in (("ledger_balance", stmt.ledger_balance),
                              ("available_balance", stmt.available_balance)):
             if balance is not None:
                 props[key] = balance
+        props.update(stmt.cash_balances)
+        if stmt.balances:
+            props["balances"] = list(stmt.balances)
+        if stmt.holdings:
+            props["positions_count"] = len(stmt.holdings)
+        if stmt.as_of is not None and stmt.kind == "investment":
+            props["statement_as_of"] = stmt.as_of.isoformat()
         for key, dt in (("ledger_balance_as_of", stmt.ledger_as_of),
                         ("available_balance_as_of", stmt.available_as_of),
                         ("statement_start", stmt.start), ("statement_end", stmt.end)):
@@ -871,7 +1106,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         account: Party | None = None
         if stmt.account_id:
             account = _account_party(stmt.kind, stmt.account_id, stmt.bank_id, role="account",
-                                     properties=props)
+                                     properties=props,
+                                     issuer=stmt.bank_id or stmt.fid or stmt.org)
             yield ParsedEntity(party=account, ref=ref)
         for trn in stmt.transactions:
             tref = f"transaction {trn.index}, line {trn.line}"
@@ -882,6 +1118,15 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                 yield RowError(ref=tref, field=fld, message=msg)
                 continue
             yield _transaction_event(stmt, trn, tref, account)
+        for pos in stmt.holdings:
+            pref = f"position {pos.index}, line {pos.line}"
+            if pos.error is not None:
+                fld, msg = pos.error
+                if strict:
+                    raise ParseError(f"bad position: {msg}", file=path, ref=pref, field=fld)
+                yield RowError(ref=pref, field=fld, message=f"bad position: {msg}")
+                continue
+            yield _position_event(stmt, pos, pref, account)
     for xfer in doc.transfers:
         xref = f"transfer {xfer.index}, line {xfer.line}"
         if xfer.status is not None and not xfer.status.ok:
@@ -912,7 +1157,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                  "status": info.status, "institution": doc.org, "listing": True}
         party = _account_party(info.kind, info.account_id, info.bank_id, role="account",
                                label=info.description,
-                               properties={k: v for k, v in props.items() if v})
+                               properties={k: v for k, v in props.items() if v},
+                               issuer=info.bank_id or doc.fid or doc.org)
         yield ParsedEntity(party=party, ref=f"account listing {info.index}, line {info.line}")
 
 
@@ -937,6 +1183,12 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
         value = f.get(tag)
         if value:
             props[key] = value.upper() if key == "type" else value
+    if trn.activity:
+        props["cash_movement"] = trn.cash
+        if trn.total is not None or trn.amount is not None:
+            props["total"] = trn.total if trn.total is not None else trn.amount
+        if f["TRNTYPE"].upper() == "REINVEST":
+            props["reinvested"] = True
     for key, tag in _INVEST_NUMBERS:
         if f.get(tag):
             try:
@@ -984,6 +1236,60 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
         title = f"{f['TRNTYPE'].upper()} {f['SECNAME']}"
     return ParsedEvent(kind="transaction", occurred_at=trn.posted, ref=ref,
                        title=title, parties=tuple(parties), properties=props)
+
+
+# Position leaves kept as properties: (property, tag, is a number).
+_POSITION_FIELDS = (
+    ("security_id", "UNIQUEID", False), ("security_id_type", "UNIQUEIDTYPE", False),
+    ("security", "SECNAME", False), ("ticker", "TICKER", False),
+    ("units", "UNITS", True), ("unit_price", "UNITPRICE", True),
+    ("market_value", "MKTVAL", True), ("average_cost_basis", "AVGCOSTBASIS", True),
+    ("held_in", "HELDINACCT", False), ("position_type", "POSTYPE", False),
+    ("memo", "MEMO", False), ("units_street", "UNITSSTREET", True),
+    ("units_user", "UNITSUSER", True), ("reinvest_dividends", "REINVDIV", False),
+    ("reinvest_capital_gains", "REINVCG", False), ("option_shares", "SHPERCTRCT", True),
+    ("inv401k_source", "INV401KSOURCE", False),
+)
+
+
+def _position_event(stmt: OfxStatement, pos: OfxPosition, ref: str,
+                    account: Party | None) -> ParsedEvent:
+    """A holding as a dated fact (kind "other", type "POSITION"): what the account held
+    and its market value when the institution priced it. No transaction: no amount."""
+    f = pos.fields
+    currency = (f.get("CURRENCY.CURSYM") or "").upper() or stmt.currency
+    props: dict[str, Any] = {"type": "POSITION", "position_kind": f["TYPE"],
+                             "currency": currency, "statement": stmt.index}
+    for key, tag, number in _POSITION_FIELDS:
+        value = f.get(tag)
+        if value:
+            props[key] = value
+            if number:
+                try:  # the four that matter were checked when read (bad ones are errors)
+                    props[key] = parse_ofx_amount(value)
+                except ValueError:
+                    pass
+    if f.get("CURRENCY.CURRATE"):
+        try:
+            props["exchange_rate"] = parse_ofx_amount(f["CURRENCY.CURRATE"])
+        except ValueError:
+            props["exchange_rate"] = f["CURRENCY.CURRATE"]
+    if pos.priced is not None:
+        props["price_as_of"] = pos.priced.isoformat()
+    if stmt.as_of is not None:
+        props["statement_as_of"] = stmt.as_of.isoformat()
+    parties: list[Party] = []
+    if account is not None:
+        parties.append(Party(kind=account.kind, value=account.value, role=account.role,
+                             platform=account.platform))
+    name = " ".join((f.get("SECNAME") or "").split())  # Firstrade pads it with spaces
+    what = name or f.get("TICKER") or f.get("UNIQUEID") or f["TYPE"]
+    if name and f.get("TICKER"):
+        what = f"{name} ({f['TICKER']})"
+    units = props.get("units")
+    title = f"Position: {units} {what}" if units is not None else f"Position: {what}"
+    return ParsedEvent(kind="other", occurred_at=pos.held_at, ref=ref, title=title,
+                       parties=tuple(parties), properties=props)
 
 
 def sniff_ofx(head: bytes) -> float:

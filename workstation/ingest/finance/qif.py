@@ -11,23 +11,45 @@ skipped. ``!Option:DMY``/``MDY`` states the date order.
 Fields read: D date, T/U amount, P payee, M memo, N check number (investment: action),
 L category (``[Account]`` = transfer), C cleared, A address lines, splits (S category,
 E memo, $ amount, % percent) and the investment fields Y security, I price, Q quantity,
-O commission.
+O commission, $ amount transferred.
 
 Dates: ``M/D'YY`` (Quicken: apostrophe = 20xx), ``M/D/YYYY``, ``D/M/YYYY``,
-``D.M.YYYY``, ``YYYY-MM-DD``. Whether a file is day-first is decided per file by a
+``D.M.YYYY``, ``YYYY-MM-DD``, and the Y2K-bug years since 1900 (``3/25/099``, payee text
+run on after the date ignored). Whether a file is day-first is decided per file by a
 first pass that looks for a value above 12 (else the import's region decides); the same
 pass decides a decimal comma.
 
 Each record → ``ParsedEvent(kind="transaction", ref="line N")`` with properties amount
-(Decimal, as signed in the file: QIF already writes debits negative; T, else U), account
-and account_type, memo, check_number, category / transfer_account, cleared (as written)
-and cleared_status ("cleared" for ``*``/``c``, "reconciled" for ``X``/``R``), address,
-splits (list of dicts: category or transfer_account, memo, amount, percent) and, for
-investments, action, security, and price, quantity, commission as Decimal. The payee is
-an ``organisation`` party (role ``merchant`` in a credit-card section, else ``payee`` for
-a debit and ``payer`` for a credit). An account whose name is a number (4+ digits) is a
-party too: a ``card`` (digits only) in a credit-card section when the name holds a card
-number, else an ``account``; a label such as "Checking" makes no entity. QIF has no currency: ``currency`` is None unless the options' profile sets one.
+(Decimal, as signed in the file: QIF already writes debits negative; T, else U; for
+investments see below), account and account_type, memo, check_number, category /
+transfer_account, cleared (as written) and cleared_status ("cleared" for ``*``/``c``,
+"reconciled" for ``X``/``R``), address, splits (list of dicts: category or
+transfer_account, memo, amount, percent) and, for investments, action, security, and
+price, quantity, commission as Decimal.
+
+Investment records: Quicken, MS Money and KMyMoney write the total unsigned (a Buy of
+3,500 is ``T3,500.00``) and the action (N) says which way the money went. ``amount`` is
+made the signed cash flow of ``cash_account``, as an OFX TOTAL is (Buy -3,500, Sell,
+Div, IntInc, CGLong... +, MiscExp, MargInt, XOut -); the "X" actions move the cash of
+the account named in L (``cash_account``), XIn/XOut that of the investment account.
+A negative written total reverses the action's direction (a refunded expense).
+``total`` keeps the written total (T, else U, else ``$`` when the writer gives only
+that), ``transfer_amount`` the ``$`` line, ``action_type`` the action's Quicken name
+(German and older spellings such as ``Kauf``, ``AktZu``, ``ShtSell`` mapped). Records
+that move no cash (ReinvDiv/ReinvInt/ReinvLg/ReinvSh/ReinvMd: ``reinvested`` True;
+ShrsIn, ShrsOut, StkSplit, Reminder, Grant, Vest, Expire) have ``amount`` None and
+``cash_movement`` False; cash records have ``cash_movement`` True. An unknown action
+keeps its total with no amount and gives a Notice once per action.
+
+The payee is an ``organisation`` party (role ``merchant`` in a credit-card section, else
+``payee`` for a debit, ``payer`` for a credit and ``participant`` for an investment
+record without an amount). The opening balance (the account's transfer to itself,
+``L[Account]``, whatever the payee's language) has ``type="opening_balance"`` and no
+payee party; without an ``!Account`` block, an "Opening Balance" record's ``[Account]``
+names the section's account. An account whose name is a number (4+ digits) is a party
+too: a ``card`` (digits only) in a credit-card section when the name holds a card
+number, else an ``account``; a label such as "Checking" makes no entity. QIF has no
+currency: ``currency`` is None unless the options' profile sets one.
 """
 
 from __future__ import annotations
@@ -41,6 +63,7 @@ from typing import Any
 
 from workstation.ingest.records import (
     ImportOptions,
+    Notice,
     ParsedEvent,
     ParseError,
     Party,
@@ -150,10 +173,12 @@ def _records(path: Path, encoding: str | None, options: _Options | None = None
                                        account_type=named[0].get("T") or arg or None)
                 elif len(named) > 1:  # an account list: nothing tells which one follows
                     section = _Section(type=arg or "bank", account=None, account_type=arg or None)
-                else:
-                    section = _Section(type=arg or "bank", account=section.account,
+                elif (arg or "bank") == section.type:  # the same account goes on
+                    section = _Section(type=section.type, account=section.account,
                                        account_type=(section.account_type if section.account
                                                      else arg or None))
+                else:  # another kind of account, not named
+                    section = _Section(type=arg or "bank", account_type=arg or None)
                 accounts = []
             continue
         if not saw_header:
@@ -170,6 +195,7 @@ def _records(path: Path, encoding: str | None, options: _Options | None = None
             continue
         if code == "^":
             if current is not None and (current.fields or current.splits):
+                _name_from_opening_balance(section, current)
                 yield section, current
             current = None
             continue
@@ -185,7 +211,30 @@ def _records(path: Path, encoding: str | None, options: _Options | None = None
         else:
             current.fields.setdefault(code, value)
     if current is not None and (current.fields or current.splits):
+        _name_from_opening_balance(section, current)
         yield section, current  # a last record without its "^" (truncated or sloppy writer)
+
+
+_TRANSFER = re.compile(r"\[(.*)\](?:/(.*))?")
+
+
+def _name_from_opening_balance(section: _Section, rec: _Record) -> None:
+    """Quicken and MS Money start an account's records with "Opening Balance" and the
+    category ``[Account name]``: without an ``!Account`` block this is the only place
+    the account is named."""
+    if section.account is not None or rec.fields.get("P", "").lower() != "opening balance":
+        return
+    m = _TRANSFER.fullmatch(rec.fields.get("L", ""))
+    if m and m.group(1).strip():
+        section.account = m.group(1).strip()
+
+
+def _is_opening_balance(section: _Section, rec: _Record) -> bool:
+    """The opening balance is written as a transfer from the account to itself
+    (``L[Account]`` in that account's own section), whatever the payee's language
+    ("Opening Balance", "Eröffnungssaldo", "Solde initial")."""
+    m = _TRANSFER.fullmatch(rec.fields.get("L", ""))
+    return bool(m and section.account and m.group(1).strip() == section.account)
 
 
 def _decide(path: Path, options: ImportOptions) -> tuple[bool, bool | None]:
@@ -203,7 +252,7 @@ def _decide(path: Path, options: ImportOptions) -> tuple[bool, bool | None]:
         if dayfirst is None and rec.fields.get("D"):
             dayfirst = date_order_hint(_clean_date(rec.fields["D"]))
         if decimal_comma is None:
-            for code in ("T", "U"):
+            for code in ("T", "U", "$"):
                 if rec.fields.get(code):
                     decimal_comma = infer_decimal_comma(rec.fields[code])
                     if decimal_comma is not None:
@@ -230,6 +279,7 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         currency = str(options.profile["currency"]).upper()
     dayfirst, decimal_comma = _decide(p, options)
     dates = DateReader("auto", dayfirst)
+    unknown_actions: set[str] = set()
     for section, rec in _records(p, options.encoding):
         if isinstance(rec, RowError):
             yield rec
@@ -251,10 +301,23 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                 amount = _amount(f[code], decimal_comma, code)
             elif not invest:
                 raise _Bad("T", "missing amount")
+            moved: Decimal | None = None  # an investment's "$": the cash transferred
+            if invest and f.get("$"):
+                moved = _amount(f["$"], decimal_comma, "$")
         except _Bad as exc:
             yield RowError(ref=ref, field=exc.field, message=exc.message)
             continue
-        props: dict[str, Any] = {"amount": amount, "currency": currency}
+        cash: dict[str, Any] = {}
+        if invest:
+            amount, cash = _investment_cash(f.get("N", ""), amount, moved, f.get("L", ""),
+                                            section.account)
+            if cash.get("unknown_action") and cash["unknown_action"] not in unknown_actions:
+                unknown_actions.add(cash["unknown_action"])
+                yield Notice(ref=ref, message=(
+                    f"unknown investment action {cash['unknown_action']!r}: its written "
+                    "total is kept (property total) but no signed amount is given"))
+            cash.pop("unknown_action", None)
+        props: dict[str, Any] = {"amount": amount, "currency": currency, **cash}
         if section.account:
             props["account"] = section.account
         if section.account_type:
@@ -268,7 +331,15 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         if f.get("N"):
             props["action" if invest else "check_number"] = f["N"]
         category = f.get("L")
-        if category:
+        opening = _is_opening_balance(section, rec)
+        if opening:
+            props["type"] = "opening_balance"
+        elif category:
+            # An investment's "X" action may add the income or expense category after a
+            # bar: "[Checking]|_DivInc".
+            category, bar, misc = category.partition("|") if invest else (category, "", "")
+            if bar and misc.strip():
+                props["misc_category"] = misc.strip()
             m = re.fullmatch(r"\[(.*)\](?:/(.*))?", category)
             if m:
                 props["transfer_account"] = m.group(1)
@@ -300,8 +371,11 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                     item["transfer_account"] = m.group(1)
                     if m.group(2):
                         item["class"] = m.group(2)
-                else:
-                    item["category"] = category
+                else:  # "Category/Class", as on the transaction's own L line
+                    cat, _, cls = category.partition("/")
+                    item["category"] = cat
+                    if cls:
+                        item["class"] = cls
                 if split.get("memo"):
                     item["memo"] = split["memo"]
                 if split.get("amount"):
@@ -314,7 +388,8 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                     item["percent"] = split["percent"]
                 splits.append(item)
             props["splits"] = splits
-        payee = f.get("P")
+        # "Opening Balance" (or its translation) is a label, not someone paid.
+        payee = None if opening else f.get("P")
         parties: list[Party] = []
         if section.account and _looks_like_account_number(section.account):
             card = _card_number(section.account) if section.type == "ccard" else None
@@ -326,16 +401,111 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         if payee:
             if section.type == "ccard":
                 role = "merchant"
+            elif amount is None:
+                role = "participant" if invest else "payer"
             else:
-                role = "payee" if amount is not None and amount < 0 else "payer"
+                role = "payee" if amount < 0 else "payer"
             parties.append(Party(kind="organisation", value=payee, role=role))
         action = f"{f.get('N', '')} {f.get('Y', '')}".strip() if invest else ""
-        title = payee or action or f.get("M") or ""
+        title = ("Opening balance" if opening else payee) or action or f.get("M") or ""
         yield ParsedEvent(kind="transaction", occurred_at=when, ref=ref, title=title,
                           parties=tuple(parties), properties=props)
 
 
 _CLEARED = {"*": "cleared", "c": "cleared", "x": "reconciled", "r": "reconciled"}
+
+
+# Investment actions (the N line): Quicken's names, as MS Money writes them too, with the
+# spellings of German Quicken and older versions. Quicken writes every total unsigned:
+# the action says which way the money went. Each name maps to how the total moves cash
+# (+1 in, -1 out, 0 no cash at all, None signed as written) and whose cash it is: the
+# account named in L for the "X" actions ("linked": the money comes from or goes to
+# another account directly), the investment account's own for a transfer in or out
+# (L names the other end), and for the rest the investment account's unless L names an
+# account (KMyMoney writes a Buy paid from checking as "Buy" with "L[Checking]").
+_INCOME = ("Div", "IntInc", "CGLong", "CGMid", "CGShort", "MiscInc", "RtrnCap")
+_ACTIONS: dict[str, tuple[str, int | None, str]] = {}
+
+
+def _define_actions() -> None:
+    table: list[tuple[str, int | None, str, tuple[str, ...]]] = [
+        ("Buy", -1, "own", ("cvrshrt", "kauf")),
+        ("BuyX", -1, "linked", ("cvrshrtx", "kaufx")),
+        ("Sell", 1, "own", ("shtsell", "verkauf")),
+        ("SellX", 1, "linked", ("shtsellx", "verkaufx")),
+        ("MiscExp", -1, "own", ()), ("MiscExpX", -1, "linked", ()),
+        ("MargInt", -1, "own", ()), ("MargIntX", -1, "linked", ()),
+        # Exercising options pays the strike price (when the file gives a total).
+        ("Exercise", -1, "own", ()), ("ExercisX", -1, "linked", ("exercisex",)),
+        # Cash moved between this account and the one in L: the sign is this account's.
+        ("XIn", 1, "transfer", ()), ("XOut", -1, "transfer", ()),
+        ("ContribX", 1, "transfer", ()), ("WithdrwX", -1, "transfer", ("withdrawx",)),
+        ("Cash", None, "transfer", ()),
+        # Reinvested income buys shares at once: no cash moves.
+        ("ReinvDiv", 0, "reinvested", ()), ("ReinvInt", 0, "reinvested", ("reinvzin",)),
+        ("ReinvLg", 0, "reinvested", ("reinvkur",)), ("ReinvSg", 0, "reinvested", ("reinvksp",)),
+        ("ReinvSh", 0, "reinvested", ()), ("ReinvMd", 0, "reinvested", ()),
+        # Shares moved, split or granted without money; a reminder is a note.
+        ("ShrsIn", 0, "none", ("aktzu",)), ("ShrsOut", 0, "none", ("aktab",)),
+        ("StkSplit", 0, "none", ("aktsplit",)), ("Reminder", 0, "none", ("erinnerg",)),
+        ("Grant", 0, "none", ()), ("Vest", 0, "none", ()), ("Expire", 0, "none", ()),
+        ("Reprice", 0, "none", ()),
+    ]
+    aliases = {"IntInc": ("int",), "IntIncX": ("intx",), "CGLong": ("kapgew",),
+               "CGLongX": ("kapgewx",), "CGShort": ("k.gewsp",), "CGShortX": ("k.gewspx",)}
+    for name in _INCOME:
+        table.append((name, 1, "own", aliases.get(name, ())))
+        table.append((f"{name}X", 1, "linked", aliases.get(f"{name}X", ())))
+    for name, sign, whose, others in table:
+        for spelling in (name, *others):
+            _ACTIONS[spelling.lower()] = (name, sign, whose)
+
+
+_define_actions()
+
+
+def _investment_cash(action: str, written: Decimal | None, moved: Decimal | None,
+                     category: str, account: str | None
+                     ) -> tuple[Decimal | None, dict[str, Any]]:
+    """The signed amount of an investment record and what says how cash moved.
+
+    The amount is the cash flow of ``cash_account`` (negative = paid out), like an OFX
+    TOTAL: a Buy of 3,500 is -3,500. A negative written total reverses the action's
+    direction (Quicken writes a refunded expense so). Records that move no cash
+    (reinvested income, shares in or out, splits, reminders) have no amount and
+    ``cash_movement`` False; ``total`` keeps the total as written either way (T, else U,
+    else the transferred "$" when the writer gives only that). An unknown action leaves
+    the amount empty; with no action at all the total is taken as signed.
+    """
+    total = written if written is not None else moved
+    extra: dict[str, Any] = {}
+    if total is not None:
+        extra["total"] = total
+    if moved is not None:
+        extra["transfer_amount"] = moved
+    name = action.strip()
+    if not name:
+        return total, extra
+    known = _ACTIONS.get(name.lower())
+    if known is None:
+        extra["unknown_action"] = name
+        return None, extra
+    canonical, sign, whose = known
+    extra["action_type"] = canonical
+    if sign == 0:
+        extra["cash_movement"] = False
+        if whose == "reinvested":
+            extra["reinvested"] = True
+        return None, extra
+    m = _TRANSFER.fullmatch(category.partition("|")[0].strip())
+    linked = m.group(1).strip() if m else ""
+    cash_account = account if whose == "transfer" else (linked or account)
+    if cash_account:
+        extra["cash_account"] = cash_account
+    if total is None:
+        return None, extra
+    extra["cash_movement"] = True
+    return (total if sign is None else sign * total), extra
 
 
 def _looks_like_account_number(name: str) -> bool:
@@ -360,7 +530,15 @@ class _Bad(Exception):
 
 def _clean_date(text: str) -> str:
     # Quicken pads with spaces ("6/ 1'15", "12/ 5/98").
-    return re.sub(r"\s+", "", text) if re.fullmatch(r"[\d\s/.'\-]+", text) else text
+    if re.fullmatch(r"[\d\s/.'\-]+", text):
+        text = re.sub(r"\s+", "", text)
+    # Software with the Y2K bug wrote the year as years since 1900 ("3/25/099" for 1999,
+    # "1/4/100" for 2000), some with the payee run on after it ("03/25/099Share
+    # Withdrawal"): the date is what comes first.
+    m = re.fullmatch(r"(\d{1,2}[/.\-]\d{1,2}[/.\-])([01]\d\d)(?:\s*[^\d\s].*)?", text)
+    if m:
+        return f"{m.group(1)}{1900 + int(m.group(2))}"
+    return text
 
 
 def _amount(text: str, decimal_comma: bool | None, code: str) -> Decimal:
