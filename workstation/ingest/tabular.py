@@ -70,10 +70,13 @@ SIGN_CONVENTIONS = ("negative_is_debit", "positive_is_debit", "debit_credit_colu
 DEFAULT_DEBIT_WORDS: tuple[str, ...] = (
     "debit", "dr", "d", "db", "withdrawal", "withdrawl", "payment", "purchase", "sale",
     "af", "soll", "s", "lastschrift", "débit", "debito", "débito", "cargo", "out", "sent",
+    "debet",
 )
 DEFAULT_CREDIT_WORDS: tuple[str, ...] = (
     "credit", "cr", "c", "deposit", "refund", "bij", "haben", "h", "gutschrift", "crédit",
     "credito", "crédito", "abono", "in", "received",
+    # Baltic statements' D/K column (kreditas, kredīts, kreedit).
+    "k",
 )
 
 CSV_DELIMITERS = (",", ";", "\t", "|")
@@ -287,6 +290,13 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
         "merchant": "Name", "type": "Type", "status": "Status", "currency": "Currency",
         "amount": ("Gross", "Amount"), "fee": "Fee", "email": "From Email Address",
         "reference": "Transaction ID", "balance": "Balance"}),
+    # Venmo's statement: a peer-to-peer payment names both sides (one of them the account
+    # holder). Rows without an ID are the statement's balance and disclaimer lines.
+    _p("venmo", "Venmo statement",
+       {"reference": "ID", "date": "Datetime", "type": "Type", "status": "Status",
+        "description": "Note", "customer": "From", "ship_to": "To",
+        "amount": "Amount (total)", "card_last4": "Funding Source"},
+       currency="USD", skip_if_blank=("reference",)),
     # Card issuers whose amounts are the card holder's debt: a charge is positive, which
     # no header says. Their description is the merchant's descriptor.
     _p("amex", "American Express card activity",
@@ -342,6 +352,26 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
        {"date": "Date", "description": "Description", "category": "Catégorie",
         "debit": "Débit", "credit": "Crédit", "balance": "Solde"},
        sign="debit_credit_columns", region="CA"),
+    # Swedbank in Lithuania, Latvia and Estonia: one layout in three languages. The amount
+    # is unsigned beside a D/K column; the opening and closing balance and the period's
+    # turnover are rows too, told apart by their code (AS, LS, K2).
+    _p("swedbank_baltic", "Swedbank (Lithuania, Latvia, Estonia) account statement",
+       {"account": ("Sąskaitos Nr.", "Klienta konts", "Kliendi konto"),
+        "date": ("Data", "Datums", "Kuupäev"),
+        "merchant": ("Gavėjas", "Saņēmējs/Maksātājs", "Saaja/Maksja"),
+        "description": ("Paaiškinimai", "Informācija saņēmējam", "Selgitus"),
+        "amount": ("Suma", "Summa"), "currency": ("Valiuta", "Valūta", "Valuuta"),
+        "type": ("D/K", "Debets/Kredīts", "Deebet/Kreedit"),
+        "reference": ("Įrašo Nr.", "Arhīva kods", "Arhiveerimistunnus"),
+        "category": ("Kodas", "Maksājuma veids", "Tehingu tüüp")},
+       sign="type_column", debit_words=("D",), credit_words=("K",),
+       skip_values={"category": ("AS", "LS", "K2")}),
+    # The Netherlands. De Volksbank (ASN, SNS, RegioBank): no header line; 19 columns, the
+    # balance before the mutation ahead of its amount, the description in single quotes.
+    _p("volksbank_nl_headerless", "ASN, SNS or RegioBank transactions (no header line)",
+       {"date": 0, "account": 1, "counterparty_account": 2, "merchant": 3, "currency": 9,
+        "amount": 10, "posted_date": 12, "type": 14, "reference": 15, "description": 17},
+       dayfirst=True, has_header=False, region="NL"),
     # United Kingdom.
     _p("barclays", "Barclays account activity",
        {"reference": "Number", "date": "Date", "account": "Account", "amount": "Amount",
@@ -414,12 +444,13 @@ def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
 # CHF", "Withdrawal (-)"): see :func:`_header_keys`.
 _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
     "date": ("transaction date", "trans date", "trans. date", "transaction time", "date",
-             "datum", "buchungstag", "buchungsdatum", "buchung", "transaktionsdatum", "fecha",
+             "datum", "belegdatum", "buchungstag", "buchungsdatum", "buchung", "transaktionsdatum", "fecha",
              "fecha operación", "fecha operacion", "fecha de operación", "date opération",
              "date operation", "date de l'opération", "date de transaction", "transactiedatum",
              "boekdatum", "data", "data operazione", "timestamp", "datetime", "created",
              "created (utc)", "date (utc)", "order date", "purchase date", "booking date",
-             "started date"),
+             "started date", "datums", "kuupäev", "bokföringsdag", "bokföringsdatum",
+             "transaktionsdag", "kirjauspäivä", "päivämäärä", "dato", "bogføringsdato"),
     "time": ("time", "transaction time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
     "posted_date": ("posted date", "post date", "posting date", "posted", "valuta",
                     "valutadatum", "wertstellung", "date de valeur", "fecha valor",
@@ -427,7 +458,7 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                     "completed date"),
     "amount": ("amount", "transaction amount", "betrag", "umsatz", "montant", "importe",
                "bedrag", "importo", "valor", "total", "gross", "brutto", "brut",
-               "net amount", "value"),
+               "net amount", "value", "suma", "summa", "belopp", "beløb", "beløp", "määrä"),
     "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out",
               "paid out", "soll", "ausgang", "belastung", "belastungen", "lastschrift",
               "débit", "cargo", "cargos", "debe", "uitgaven", "af"),
@@ -435,20 +466,23 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                "paid in", "haben", "eingang", "gutschrift", "gutschriften", "crédit",
                "abono", "abonos", "haber", "inkomsten", "bij"),
     "currency": ("currency", "ccy", "currency code", "währung", "waehrung", "whg", "devise",
-                 "monnaie", "moneda", "divisa", "munteenheid", "munt", "valuta code"),
+                 "monnaie", "moneda", "divisa", "munteenheid", "munt", "valuta code",
+                 "valutacode", "valutasoort", "valiuta", "valūta", "valuuta", "valuutta"),
     "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam", "nom",
                  "name / description", "naam / omschrijving", "empfänger",
                  "zahlungsempfänger", "beguenstigter/zahlungspflichtiger",
                  "auftraggeber/empfänger", "auftraggeber / empfänger",
                  "bénéficiaire", "beneficiaire", "comercio", "beneficiario", "counterparty",
-                 "counter party", "tegenpartij", "naam tegenpartij", "partner name", "store",
-                 "store name", "vendor"),
+                 "counter party", "tegenpartij", "naam tegenpartij", "tegenrekeninghouder",
+                 "naam tegenrekening", "partner name", "store", "store name", "vendor",
+                 "gavėjas", "saņēmējs/maksātājs", "saaja/maksja"),
     "description": ("description", "transaction description", "details", "narrative",
                     "particulars", "memo", "omschrijving", "omschrijving-1", "mededelingen",
                     "beschreibung", "verwendungszweck", "buchungstext", "libellé",
                     "libelle", "libellé de l'opération", "descripción", "descripcion",
                     "concepto", "descrizione", "descrição", "reference text",
-                    "payment reference", "original description", "reason"),
+                    "payment reference", "original description", "reason",
+                    "umsatzbeschreibung", "paaiškinimai", "informācija saņēmējam", "selgitus"),
     "mcc": ("mcc", "merchant category code", "category code", "sic", "mcc code"),
     "card_number": ("card number", "card no", "card no.", "card", "pan", "kartennummer",
                     "numéro de carte", "numero de carte", "número de tarjeta",
@@ -461,9 +495,9 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
     "account": ("account", "account number", "account no", "account name", "iban",
                 "iban/bban", "konto", "kontonummer", "auftragskonto", "compte",
                 "numéro de compte", "cuenta", "número de cuenta", "rekening",
-                "rekeningnummer"),
+                "rekeningnummer", "sąskaitos nr.", "klienta konts", "kliendi konto"),
     "counterparty_account": ("counterparty account", "counterparty iban", "partner iban",
-                             "payee account number", "tegenrekening",
+                             "payee account number", "tegenrekening", "tegenrekeningnummer",
                              "tegenrekening iban/bban", "kontonummer/iban",
                              "iban zahlungsbeteiligter", "iban tegenpartij"),
     "ip": ("ip", "ip address", "ip addr", "client ip", "ip adresse", "adresse ip",
@@ -481,7 +515,8 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
     "type": ("type", "transaction type", "trans type", "debit/credit", "dr/cr", "cr/dr",
              "af bij", "af/bij", "buchungsart", "soll/haben", "type d'opération",
              "tipo", "typ", "mutatiesoort", "indicator", "base type", "buchungstext",
-             "posting text"),
+             "posting text", "creditdebet", "credit/debet", "debet/credit", "d/k",
+             "debets/kredīts", "deebet/kreedit"),
     "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria"),
     "balance": ("balance", "running balance", "runningbalance", "running bal.", "saldo",
                 "saldo na trn", "saldo na mutatie", "solde", "kontostand", "guthaben"),
@@ -491,7 +526,8 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # Headers of a column that only says which way the money went (amounts are unsigned).
 _DIRECTION_HEADERS = frozenset({"debit/credit", "dr/cr", "cr/dr", "af bij", "af/bij",
-                                "soll/haben", "indicator"})
+                                "soll/haben", "indicator", "creditdebet", "credit/debet",
+                                "debet/credit", "d/k", "debets/kredīts", "deebet/kreedit"})
 # Money columns: matched on the header without its currency or sign designation.
 _MONEY_FIELDS = frozenset({"amount", "debit", "credit", "balance", "fee"})
 
@@ -504,7 +540,12 @@ _BOOKING_SYNONYMS: dict[str, tuple[str, ...]] = {
                        "bkg #", "bkg no", "bkg number", "booking", "custody number",
                        "custody no", "custody record number", "custody record no",
                        "jail number", "jail id", "arrest number", "arrest no", "arrest #",
-                       "arrest id", "inmate number", "inmate id", "inmate #", "inmate no"),
+                       "arrest id", "inmate number", "inmate id", "inmate #", "inmate no",
+                       # Police open-data arrest lists: NYPD "ARREST_KEY", Chicago "CB_NO"
+                       # (central booking number), LAPD "Report ID", Baltimore "Arrest".
+                       "arrest key", "arrestnumber", "arrest nbr", "arrest num", "arrestid",
+                       "cb no", "cb number", "cb #", "central booking number",
+                       "report id", "report number", "arrest report number", "arrest"),
     "last_name": ("last name", "lastname", "surname", "family name", "last", "lname",
                   "last nm", "name last", "arrestee last name", "defendant last name",
                   "inmate last name", "subject last name"),
@@ -522,10 +563,16 @@ _BOOKING_SYNONYMS: dict[str, tuple[str, ...]] = {
                   "last, first middle", "last name, first name"),
     "dob": ("dob", "date of birth", "birth date", "birthdate", "d.o.b.", "d.o.b",
             "dateofbirth", "birth dt", "birthday"),
-    "sex": ("sex", "gender", "sex code", "gender code"),
+    "sex": ("sex", "gender", "sex code", "gender code", "perp sex", "arrestee sex",
+            "arrestee gender", "suspect sex", "subject sex", "defendant sex"),
     "race": ("race", "ethnicity", "race code", "race/ethnicity", "ethnic origin",
-             "ethnicity code", "self defined ethnicity", "officer defined ethnicity"),
-    "charges": ("charges", "charge", "charge description", "charge desc", "offense",
+             "ethnicity code", "self defined ethnicity", "officer defined ethnicity",
+             "perp race", "arrestee race", "suspect race", "subject race", "descent code",
+             "descent", "defendant race"),
+    # A description before a bare "Charge": beside one, "Charge" holds the charge's code
+    # (LAPD "459PC", Baltimore "1 1111"), kept as the charge's code by the reader.
+    "charges": ("charges", "charge description", "charge desc", "chargedescription",
+                "charge", "arrest charge", "arrest charges", "pd desc", "offense",
                 "offenses", "offence", "offences", "charge(s)", "offense description",
                 "offence description", "offense desc", "statute description", "crime",
                 "crimes", "charge text", "charge name"),
@@ -598,11 +645,34 @@ def _without_note(header: str) -> str:
     return header
 
 
+# Headers of an anonymised arrest list's per-charge or arrestee columns (read by the
+# booking reader): with an arrest number and date they tell such a list from other tables.
+_ARREST_DETAIL_HEADERS = re.compile(
+    r"(?:charge|offen[cs]e)s?\s*(?:\d{1,2}\s*)?(?:statute|description|desc|type|class|level|"
+    r"degree|code)|law cat cd|law code|pd cd|severity of charge|arrest type code|age group|"
+    r"age|arrestee age.*|age at arrest")
+
+
+def _anonymised_arrests(columns: Mapping[str, ColumnRef], norm: Sequence[str]) -> bool:
+    """Whether the columns found without a name are a police arrest list (NYPD, LAPD,
+    Chicago, Baltimore, Dallas open data): an arrest number and an arrest date, and
+    charges or the arrestee's descriptors. A booking date alone is not enough: a hotel's
+    "Booking ID, Booking Date, Charges" is no arrest."""
+    if "booking_number" not in columns:
+        return False
+    if any(k.startswith("arrest_") for k in columns):
+        return ("charges" in columns or "sex" in columns or "race" in columns
+                or any(_ARREST_DETAIL_HEADERS.fullmatch(h) for h in norm))
+    return (any(k.startswith("booking_") and k != "booking_number" for k in columns)
+            and "charges" in columns and ("sex" in columns or "race" in columns))
+
+
 def guess_profile(headers: Sequence[Any], target: str = "transaction") -> MappingProfile | None:
     """A profile built from common header names, or None when the essentials are missing.
 
     Transactions need a date and an amount (or debit/credit columns); bookings need a
-    booking number or a name plus a date or charges.
+    name plus a booking number, a date or charges, or, in a police arrest list without
+    names (:func:`_anonymised_arrests`), an arrest number and date.
     """
     if target == "transaction":
         return _guess_transaction_profile(headers)
@@ -646,8 +716,15 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
         has_id = "booking_number" in columns
         has_name = "full_name" in columns or "last_name" in columns
         has_fact = any(k.startswith(("charge", "arrest", "booking_")) for k in columns)
-        if not (has_name and (has_id or has_fact)):
+        if not has_name and not _anonymised_arrests(columns, norm):
             return None
+        if has_name and not (has_id or has_fact):
+            return None
+        if "arrest_date" in columns and "arrest_time" not in columns and "time" in norm and (
+                norm.index("time") not in taken):
+            # An arrest list's plain "Time" beside its "Arrest Date" (LAPD, Wichita).
+            columns["arrest_time"] = str(headers[norm.index("time")]).strip()
+            taken.add(norm.index("time"))
         if (has_id or "charges" in columns) and not any(
                 k.endswith(("_date", "_time")) and not k.startswith("release") for k in columns):
             # A booking log's plain "Date"/"Time" is when the person was booked. Only read
@@ -668,7 +745,11 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
 
 
 _HEADER_SIGN = re.compile(r"\s*\(\s*[-+\u2212]\s*\)$")
-_HEADER_CURRENCY = re.compile(r"\s*[(\[]\s*(?:[Ii]n\s+)?([A-Z]{3})\s*[)\]]$|\s(?:[Ii]n\s+)?([A-Z]{3})$")
+_HEADER_CURRENCY = re.compile(r"\s*[(\[]\s*(?:[Ii]n\s+)?([A-Z]{3}|€|£)\s*[)\]]$"
+                              r"|\s(?:[Ii]n\s+)?([A-Z]{3}|€|£)$")
+# The currency signs a header may stand for a code with (DKB's "Betrag (€)"): only those
+# that name one currency.
+_HEADER_SIGN_CODES = {"€": "EUR", "£": "GBP"}
 
 
 def _header_keys(text: Any) -> tuple[str, str, str | None]:
@@ -677,8 +758,8 @@ def _header_keys(text: Any) -> tuple[str, str, str | None]:
     ``key`` is the normalised header without the ``*`` that marks a required column
     (Xero's ``*Date``). ``money_key`` also drops what a money column's header adds to
     its name: a sign (``Withdrawal (-)``) and a currency code written in capitals
-    (``Amount (EUR)``, ``Belastung CHF``, ``Gutschrift in CHF``), returned as
-    ``currency``.
+    (``Amount (EUR)``, ``Belastung CHF``, ``Gutschrift in CHF``) or a sign that names
+    one currency (``Betrag (€)``), returned as ``currency``.
     """
     raw = "" if text is None else str(text).replace("\ufeff", "").strip().strip("*").strip()
     money = _HEADER_SIGN.sub("", raw)
@@ -686,6 +767,7 @@ def _header_keys(text: Any) -> tuple[str, str, str | None]:
     m = _HEADER_CURRENCY.search(money)
     if m and m.start() > 0:
         currency = m.group(1) or m.group(2)
+        currency = _HEADER_SIGN_CODES.get(currency, currency)
         money = money[:m.start()]
     return normalise_header(raw), normalise_header(money), currency
 
@@ -1483,6 +1565,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
     index_items: list[tuple[str, int]] = []
     unused: list[int] = []
     width: int | None = None
+    read_width = 0  # the columns a field reads: a shorter row lacks one of them
     # Without a header the first row sets the width: its trailing empty cells (a CIBC
     # row without a credit) are columns the profile reads, not padding.
     min_width = 0 if profile.has_header else 1 + max(
@@ -1513,6 +1596,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 stats.header, stats.column_index = header, dict(index)
                 width = len(header)
                 index_items = list(index.items())
+                read_width = 1 + max(index.values(), default=-1)
                 used = set(index.values())
                 unused = _extra_columns(header, used)
                 continue
@@ -1520,6 +1604,7 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             stats.column_index = dict(index)
             width = max(len(row), min_width)
             index_items = list(index.items())
+            read_width = 1 + max(index.values(), default=-1)
             unused = []
         # Cheap first-cell tests before normalising the whole row (this runs for every row):
         # a header cell cannot become the first header name when its first letter differs.
@@ -1533,9 +1618,11 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             continue
         stats.rows += 1
         assert width is not None
-        if len(row) < width and spreadsheet:
+        if len(row) < width and (spreadsheet or len(row) >= read_width):
             # A workbook stores only the cells that hold something: without a <dimension>
-            # its rows end at their last filled cell. (A short CSV line is an error.)
+            # its rows end at their last filled cell. Some CSV exporters likewise end a
+            # line early (Swedbank's trailing client-code columns); a short CSV line is
+            # an error only when it lacks a column a field reads.
             row.extend([None] * (width - len(row)))
         if len(row) != width:
             yield RowError(ref=f"row {number}", field=None,
@@ -1853,6 +1940,9 @@ ROW_SHAPES: dict[str, tuple[str, ...]] = {
     "hsbc_uk_headerless": ("date", "text", "amount"),
     "commbank_headerless": ("date", "amount", "text", "balance"),
     "anz_headerless": ("date", "amount", "text"),
+    "volksbank_nl_headerless": ("date", "text", "any", "any", "any", "any", "any", "text",
+                                "any", "text", "amount", "date", "date", "any", "text",
+                                "any", "any", "any", "any"),
 }
 SHAPE_ROWS = HEADER_SEARCH_ROWS
 # Card numbers as statements print them: 12-19 digits, the middle ones possibly masked.

@@ -89,11 +89,14 @@ def test_one_row_per_charge_is_one_booking_with_every_charge(ws, case_id, tmp_pa
     assert first.properties["charges"] == [
         {"description": "BURGLARY", "statute": "ORC 2911.12", "severity": "F2",
          "bond_amount": "25000.00", "bond_type": "SURETY", "court_case": "CR-24-1001",
-         "disposition": "PENDING"},
+         "disposition": "PENDING", "level": "felony"},
         {"description": "THEFT", "statute": "ORC 2913.02", "severity": "M1",
-         "bond_amount": "2500.00", "bond_type": "CASH", "court_case": "CR-24-1001"},
+         "bond_amount": "2500.00", "bond_type": "CASH", "court_case": "CR-24-1001",
+         "level": "misdemeanor"},
         {"description": "CRIMINAL DAMAGING", "statute": "ORC 2909.06", "severity": "M2",
-         "bond_amount": "NO BOND", "court_case": "CR-24-1002", "disposition": "DISMISSED"}]
+         "bond_amount": "NO BOND", "court_case": "CR-24-1002", "disposition": "DISMISSED",
+         "level": "misdemeanor"}]
+    assert first.properties["level"] == "felony"  # the most serious charge
     # A column nobody knows is kept, and so is a value that changes between the rows.
     assert first.properties["other_columns"] == {"Housing Unit": "B-POD"}
     assert first.properties["varying"] == {"Housing Unit": ["C-POD"]}

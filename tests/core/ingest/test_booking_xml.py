@@ -31,9 +31,9 @@ def test_our_xml_form() -> None:
     assert events[2].occurred_at == datetime(2024, 3, 4, 9, 0, tzinfo=est)
     assert first.properties["charges"] == [
         {"code": "13A", "statute": "PC 245(a)", "severity": "felony",
-         "description": "Assault with a deadly weapon"},
+         "description": "Assault with a deadly weapon", "level": "felony"},
         {"code": "90Z", "statute": "PC 148", "severity": "misdemeanor",
-         "description": "Resisting an officer"}]
+         "description": "Resisting an officer", "level": "misdemeanor"}]
     assert first.properties["release_time"] == "2024-03-04T09:00:00-05:00"
     assert first.properties["agency"] == "Example County Sheriff"
     person = first.parties[0]
@@ -67,7 +67,8 @@ def test_niem_style_names() -> None:
     assert booking.properties["agency"] == "Example State Patrol"
     assert booking.properties["charges"] == [{"statute": "VC 23152",
                                               "description": "Driving under the influence",
-                                              "severity": "misdemeanor"}]
+                                              "severity": "misdemeanor",
+                                              "level": "misdemeanor"}]
     other = events[2]
     assert other.properties["booking_number"] == "NB-78"
     assert other.parties[0].value == "Placeholder, Jamie"

@@ -36,8 +36,30 @@ Decisions, kept simple on purpose:
   ``severity``, and what a list gives per charge: ``counts``, ``bond_amount``,
   ``bond_type``, ``court_case``, ``disposition``, ``warrant``; empty keys omitted).
 
-A booking without any name, or with an unreadable booking/arrest/release time, raises
-:class:`BookingFieldError` (the caller turns it into a RowError naming the field).
+* A charge's severity is kept as written; its ``level`` ("felony", "misdemeanor",
+  "violation", "infraction") is read from the usual codes and words ("F", "F2", "FEL",
+  "Felony 2nd Degree", "M1", "MM", "Misdemeanor C", NYPD's "V" and "I"), and the
+  booking's ``properties["level"]`` is the most serious of its charges. A code that
+  names no level (NYPD's "9", LAPD's "D" for dependent) gives none.
+* Where the person was arrested (:data:`PLACE_FIELDS`: the arrest's address, cross
+  street, city, area/precinct, coordinates) is kept on the arrest: ``properties
+  ["place"]`` (as written), ``lat``/``lon``, an ``address`` party and a ``location``
+  party (``"lat, lon"``) with role ``arrest_location``. Coordinates come from their own
+  columns or one cell ("POINT (-73.91 40.66)", "(39.29, -76.64)"); 0/0 and values out
+  of range are no place.
+
+Police open-data arrest lists are anonymised: no name at all. Their records come in as
+arrests, not bookings of an unknown person (``unnamed=True``, decided per file by the
+caller): one ``ParsedEvent(kind="arrest")`` per arrest, ``occurred_at`` = arrest time,
+else booking time, title "Arrest <number>", with the arrest number, charges, place, agency
+and the arrestee's descriptors (age or age group, sex, race...) in ``properties
+["arrestee"]``; no person party is made up. The address columns of such a list are the
+place of arrest. A booking or release time unlike the arrest's gives a ``booking`` or
+``release`` event beside it, as for named bookings.
+
+A booking without any name (outside such a list), or with an unreadable
+booking/arrest/release time, raises :class:`BookingFieldError` (the caller turns it into a
+RowError naming the field).
 """
 
 from __future__ import annotations
@@ -87,6 +109,21 @@ _BADGE_AFTER_NAME = re.compile(
 _BADGE_WINDOW = 64
 # Excel stores times as day fractions; its clock shows whole milliseconds.
 _MS_PER_DAY = 86_400_000
+
+# Where an arrest happened, as the reader finds it (table.py: by header).
+PLACE_FIELDS = ("arrest_location", "cross_street", "arrest_city", "arrest_state", "arrest_zip",
+                "area", "precinct", "latitude", "longitude", "geo")
+_LEVELS = ("felony", "misdemeanor", "violation", "infraction")  # most serious first
+_LEVEL_CODES = {"F": "felony", "FEL": "felony", "FELONY": "felony", "M": "misdemeanor",
+                "MIS": "misdemeanor", "MISD": "misdemeanor", "MSD": "misdemeanor",
+                "V": "violation", "VIOL": "violation", "I": "infraction", "INF": "infraction",
+                "INFR": "infraction"}
+_LEVEL_WORD = re.compile(r"(?i)\b(?:(felon)(?:y|ies)|(misdemean)(?:or|our)s?|(violation)s?"
+                         r"|(infraction)s?)\b")
+# "F2", "FT" (felony, third degree), "M1", "MM", "MA": a level letter and a degree/class.
+_LEVEL_DEGREE = re.compile(r"(?i)^([FM])(?:[0-9]|[A-Z])?$")
+_POINT = re.compile(r"(?i)^\s*point\s*\(\s*(-?\d+(?:\.\d+)?)\s+(-?\d+(?:\.\d+)?)\s*\)\s*$")
+_PAIR = re.compile(r"^\s*\(?\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$")
 
 
 class BookingFieldError(Exception):
@@ -227,8 +264,9 @@ def _date_cell(value: Any) -> Any:
 
 
 def _time_cell(value: Any) -> Any:
-    """A time-of-day cell as :class:`DateReader` reads it: military "1430"/"930" (text or
-    a number), an Excel day fraction (0.6041... = 14:30), "14:30 hrs"."""
+    """A time-of-day cell as :class:`DateReader` reads it: military "1430"/"930"/"45"
+    (text or a number; open-data lists store it as a number, so "45" is 00:45), an
+    Excel day fraction (0.6041... = 14:30), "14:30 hrs"."""
     if isinstance(value, float) and 0 <= value < 1:
         # Rounded to the millisecond, but never up to 24:00: 23:59:59.9996 is not the
         # midnight that starts its day.
@@ -240,6 +278,8 @@ def _time_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = _HOURS_WORD.sub("", value.strip()).rstrip()
+    if text.isdecimal() and len(text) <= 2:
+        text = f"{int(text):04d}"  # the number as a CSV writes it: LAPD's "45" is 00:45
     m = _MILITARY_TIME.match(text)
     return f"{m.group(1)}:{m.group(2)}" if m else text
 
@@ -324,14 +364,105 @@ def _officer(values: Mapping[str, Any]) -> tuple[str, str]:
     return name, badge
 
 
-def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
-                         ref: str, dates: DateReader) -> list[ParsedEvent]:
-    """The events of one booking (see the module docstring). Raises BookingFieldError."""
-    name = person_name(values)
-    if name is None or not (name.last or name.first):
-        raise BookingFieldError("last_name", "no name of the person booked")
-    booked, arrested, released, custody = booking_moments(values, dates)
+def charge_level(severity: Any) -> str | None:
+    """felony / misdemeanor / violation / infraction from a severity as lists write it,
+    else None (a code that names no level, or an unknown one)."""
+    if severity is None or isinstance(severity, bool):
+        return None
+    text = str(plain_value(severity)).strip()
+    code = text.upper().rstrip(".")
+    if code in _LEVEL_CODES:
+        return _LEVEL_CODES[code]
+    m = _LEVEL_DEGREE.match(code)
+    if m:
+        return _LEVEL_CODES[m.group(1)]
+    m = _LEVEL_WORD.search(text)
+    if m:
+        return _LEVELS[next(i for i, g in enumerate(m.groups()) if g)]
+    return None
 
+
+def _with_levels(charges: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The charges (empty keys dropped, empty charges skipped) with the ``level`` each
+    severity states, and the most serious level among them."""
+    out: list[dict[str, Any]] = []
+    worst: str | None = None
+    for charge in charges:
+        kept = {k: v for k, v in charge.items() if v != "" and not is_absent(v)}
+        if not kept:
+            continue
+        level = charge_level(kept.get("severity")) if "level" not in kept else kept["level"]
+        if level:
+            kept["level"] = level
+            if worst is None or _LEVELS.index(level) < _LEVELS.index(worst):
+                worst = level
+        out.append(kept)
+    return out, worst
+
+
+def _coordinates(values: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(lat, lon) from latitude/longitude cells or one geo cell; None when empty,
+    unreadable or out of range."""
+    pair: tuple[Any, Any] | None = None
+    if not is_absent(values.get("latitude")) and not is_absent(values.get("longitude")):
+        pair = (values["latitude"], values["longitude"])
+    elif isinstance(values.get("geo"), str):
+        text = values["geo"]
+        if m := _POINT.match(text):
+            pair = (m.group(2), m.group(1))  # WKT writes longitude first
+        elif m := _PAIR.match(text):
+            pair = (m.group(1), m.group(2))
+    if pair is None:
+        return None
+    try:
+        lat, lon = float(str(pair[0]).strip()), float(str(pair[1]).strip())
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return lat, lon
+
+
+def _arrest_place(values: Mapping[str, Any], unnamed: bool
+                  ) -> tuple[dict[str, Any], list[Party], dict[str, Any]]:
+    """(place as written, its parties, lat/lon properties) of an arrest. Without a
+    person, a list's address columns are where the arrest happened."""
+    place = {k: plain_value(values[k]) for k in PLACE_FIELDS
+             if k not in ("latitude", "longitude", "geo") and _text(values, k)}
+    street = _text(values, "arrest_location")
+    cross = _text(values, "cross_street")
+    city = _text(values, "arrest_city")
+    region = " ".join(_text(values, k) for k in ("arrest_state", "arrest_zip") if _text(values, k))
+    if unnamed and not street:
+        street = _text(values, "address")
+        city = city or _text(values, "city")
+        region = region or " ".join(_text(values, k) for k in ("state", "postal_code")
+                                    if _text(values, k))
+        for key in ("address", "city", "state", "postal_code"):
+            if _text(values, key):
+                place.setdefault(key, plain_value(values[key]))
+    parties: list[Party] = []
+    if street:
+        street = " ".join(street.split())
+        shown = f"{street} & {' '.join(cross.split())}" if cross else street
+        shown = ", ".join(p for p in (shown, city, region) if p)
+        parties.append(Party(kind="address", value=shown, role="arrest_location"))
+    geo: dict[str, Any] = {}
+    found = _coordinates(values)
+    if found == (0, 0):
+        pass  # what some exports write for "not geocoded"
+    elif found is not None:
+        lat, lon = found
+        geo = {"lat": lat, "lon": lon}
+        parties.append(Party(kind="location", value=f"{lat:.6f}, {lon:.6f}",
+                             role="arrest_location", properties=dict(geo)))
+    elif not is_absent(values.get("geo")):
+        place["geo"] = plain_value(values["geo"])  # unreadable: kept as written
+    return place, parties, geo
+
+
+def _descriptors(values: Mapping[str, Any], dates: DateReader) -> dict[str, Any]:
+    """The person's date of birth, sex, race and physical description as kept."""
     person_props: dict[str, Any] = {}
     if not is_absent(values.get("dob")):
         try:
@@ -347,6 +478,86 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
             shown = plain_value(values[key])
             # isdecimal, not isdigit: "²" is a digit but no number int() reads.
             person_props[key] = int(shown) if key == "age" and str(shown).isdecimal() else shown
+    return person_props
+
+
+def _agency_and_officer(values: Mapping[str, Any], props: dict[str, Any]
+                        ) -> tuple[Party | None, Party | None, list[ParsedLink]]:
+    """The arresting agency and officer of a record (None when not given), written into
+    the event's ``props`` as well, and the officer's ``member_of`` link to the agency."""
+    agency = _agency(values)
+    officer_name, badge = _officer(values)
+    links: list[ParsedLink] = []
+    if agency is not None:
+        props["agency"] = agency.label
+        if agency.properties:
+            props["agency_ori"] = agency.properties["ori"]
+    if officer_name:
+        props["arresting_officer"] = officer_name
+    if badge:
+        props["officer_badge"] = badge
+    officer: Party | None = None
+    if officer_name or badge:
+        shown = (f"{officer_name} (badge {badge})" if officer_name and badge
+                 else officer_name or f"Badge {badge}")
+        officer = Party(kind="person", value=shown, role="arresting_officer",
+                        properties={"badge": badge} if badge else {})
+        if agency is not None:
+            links.append(ParsedLink("member_of", officer, agency))
+    return agency, officer, links
+
+
+def _unnamed_arrest_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
+                           ref: str, dates: DateReader) -> list[ParsedEvent]:
+    """The events of one anonymised arrest record (see the module docstring)."""
+    booked, arrested, released, custody = booking_moments(values, dates)
+    number = _text(values, "booking_number")
+    charge_list, level = _with_levels(charges)
+    props: dict[str, Any] = {"arrest_number": number or None, "charges": charge_list}
+    if level:
+        props["level"] = level
+    for key, moment in (("arrest_time", arrested), ("booking_time", booked),
+                        ("release_time", released)):
+        if moment is not None:
+            props[key] = moment.isoformat()
+    if custody:
+        props["custody_status"] = custody
+    arrestee = _descriptors(values, dates)
+    if arrestee:
+        props["arrestee"] = arrestee
+    place, parties, geo = _arrest_place(values, unnamed=True)
+    if place:
+        props["place"] = place
+    props.update(geo)
+    agency, officer, links = _agency_and_officer(values, props)
+    parties += [p for p in (agency, officer) if p is not None]
+    title = f"Arrest {number}" if number else "Arrest"
+    events = [ParsedEvent(kind="arrest", occurred_at=arrested or booked, ref=ref, title=title,
+                          parties=tuple(parties), links=tuple(links), properties=props)]
+    short = {"arrest_number": number or None}
+    if booked is not None and arrested is not None and booked != arrested:
+        events.append(ParsedEvent(
+            kind="booking", occurred_at=booked, ref=f"{ref} (booking)", title=f"Booking ({title})",
+            parties=(agency,) if agency is not None else (), properties=short))
+    if released is not None:
+        events.append(ParsedEvent(kind="release", occurred_at=released, ref=f"{ref} (release)",
+                                  title=f"Release ({title})", properties=short))
+    return events
+
+
+def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
+                         ref: str, dates: DateReader, *, unnamed: bool = False
+                         ) -> list[ParsedEvent]:
+    """The events of one booking (see the module docstring); ``unnamed``: the list names
+    nobody (an anonymised arrest list), so a record without a name is an arrest of its
+    own. Raises BookingFieldError."""
+    name = person_name(values)
+    if name is None or not (name.last or name.first):
+        if unnamed:
+            return _unnamed_arrest_events(values, charges, ref, dates)
+        raise BookingFieldError("last_name", "no name of the person booked")
+    booked, arrested, released, custody = booking_moments(values, dates)
+    person_props = _descriptors(values, dates)
     if name.suffix:
         person_props["suffix"] = name.suffix
     given = " ".join(p for p in (name.first, name.middle) if p)
@@ -358,9 +569,10 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
                    properties=person_props)
 
     number = _text(values, "booking_number")
-    charge_list = [{k: v for k, v in c.items() if v is not None and v != ""} for c in charges]
-    charge_list = [c for c in charge_list if c]
+    charge_list, level = _with_levels(charges)
     props: dict[str, Any] = {"booking_number": number or None, "charges": charge_list}
+    if level:
+        props["level"] = level
     for key, moment in (("booking_time", booked), ("arrest_time", arrested),
                         ("release_time", released)):
         if moment is not None:
@@ -369,19 +581,13 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
         props["custody_status"] = custody
     if "age" in person_props:
         props["age"] = person_props["age"]  # at this booking; the person's may be newer
-    agency = _agency(values)
-    officer_name, badge = _officer(values)
-    if agency is not None:
-        props["agency"] = agency.label
-        if agency.properties:
-            props["agency_ori"] = agency.properties["ori"]
-    if officer_name:
-        props["arresting_officer"] = officer_name
-    if badge:
-        props["officer_badge"] = badge
+    agency, officer, links = _agency_and_officer(values, props)
+    place, place_parties, geo = _arrest_place(values, unnamed=False)
+    if place:
+        props["place"] = place
+    props.update(geo)
 
-    parties: list[Party] = [person]
-    links: list[ParsedLink] = []
+    parties: list[Party] = [person, *place_parties]
     address = ", ".join(_text(values, k) for k in ("address", "city") if _text(values, k))
     state_zip = " ".join(_text(values, k) for k in ("state", "postal_code") if _text(values, k))
     if state_zip:
@@ -390,17 +596,7 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
         addr = Party(kind="address", value=address, role="address_of_record")
         parties.append(addr)
         links.append(ParsedLink("resides_at", person, addr))
-    if agency is not None:
-        parties.append(agency)
-    officer: Party | None = None
-    if officer_name or badge:
-        shown = (f"{officer_name} (badge {badge})" if officer_name and badge
-                 else officer_name or f"Badge {badge}")
-        officer = Party(kind="person", value=shown, role="arresting_officer",
-                        properties={"badge": badge} if badge else {})
-        parties.append(officer)
-        if agency is not None:
-            links.append(ParsedLink("member_of", officer, agency))
+    parties += [p for p in (agency, officer) if p is not None]
     for key, kind in (("phone", "phone"), ("email", "email")):
         if _text(values, key):
             ident = Party(kind=kind, value=_text(values, key), role=kind)
@@ -412,7 +608,7 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
                           parties=tuple(parties), links=tuple(links), properties=props)]
     short = {"booking_number": number or None, "charges": charge_list}
     if arrested is not None and booked is not None and arrested != booked:
-        arrest_parties = [person] + [p for p in (agency, officer) if p is not None]
+        arrest_parties = [person, *place_parties] + [p for p in (agency, officer) if p is not None]
         events.append(ParsedEvent(
             kind="arrest", occurred_at=arrested, ref=f"{ref} (arrest)",
             title=f"Arrest ({title})", parties=tuple(arrest_parties),

@@ -33,6 +33,14 @@ title lines above the table printed again on each page. Any other row the reader
 for its number of columns is an error; it also ends the booking open above it, so errors
 come in row order. A bad row gives a RowError naming the row and the field; a booking
 that cannot be read (no name, a bad booking date) names the row its field came from.
+
+A list without any name column (police open-data arrest lists: NYPD, LAPD, Chicago,
+Baltimore, Dallas) is read as arrests (``unnamed`` in :mod:`.common`): one arrest event
+per arrest number, its charges from one row or several, the arrestee's age, sex and race
+on the event. Such lists name the arrest's place (:data:`_PLACE_DETAILS`: address, cross
+street, area, precinct, coordinates) and give a charge's details in numbered columns
+("CHARGE_1_STATUTE", "CHARGE_1_TYPE", "CHARGE_1_CLASS"): these are recognised by header
+in any list.
 """
 
 from __future__ import annotations
@@ -81,14 +89,17 @@ MAX_ROWS_PER_BOOKING = 1000
 _CHARGE_DETAILS: dict[str, tuple[str, ...]] = {
     "statute": ("statute", "statute number", "statute no", "statute #", "statute code",
                 "statute section", "statute/ordinance", "ordinance", "orc", "penal code",
-                "section", "law", "charge statute", "offense statute", "act/section"),
+                "section", "law", "charge statute", "offense statute", "act/section",
+                "law code"),
     "code": ("charge code", "offense code", "offence code", "ncic code", "ncic", "ucr code",
              "ucr", "nibrs code", "nibrs", "code", "cjs code", "cjs offence code",
-             "home office code", "ho code"),
+             "home office code", "ho code", "charge", "pd cd", "charge cd"),
     "severity": ("degree", "level", "charge degree", "charge level", "offense level",
                  "offence level", "offense degree", "class", "charge class", "offense class",
                  "severity", "grade", "charge grade", "charge type", "offense type",
-                 "felony/misdemeanor", "fel/misd", "crime class"),
+                 "felony/misdemeanor", "fel/misd", "crime class", "law cat cd",
+                 "law category", "severity of charge", "charge severity",
+                 "arrest type code", "arrest type"),
     "counts": ("counts", "count", "# counts", "no. of counts", "number of counts", "cnt"),
     "bond_amount": ("bond", "bond amount", "bond amt", "bond $", "bail", "bail amount",
                     "bail amt", "bond value", "charge bond", "bond set", "bail set"),
@@ -99,13 +110,15 @@ _CHARGE_DETAILS: dict[str, tuple[str, ...]] = {
                    "docket", "docket number", "docket no", "docket #", "cause number",
                    "cause no", "court number", "citation number", "citation #"),
     "disposition": ("disposition", "charge disposition", "dispo", "court disposition",
+                    "disposition description",
                     "charge status", "outcome", "charge outcome", "disposal", "result"),
     "warrant": ("warrant", "warrant number", "warrant no", "warrant #", "warrant id"),
 }
 _BOOKING_DETAILS: dict[str, tuple[str, ...]] = {
     "suffix": ("suffix", "name suffix", "sfx", "suffix name", "generation"),
     "age": ("age", "age at booking", "age at arrest", "booking age", "arrest age",
-            "age when booked", "age at time of arrest"),
+            "age when booked", "age at time of arrest", "age group", "arrestee age",
+            "arrestee age at arrest time", "perp age", "age range", "suspect age"),
     "height": ("height", "hgt", "ht", "hght"),
     "weight": ("weight", "wgt", "wt", "wght"),
     "hair": ("hair", "hair color", "hair colour", "hai", "hair clr"),
@@ -117,7 +130,36 @@ _BOOKING_DETAILS: dict[str, tuple[str, ...]] = {
                       "badge/id", "officer id", "officer number", "officer no", "officer #",
                       "collar number", "collar no", "shoulder number"),
 }
-_DETAIL_BY_HEADER = {name: fld for table in (_CHARGE_DETAILS, _BOOKING_DETAILS)
+# Where the arrest happened (common.PLACE_FIELDS). "Arrest Location" is the place only
+# when no "Arrest Address" came first: Dallas writes the kind of premises there.
+_PLACE_DETAILS: dict[str, tuple[str, ...]] = {
+    "arrest_location": ("arrest address", "arrestaddress", "arrest location",
+                        "arrestlocation", "location of arrest", "arrest street",
+                        "arrest place", "place of arrest", "address of arrest"),
+    "cross_street": ("cross street", "crossstreet", "cross st", "arrest cross street"),
+    "arrest_city": ("arrest city", "city of arrest"),
+    "arrest_state": ("arrest state",),
+    "arrest_zip": ("arrest zipcode", "arrest zip", "arrest zip code", "arrest postal code"),
+    "area": ("area name", "area", "arrest boro", "boro", "borough", "arrest borough",
+             "division", "patrol division", "neighborhood", "neighbourhood", "community area"),
+    "precinct": ("arrest precinct", "precinct", "district", "police district",
+                 "arrest district", "reporting district", "beat", "post", "sector", "zone",
+                 "patrol area"),
+    "latitude": ("latitude", "lat", "arrest latitude", "y coordinate latitude"),
+    "longitude": ("longitude", "lon", "long", "lng", "arrest longitude"),
+    "geo": ("location", "geolocation", "geo location", "new georeferenced column",
+            "lon lat", "location 1", "point", "geocoded column", "coordinates"),
+}
+# A charge's own details in numbered columns: "CHARGE_1_STATUTE", "Charge 2 Class".
+_NUMBERED_DETAIL = re.compile(
+    r"(?:charge|offen[cs]e)\s*#?\s*(\d{1,2})\s*(statute|description|desc|type|class|level|"
+    r"degree|code|bond|bond amount|bail|severity|counts?|disposition|warrant)")
+_NUMBERED_FIELD = {"statute": "statute", "description": "description", "desc": "description",
+                   "type": "severity", "level": "severity", "severity": "severity",
+                   "degree": "degree", "class": "class", "code": "code", "bond": "bond_amount",
+                   "bond amount": "bond_amount", "bail": "bond_amount", "count": "counts",
+                   "counts": "counts", "disposition": "disposition", "warrant": "warrant"}
+_DETAIL_BY_HEADER = {name: fld for table in (_CHARGE_DETAILS, _BOOKING_DETAILS, _PLACE_DETAILS)
                      for fld, names in table.items() for name in names}
 _UNIT_FIELDS = ("height", "weight")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -140,11 +182,19 @@ class _DetailColumns:
 
     def __init__(self, header: Sequence[str] | None, mapped: set[int]) -> None:
         self.by_header: dict[str, tuple[str, str | None]] = {}
+        # "CHARGE_1_STATUTE" → (1, "statute"): details of the numbered charges.
+        self.numbered: dict[str, tuple[int, str]] = {}
         taken: set[str] = set()
         for i, text in enumerate(header or ()):
             if i in mapped or not text:
                 continue
             norm, unit = normalise_header(text), None
+            m = _NUMBERED_DETAIL.fullmatch(norm)
+            if m:
+                key = (int(m.group(1)), _NUMBERED_FIELD[m.group(2)])
+                if key not in self.numbered.values():
+                    self.numbered[text] = key
+                    continue
             fld = _DETAIL_BY_HEADER.get(norm)
             if fld is None:
                 bare, unit = _header_note(norm)
@@ -176,10 +226,13 @@ def _charge_value(fld: str, value: Any) -> Any:
     return int(shown) if fld == "counts" and str(shown).isdecimal() else shown
 
 
-def _row_charges(cells: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _row_charges(cells: Mapping[str, Any],
+                 numbered: Mapping[int, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The charges one row gives (``cells``: its ``charges``, ``charge_N`` and detail
-    fields). Several charges in the description cell are paired with detail cells that
-    list as many values; otherwise the row is one charge, as written."""
+    fields; ``numbered``: charge N's details from its own columns). Several charges in
+    the description cell are paired with detail cells that list as many values;
+    otherwise the row is one charge, as written. A charges cell that only lists the
+    numbered charges again (a summary column beside them) adds none."""
     detail = {k: v for k, v in cells.items() if k in _CHARGE_DETAILS}
     out: list[dict[str, Any]] = []
     desc = cells.get("charges")
@@ -197,10 +250,46 @@ def _row_charges(cells: Mapping[str, Any]) -> list[dict[str, Any]]:
                     **{k: _charge_value(k, v) for k, v in detail.items()}}]
     elif detail:
         out = [{k: _charge_value(k, v) for k, v in detail.items()}]
-    numbered = sorted((k for k in cells if k.startswith("charge_")), key=lambda k: int(k[7:]))
-    for key in numbered:
-        out.extend(split_charges(str(plain_value(cells[key]))))
-    return out
+    by_number: dict[int, dict[str, Any]] = {}
+    for key in (k for k in cells if k.startswith("charge_")):
+        by_number.setdefault(int(key[7:]), {})["description"] = cells[key]
+    for n, detail_cells in (numbered or {}).items():
+        into = by_number.setdefault(n, {})
+        for k, v in detail_cells.items():
+            into.setdefault(k, v)
+    from_numbers: list[dict[str, Any]] = []
+    for n in sorted(by_number):
+        fields = by_number[n]
+        more = {k: _charge_value(k, v) for k, v in fields.items() if k != "description"}
+        if "description" not in fields:
+            from_numbers.append(more)
+        elif not more:
+            from_numbers.extend(split_charges(str(plain_value(fields["description"]))))
+        else:
+            from_numbers.append({"description": str(plain_value(fields["description"])), **more})
+    if from_numbers and len(out) == 1:
+        written = {str(c.get("description", "")).casefold() for c in from_numbers}
+        summary = split_list(str(plain_value(desc))) if desc is not None else []
+        if all(p.casefold() in written for p in summary):
+            # A row's details beside numbered charges (Chicago's case number), or a
+            # summary cell listing the numbered charges again: one set of charges.
+            merged = _share_details(from_numbers, {k: v for k, v in out[0].items()
+                                                   if k != "description"})
+            if merged is not None:
+                return merged
+    return out + from_numbers
+
+
+def _share_details(charges: list[dict[str, Any]], shared: Mapping[str, Any]
+                   ) -> list[dict[str, Any]] | None:
+    """``charges`` with the row's details each lacks; None when that would misstate one:
+    a row's bond is the whole booking's, not each of several charges' (unless every
+    charge has its own)."""
+    if "bond_amount" in shared and len(charges) > 1:
+        if not all("bond_amount" in c for c in charges):
+            return None
+        shared = {k: v for k, v in shared.items() if k != "bond_amount"}
+    return [{**c, **{k: v for k, v in shared.items() if k not in c}} for c in charges]
 
 
 def _name_key(values: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -235,14 +324,15 @@ class _Booking:
     last: int = 0
     rows: int = 1
     listed_again: bool = False
+    unnamed: bool = False  # the list names nobody: an anonymised arrest list
     varying: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, row: _Row) -> _Booking:
+    def start(cls, row: _Row, unnamed: bool = False) -> _Booking:
         return cls(first=row.number, last=row.number, number=_booking_number(row.values),
                    person=row.person, values=row.values,
                    origin=dict.fromkeys(row.values, row.number), charges=row.charges,
-                   other=row.other)
+                   other=row.other, unnamed=unnamed)
 
     def takes(self, row: _Row, when_keys: tuple[str, ...]) -> bool:
         """Whether ``row`` continues this booking."""
@@ -251,8 +341,10 @@ class _Booking:
         values = row.values
         number = _booking_number(values)
         if number != self.number:
-            # No number and no person: more charges of the booking above.
-            return not number and row.person is None and is_absent(values.get("dob"))
+            # No number and no person: more charges of the booking above. Where nobody
+            # is named, a row with a date of its own is another arrest.
+            return not number and row.person is None and is_absent(values.get("dob")) and not (
+                self.unnamed and any(not is_absent(values.get(k)) for k in _DATE_FIELDS))
         if row.person is not None and self.person is not None and row.person != self.person:
             return False
         return all(is_absent(values.get(k)) or is_absent(self.values.get(k))
@@ -293,7 +385,8 @@ class _Booking:
     def records(self, dates: DateReader) -> list[Record]:
         """The booking's events, or one RowError naming the row of the unreadable field."""
         try:
-            events = build_booking_events(self.values, self.charges, self.ref, dates)
+            events = build_booking_events(self.values, self.charges, self.ref, dates,
+                                          unnamed=self.unnamed)
         except BookingFieldError as exc:
             where = f" (booking of {self.ref})" if self.first != self.last else ""
             return [RowError(ref=f"row {self.origin.get(exc.field, self.first)}",
@@ -433,6 +526,7 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
         when_keys = ("arrest_date", "arrest_time")
     else:
         when_keys = ()  # charges may each have their own arrest date
+    unnamed = not any(k in profile.columns for k in ("full_name", "last_name", "first_name"))
     details: _DetailColumns | None = None
     seen = _SeenNumbers()
     report = _ReportLines(p, profile, options.encoding)
@@ -462,7 +556,7 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
                 continue
             if group is not None:
                 yield from group.records(dates)
-            group = _Booking.start(split)
+            group = _Booking.start(split, unnamed)
             if group.number:
                 group.listed_again = seen.add(group.number)
         if group is not None:
@@ -479,7 +573,12 @@ def _split_row(row: MappedRow, details: _DetailColumns) -> _Row:
         is_charge = k == "charges" or k.startswith("charge_") or k in _CHARGE_DETAILS
         (charge_cells if is_charge else values)[k] = v
     other: dict[str, Any] = {}
+    numbered: dict[int, dict[str, Any]] = {}
     for header, v in row.extra.items():
+        if header in details.numbered:
+            n, fld = details.numbered[header]
+            numbered.setdefault(n, {})[fld] = v
+            continue
         found = details.by_header.get(header)
         if found is None:
             other[header] = v
@@ -488,7 +587,7 @@ def _split_row(row: MappedRow, details: _DetailColumns) -> _Row:
         if unit and _NUMBER.fullmatch(str(plain_value(v))):
             v = f"{plain_value(v)} {unit}"  # "Weight (lbs)": 180 → "180 lbs"
         (charge_cells if fld in _CHARGE_DETAILS else values)[fld] = v
-    charges = _row_charges(charge_cells) if charge_cells else []
+    charges = _row_charges(charge_cells, numbered) if charge_cells or numbered else []
     return _Row(row.number, values, _name_key(values), charges, other)
 
 

@@ -135,7 +135,11 @@ def card_from_text(number_text: Any = None, last4_text: Any = None) -> CardRef:
         m = (re.search(r"(?i)ending\s+(?:in\s+)?(?:with\s+)?[:#]?\s*(\d{4})\b", text)
              or re.search(r"[*xX•·.]{2,}[\s\-]*(\d{4})\b", text)
              or re.search(r"(?i)(?:visa|mastercard|amex|card|discover)\s*[-–:#]\s*(\d{4})\b",
-                          text))
+                          text)
+             # One mark before the digits (Venmo's "Visa Debit *0040"): a card only when
+             # the text says so, since a bank account is written the same way.
+             or (brand or re.search(r"(?i)\b(?:card|debit|credit)\b", text))
+             and re.search(r"(?:^|\s)[*xX•]\s?(\d{4})$", text))
         if m:
             last4 = last4 or m.group(1)
         elif compact.isdigit() and 4 <= len(compact) <= 19:
@@ -163,8 +167,11 @@ def _account_value(text: Any) -> str:
 
 def _unquoted(text: str) -> str:
     """Text without the apostrophe a spreadsheet export puts before a cell to keep it text
-    (NatWest's ``'EXAMPLE STORE``, Lloyds' ``'30-99-50``)."""
-    return text[1:] if text[:1] == "'" else text
+    (NatWest's ``'EXAMPLE STORE``, Lloyds' ``'30-99-50``), or the pair of them ASN puts
+    around a description (``'DIVIDEND 27/06/2022'``)."""
+    if text[:1] != "'":
+        return text
+    return text[1:-1] if len(text) > 1 and text[-1] == "'" else text[1:]
 
 
 # A statement's own summary lines: a total (nothing but the word, maybe what it totals,
@@ -197,7 +204,7 @@ def _is_summary_line(row: MappedRow) -> bool:
 
 # Type-column words that say only which way money went (not what kind of payment it was).
 _DIRECTION_WORDS = frozenset({"debit", "credit", "dr", "cr", "d", "c", "db", "af", "bij",
-                              "soll", "haben", "s", "h"})
+                              "soll", "haben", "s", "h", "debet", "k"})
 _DIRECTION_SCAN_ROWS = 1000
 
 
@@ -423,7 +430,7 @@ class _RowConverter:
         for key in self._text_keys:
             if key in v:
                 text = str(v[key])
-                props[key] = text[1:] if text[:1] == "'" else text  # see _unquoted
+                props[key] = _unquoted(text) if text[:1] == "'" else text
         for key in self._amount_keys:
             if key in v:
                 try:
@@ -497,7 +504,8 @@ class _RowConverter:
                 parties.append(ident)
                 if person is not None and kind != "ip":
                     links.append(ParsedLink("uses", person, ident))
-        title = merchant or props.get("description") or str(v.get("customer") or props.get("type") or "")
+        title = (merchant or props.get("description")
+                 or str(v.get("customer") or props.get("type") or props.get("reference") or ""))
         return ParsedEvent(kind="transaction", occurred_at=when, ref=row.ref, title=title,
                            parties=tuple(parties), links=tuple(links), properties=props)
 
