@@ -27,12 +27,12 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, Union, cast
 
 from workstation.ingest.records import ImportOptions, ParseError, RowError
 from workstation.ingest.textio import open_text
@@ -1148,6 +1148,22 @@ class DateReader:
         self.formats = formats
         self.dayfirst = bool(dayfirst)
         self.zone = zone
+        # Set by readers of tables: which columns write real times (see ``untimed``).
+        self.survey: ClockSurvey | None = None
+
+    def untimed(self, value: Any, field: str, time_cell: bool = False) -> bool:
+        """Whether a cell that was read as midnight gives the day only, not a time of day
+        (the event is then marked ``time_precision: "day"``; its time stays midnight).
+
+        A date written without a time is a day. Midnight written out ("2024-01-05
+        00:00:00", LAPD's "01/05/2024 12:00:00 AM", a workbook's date cell) is a time when
+        the column ``field`` writes other times elsewhere, and the day only when it never
+        does (``survey``; without one, written midnight is taken as a time). Only asked of
+        values read as midnight, never of the rows that have a time."""
+        clock = written_clock(value, time_cell)
+        if clock == "midnight":
+            return self.survey is not None and not self.survey.timed(field)
+        return clock == "none"
 
     def parse(self, value: Any, time_value: Any = None) -> datetime:
         """A datetime from a cell (and an optional separate time cell). Raises ValueError."""
@@ -1283,6 +1299,115 @@ class DateReader:
 
 _FILL_A = datetime(2000, 1, 1)
 _FILL_B = datetime(2001, 2, 2)
+_MIDNIGHT = time(0)
+_SERIAL_DAY = re.compile(r"^\d{5}(?:\.\d+)?$")  # an Excel serial day pasted as text
+_HOURS_SUFFIX = re.compile(r"(?i)\s*(?:hrs?|hours)\.?$")
+
+
+def written_clock(value: Any, time_cell: bool = False) -> str:
+    """The time of day a date cell (``time_cell``: a time cell) writes: "none" (a date
+    only), "midnight" (00:00 written out) or "time" (any other, or one not understood).
+
+    Cells come as a file has them: text in any of the forms :class:`DateReader` reads,
+    a workbook's datetime/date/time, an Excel serial number (its fraction the time), a
+    military time ("1430", "0000") in a time column."""
+    if isinstance(value, datetime):
+        return "midnight" if value.time() == _MIDNIGHT else "time"
+    if isinstance(value, time):
+        return "midnight" if value.replace(tzinfo=None) == _MIDNIGHT else "time"
+    if isinstance(value, date):
+        return "none"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if time_cell and 0 <= value < 1:  # a workbook's day fraction
+            return "midnight" if value == 0 else "time"
+        if not time_cell:
+            return "none" if float(value).is_integer() else "time"
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    s = _WEEKDAY.sub("", str(value).strip().strip(_SPACES))
+    if not s:
+        return "none"
+    if time_cell:
+        text = _HOURS_SUFFIX.sub("", s)
+        if text.isdecimal() and len(text) <= 4:  # military time
+            return "midnight" if int(text) == 0 else "time"
+        try:
+            t, _ = parse_time_of_day(text)
+        except ValueError:
+            pass  # a date (and time) written in the time column: read as a date cell
+        else:
+            return "midnight" if t == _MIDNIGHT else "time"
+    if s.isdecimal() or _SERIAL_DAY.match(s):
+        if len(s) > 8 and s.isdecimal():  # compact "20240105120000"
+            return "midnight" if int(s[8:]) == 0 else "time"
+        return "none" if float(s).is_integer() else "time"
+    iso = s[:-1] + "+00:00" if s.endswith("Z") else s
+    if _ISO_START.match(iso):
+        try:
+            dt = datetime.fromisoformat(iso)
+        except ValueError:
+            pass
+        else:
+            if len(iso) <= 10:
+                return "none"
+            return "midnight" if dt.time() == _MIDNIGHT else "time"
+    _, time_part = _split_date_time(s)
+    if time_part is None:
+        return "none"
+    try:
+        t, _ = parse_time_of_day(time_part)
+    except ValueError:
+        return "time"
+    return "midnight" if t == _MIDNIGHT else "time"
+
+
+class ClockSurvey:
+    """Which date (and time) columns of one file write real times of day.
+
+    A column that writes midnight on every row (LAPD's arrest dates "01/05/2024 12:00:00
+    AM", a workbook's date cells) gives days: its midnight is no time. The same midnight
+    in a column whose other rows hold times is one. Whether a column writes any other
+    time is read from its first ``max_rows`` rows, once, when first asked: only files
+    that write midnight out ever ask, and a column of real times shows one within its
+    first rows, so the scan stops there. ``fields`` maps each field to whether it is a
+    time cell. A file that cannot be read again leaves every column untimed.
+    """
+
+    def __init__(self, path: str | Path, profile: MappingProfile, fields: Mapping[str, bool], *,
+                 encoding: str | None = None, max_rows: int = 2000) -> None:
+        self.path = Path(path)
+        self.profile = profile
+        self.fields = dict(fields)
+        self.encoding = encoding
+        self.max_rows = max_rows
+        self._timed: frozenset[str] | None = None
+
+    def timed(self, field: str) -> bool:
+        """Whether the column of ``field`` writes a time of day other than midnight."""
+        if self._timed is None:
+            self._timed = self._scan()
+        return field in self._timed
+
+    def _scan(self) -> frozenset[str]:
+        found: set[str] = set()
+        # A generator: closed below, so its file is closed now rather than when collected.
+        rows = cast(Generator[MappedRow | RowError, None, None],
+                    iter_mapped_rows(self.path, self.profile, encoding=self.encoding))
+        try:
+            for i, row in enumerate(rows):
+                if i >= self.max_rows or len(found) == len(self.fields):
+                    break
+                if isinstance(row, RowError):
+                    continue
+                for fld, time_cell in self.fields.items():
+                    value = row.values.get(fld)
+                    if (fld not in found and value is not None
+                            and written_clock(value, time_cell) == "time"):
+                        found.add(fld)
+        except (ParseError, OSError, UnicodeError, ValueError):
+            pass  # the import's own pass reports what is wrong with the file
+        finally:
+            rows.close()
+        return frozenset(found)
 
 
 def _mkdate(year: int, month: int, day: int, text: str) -> date:
@@ -1647,6 +1772,8 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 if not _blank(cell):
                     extra[name] = cell.strip() if isinstance(cell, str) else cell
         yield MappedRow(number, values, extra)
+    if index is None and profile.has_header:
+        raise ParseError("the file has no header row (it is empty)", file=p)
 
 
 def _extra_columns(header: list[str], used: set[int]) -> list[tuple[int, str]]:
@@ -1660,8 +1787,6 @@ def _extra_columns(header: list[str], used: set[int]) -> list[tuple[int, str]]:
         if i not in used:
             out.append((i, name if seen[name] == 1 else f"{name} ({seen[name]})"))
     return out
-    if index is None and profile.has_header:
-        raise ParseError("the file has no header row (it is empty)", file=p)
 
 
 _REQUIRED = {

@@ -485,3 +485,15 @@ def test_headerless_layouts_read_only_the_first_rows() -> None:
 def test_profile_validation_of_region_and_currency_columns(changes: dict[str, Any]) -> None:
     with pytest.raises(ProfileError):
         MappingProfile(name="x", **changes)
+
+
+def test_a_file_of_blank_lines_is_refused_as_having_no_header(tmp_path: Path) -> None:
+    # Read with a profile that expects a header: nothing to map is an error naming the
+    # file, not an import of nothing.
+    from workstation.ingest.tabular import BUILTIN_PROFILES, iter_mapped_rows
+
+    path = tmp_path / "statement.csv"
+    path.write_text("\n,,,\n  \n", encoding="utf-8")
+    with pytest.raises(ParseError, match="no header row") as err:
+        list(iter_mapped_rows(path, BUILTIN_PROFILES["amex"]))
+    assert str(err.value.file) == str(path)

@@ -5,6 +5,9 @@ Decisions, kept simple on purpose:
 * Every booking yields one ``ParsedEvent(kind="booking")``, ``occurred_at`` = booking
   time, else arrest time (None when the record has neither), ``title`` = "Booking
   <number>".
+* A moment given as a day without a time (a date-only cell, or a date column that
+  writes "12:00:00 AM" on every row, as LAPD's does, with the time column blank) stays
+  at midnight and its event is marked ``properties["time_precision"] = "day"``.
 * When the arrest time is known and differs from the booking time, a separate
   ``ParsedEvent(kind="arrest")`` is yielded (``ref`` = booking ref + " (arrest)"), so the
   timeline shows where the person was first taken. When a release time is known, a
@@ -285,11 +288,34 @@ def _time_cell(value: Any) -> Any:
 
 
 def _moment(values: Mapping[str, Any], stem: str, dates: DateReader,
-            held: list[str] | None = None) -> datetime | None:
+            held: list[str] | None = None, untimed: set[str] | None = None) -> datetime | None:
     """The ``<stem>_time`` of a booking, joined with ``<stem>_date`` when both are given.
 
-    ``held`` (release only) collects a custody phrase found instead of a date.
+    ``held`` (release only) collects a custody phrase found instead of a date;
+    ``untimed`` the stem when the moment is a day without a time of day (see
+    :meth:`DateReader.untimed`: a date alone, or a date column's placeholder midnight).
     """
+    when = _read_moment(values, stem, dates, held)
+    if untimed is not None and when is not None and not (
+            when.hour or when.minute or when.second or when.microsecond):
+        t_val, d_val = values.get(f"{stem}_time"), values.get(f"{stem}_date")
+        if is_absent(t_val) or (isinstance(t_val, str) and _STILL_HELD.match(t_val)):
+            t_val = None
+        if is_absent(d_val) or (isinstance(d_val, str) and _STILL_HELD.match(d_val)):
+            d_val = None
+        if t_val is None or d_val is None:
+            # One cell gave the moment: a date (and time) in either column.
+            key = f"{stem}_date" if t_val is None else f"{stem}_time"
+            day_only = dates.untimed(d_val if t_val is None else t_val, key)
+        else:
+            day_only = dates.untimed(t_val, f"{stem}_time", time_cell=True)
+        if day_only:
+            untimed.add(stem)
+    return when
+
+
+def _read_moment(values: Mapping[str, Any], stem: str, dates: DateReader,
+                 held: list[str] | None) -> datetime | None:
     t_key, d_key = f"{stem}_time", f"{stem}_date"
     cells = {}
     for key in (d_key, t_key):
@@ -325,14 +351,15 @@ def _moment(values: Mapping[str, Any], stem: str, dates: DateReader,
         raise BookingFieldError(field, str(exc)) from None
 
 
-def booking_moments(values: Mapping[str, Any], dates: DateReader
+def booking_moments(values: Mapping[str, Any], dates: DateReader, untimed: set[str] | None = None
                     ) -> tuple[datetime | None, datetime | None, datetime | None, str | None]:
-    """(booked, arrested, released, custody status) of one booking's values.
+    """(booked, arrested, released, custody status) of one booking's values; ``untimed``
+    collects the stems ("booking", "arrest", "release") whose moment is a day only.
     Raises BookingFieldError naming the unreadable field."""
     held: list[str] = []
-    booked = _moment(values, "booking", dates)
-    arrested = _moment(values, "arrest", dates)
-    released = _moment(values, "release", dates, held)
+    booked = _moment(values, "booking", dates, untimed=untimed)
+    arrested = _moment(values, "arrest", dates, untimed=untimed)
+    released = _moment(values, "release", dates, held, untimed)
     return booked, arrested, released, (held[0] if held else None)
 
 
@@ -510,7 +537,8 @@ def _agency_and_officer(values: Mapping[str, Any], props: dict[str, Any]
 def _unnamed_arrest_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
                            ref: str, dates: DateReader) -> list[ParsedEvent]:
     """The events of one anonymised arrest record (see the module docstring)."""
-    booked, arrested, released, custody = booking_moments(values, dates)
+    untimed: set[str] = set()
+    booked, arrested, released, custody = booking_moments(values, dates, untimed)
     number = _text(values, "booking_number")
     charge_list, level = _with_levels(charges)
     props: dict[str, Any] = {"arrest_number": number or None, "charges": charge_list}
@@ -533,16 +561,25 @@ def _unnamed_arrest_events(values: Mapping[str, Any], charges: Iterable[Mapping[
     parties += [p for p in (agency, officer) if p is not None]
     title = f"Arrest {number}" if number else "Arrest"
     events = [ParsedEvent(kind="arrest", occurred_at=arrested or booked, ref=ref, title=title,
-                          parties=tuple(parties), links=tuple(links), properties=props)]
+                          parties=tuple(parties), links=tuple(links),
+                          properties=_dated(props, "arrest" if arrested else "booking", untimed))]
     short = {"arrest_number": number or None}
     if booked is not None and arrested is not None and booked != arrested:
         events.append(ParsedEvent(
             kind="booking", occurred_at=booked, ref=f"{ref} (booking)", title=f"Booking ({title})",
-            parties=(agency,) if agency is not None else (), properties=short))
+            parties=(agency,) if agency is not None else (),
+            properties=_dated(short, "booking", untimed)))
     if released is not None:
         events.append(ParsedEvent(kind="release", occurred_at=released, ref=f"{ref} (release)",
-                                  title=f"Release ({title})", properties=short))
+                                  title=f"Release ({title})",
+                                  properties=_dated(short, "release", untimed)))
     return events
+
+
+def _dated(props: dict[str, Any], stem: str, untimed: set[str]) -> dict[str, Any]:
+    """``props`` for an event at the ``stem`` moment, marked when that moment is a day
+    without a time (its occurred_at stays midnight)."""
+    return {**props, "time_precision": "day"} if stem in untimed else props
 
 
 def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[str, Any]],
@@ -556,7 +593,8 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
         if unnamed:
             return _unnamed_arrest_events(values, charges, ref, dates)
         raise BookingFieldError("last_name", "no name of the person booked")
-    booked, arrested, released, custody = booking_moments(values, dates)
+    untimed: set[str] = set()
+    booked, arrested, released, custody = booking_moments(values, dates, untimed)
     person_props = _descriptors(values, dates)
     if name.suffix:
         person_props["suffix"] = name.suffix
@@ -605,16 +643,19 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
 
     title = f"Booking {number}" if number else "Booking"
     events = [ParsedEvent(kind="booking", occurred_at=booked or arrested, ref=ref, title=title,
-                          parties=tuple(parties), links=tuple(links), properties=props)]
+                          parties=tuple(parties), links=tuple(links),
+                          properties=_dated(props, "booking" if booked else "arrest", untimed))]
     short = {"booking_number": number or None, "charges": charge_list}
     if arrested is not None and booked is not None and arrested != booked:
         arrest_parties = [person, *place_parties] + [p for p in (agency, officer) if p is not None]
         events.append(ParsedEvent(
             kind="arrest", occurred_at=arrested, ref=f"{ref} (arrest)",
             title=f"Arrest ({title})", parties=tuple(arrest_parties),
-            properties={**short, **({"agency": agency.label} if agency else {})}))
+            properties=_dated({**short, **({"agency": agency.label} if agency else {})},
+                              "arrest", untimed)))
     if released is not None:
         events.append(ParsedEvent(kind="release", occurred_at=released, ref=f"{ref} (release)",
                                   title=f"Release ({title})", parties=(person,),
-                                  properties={"booking_number": number or None}))
+                                  properties=_dated({"booking_number": number or None},
+                                                    "release", untimed)))
     return events

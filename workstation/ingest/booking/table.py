@@ -65,6 +65,7 @@ from workstation.ingest.booking.common import (
 )
 from workstation.ingest.records import ImportOptions, ParseError, Record, RowError
 from workstation.ingest.tabular import (
+    ClockSurvey,
     DateReader,
     MappedRow,
     MappingProfile,
@@ -520,6 +521,9 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
                                           amount_fields=(), encoding=options.encoding,
                                           default_region=options.default_region)
     dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
+    # A date column written "01/05/2024 12:00:00 AM" on every row gives days, not times.
+    dates.survey = ClockSurvey(p, profile, {k: k.endswith("_time") for k in _DATE_FIELDS
+                                            if k != "dob"}, encoding=options.encoding)
     if any(k.startswith("booking_") and k != "booking_number" for k in profile.columns):
         when_keys: tuple[str, ...] = ("booking_date", "booking_time")
     elif "booking_number" not in profile.columns:

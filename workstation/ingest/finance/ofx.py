@@ -32,7 +32,9 @@ What it yields (see :func:`read_ofx` for the document-level view):
 * a ``ParsedEntity`` per account of an account-information listing (``ACCTINFO``).
 * a ``ParsedEvent(kind="transaction")`` per ``STMTTRN`` (``ref="transaction N, line
   L"``): ``occurred_at`` from DTPOSTED (aware when the file gives ``[-5:EST]``, else
-  naive: banks write local time), ``title`` NAME or PAYEE name (else MEMO), properties
+  naive: banks write local time; a date without a time, or the one time of day a file
+  writes on every transaction of several days in place of one, ``000000`` or
+  ``120000``, is kept as written and marked ``time_precision: "day"``), ``title`` NAME or PAYEE name (else MEMO), properties
   amount (Decimal), currency (the transaction's CURRENCY, else the statement's CURDEF),
   fitid, type, memo, check_number, reference, mcc (from SIC) and mcc_description,
   user_date, exchange_rate (Decimal; CURRENCY or ORIGCURRENCY's CURRATE),
@@ -75,9 +77,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -415,6 +417,47 @@ def parse_ofx_datetime(text: str | None) -> datetime:
     return dt
 
 
+def ofx_clock(text: str | None) -> time | None:
+    """The time of day an OFX date writes (its wall time, whatever the zone), None when
+    it gives the date only (``20240105``)."""
+    m = _OFX_DATE.match((text or "").strip())
+    if m is None or m.group(4) is None:
+        return None
+    hh, mi, ss, frac = m.group(4, 5, 6, 7)
+    try:
+        return time(int(hh), int(mi or 0), int(ss or 0), int((frac or "0").ljust(6, "0")[:6]))
+    except ValueError:
+        return None
+
+
+def _placeholder_clock(texts: Iterable[str | None]) -> time | None:
+    """The time of day a file writes on every transaction in place of a time it does not
+    have, if it does: banks that keep the posting date only write ``000000`` (or noon,
+    ``120000``, or the time of the download) on every DTPOSTED. Midnight on every dated
+    transaction is a placeholder; so is any one time on every transaction of two or more
+    days, which real times never are (a purchase and its fee may share a second, but
+    not across days). None when the file writes real times (or none at all)."""
+    seen: set[time] = set()
+    days: set[str] = set()
+    for text in texts:
+        clock = ofx_clock(text)
+        if clock is None:
+            continue
+        seen.add(clock)
+        if len(seen) > 1:
+            return None
+        days.add((text or "").strip()[:8])
+    if len(seen) != 1:
+        return None
+    clock = seen.pop()
+    return clock if clock == time(0) or len(days) >= 2 else None
+
+
+def _day_only(text: str | None, placeholder: time | None) -> bool:
+    clock = ofx_clock(text)
+    return clock is None or clock == placeholder
+
+
 def parse_ofx_amount(text: str | None) -> Decimal:
     """An OFX amount → Decimal. Raises ValueError.
 
@@ -469,6 +512,7 @@ class OfxTransaction:
     cash: bool = True  # False: an investment move without money (amount None)
     total: Decimal | None = None  # a REINVEST's TOTAL (no cash moved: amount None)
     activity: bool = False  # an investment activity (BUYSTOCK...), not a cash line
+    date_text: str | None = None  # DTPOSTED (DTTRADE) as written: does it give a time?
 
 
 @dataclass
@@ -526,6 +570,7 @@ class OfxTransfer:
     amount: Decimal | None = None
     posted: datetime | None = None
     error: tuple[str, str] | None = None
+    date_text: str | None = None
 
 
 @dataclass
@@ -787,8 +832,9 @@ def _read_transaction(node: Node) -> OfxTransaction:
             fields_.setdefault(child.tag, (child.text or "").strip())
     trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee=payee)
     problems: list[tuple[str, str]] = []
+    trn.date_text = fields_.get("DTPOSTED")
     try:
-        trn.posted = parse_ofx_datetime(fields_.get("DTPOSTED"))
+        trn.posted = parse_ofx_datetime(trn.date_text)
     except ValueError as exc:
         problems.append(("DTPOSTED", "missing date" if "DTPOSTED" not in fields_ else str(exc)))
     try:
@@ -812,8 +858,9 @@ def _read_investment_activity(node: Node, securities: dict[str, tuple[str, str]]
     trn = OfxTransaction(index=0, line=node.line, fields=fields_, payee={}, activity=True)
     problems: list[tuple[str, str]] = []
     date_tag = "DTTRADE" if "DTTRADE" in fields_ else "DTPOSTED"
+    trn.date_text = fields_.get(date_tag)
     try:
-        trn.posted = parse_ofx_datetime(fields_.get(date_tag))
+        trn.posted = parse_ofx_datetime(trn.date_text)
     except ValueError as exc:
         problems.append(("DTTRADE", "missing date" if date_tag not in fields_ else str(exc)))
     if fields_.get("TOTAL") or fields_.get("TRNAMT"):
@@ -965,7 +1012,7 @@ def _read_transfer(index: int, node: Node, status: OfxStatus | None) -> OfxTrans
                        from_account=acct("BANKACCTFROM"),
                        to_account=acct("BANKACCTTO") or acct("CCACCTTO"))
     problems: list[tuple[str, str]] = []
-    date_text = node.value("DTPOSTED") or node.value("DTXFERPRJ")
+    date_text = xfer.date_text = node.value("DTPOSTED") or node.value("DTXFERPRJ")
     try:
         xfer.posted = parse_ofx_datetime(date_text)
     except ValueError as exc:
@@ -1062,6 +1109,10 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         else:
             extra = ""
         raise ParseError(f"no statement or account list in this OFX file{extra}", file=path)
+    # Whether the file's transaction dates give times is decided for the whole file.
+    placeholder = _placeholder_clock(
+        [t.date_text for stmt in doc.statements for t in stmt.transactions if t.error is None]
+        + [x.date_text for x in doc.transfers if x.error is None])
     for stmt in doc.statements:
         ref = f"statement {stmt.index}"
         if stmt.status is not None and not stmt.status.ok:
@@ -1117,7 +1168,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                     raise ParseError(msg, file=path, ref=tref, field=fld)
                 yield RowError(ref=tref, field=fld, message=msg)
                 continue
-            yield _transaction_event(stmt, trn, tref, account)
+            yield _transaction_event(stmt, trn, tref, account,
+                                     day_only=_day_only(trn.date_text, placeholder))
         for pos in stmt.holdings:
             pref = f"position {pos.index}, line {pos.line}"
             if pos.error is not None:
@@ -1144,6 +1196,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         xparties: list[Party] = []
         xprops: dict[str, Any] = {"amount": xfer.amount, "currency": xfer.currency,
                                   "type": "TRANSFER"}
+        if _day_only(xfer.date_text, placeholder):
+            xprops["time_precision"] = "day"
         if xfer.server_id:
             xprops["fitid"] = xfer.server_id
         for end, role in ((xfer.from_account, "from_account"), (xfer.to_account, "to_account")):
@@ -1163,7 +1217,7 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
 
 
 def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
-                       account: Party | None) -> ParsedEvent:
+                       account: Party | None, *, day_only: bool = False) -> ParsedEvent:
     f = trn.fields
     assert (trn.amount is not None or not trn.cash) and trn.posted is not None
     # With <CURRENCY> the amount is in that currency (CURRATE converts it to CURDEF);
@@ -1171,6 +1225,8 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
     currency = (f.get("CURRENCY.CURSYM") or "").upper() or stmt.currency
     props: dict[str, Any] = {"amount": trn.amount, "currency": currency,
                              "statement": stmt.index}
+    if day_only:
+        props["time_precision"] = "day"
     for key, tag in (("fitid", "FITID"), ("type", "TRNTYPE"), ("memo", "MEMO"),
                      ("check_number", "CHECKNUM"), ("reference", "REFNUM"),
                      ("server_id", "SRVRTID"), ("payee_id", "PAYEEID"),

@@ -19,7 +19,8 @@ run on after the date ignored). Whether a file is day-first is decided per file 
 first pass that looks for a value above 12 (else the import's region decides); the same
 pass decides a decimal comma.
 
-Each record → ``ParsedEvent(kind="transaction", ref="line N")`` with properties amount
+Each record → ``ParsedEvent(kind="transaction", ref="line N")``, at midnight of its day
+and marked ``time_precision: "day"`` (QIF writes no time of day), with properties amount
 (Decimal, as signed in the file: QIF already writes debits negative; T, else U; for
 investments see below), account and account_type, memo, check_number, category /
 transfer_account, cleared (as written) and cleared_status ("cleared" for ``*``/``c``,
@@ -76,6 +77,7 @@ from workstation.ingest.tabular import (
     infer_decimal_comma,
     parse_amount,
     region_dayfirst,
+    written_clock,
 )
 from workstation.ingest.textio import open_text
 
@@ -290,8 +292,9 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         try:
             if "D" not in f:
                 raise _Bad("D", "missing date")
+            date_text = _clean_date(f["D"])
             try:
-                when = dates.parse(_clean_date(f["D"]))
+                when = dates.parse(date_text)
             except ValueError as exc:
                 raise _Bad("D", str(exc)) from None
             amount: Decimal | None = None
@@ -318,6 +321,8 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                     "total is kept (property total) but no signed amount is given"))
             cash.pop("unknown_action", None)
         props: dict[str, Any] = {"amount": amount, "currency": currency, **cash}
+        if written_clock(date_text) != "time":
+            props["time_precision"] = "day"  # QIF dates have no time of day
         if section.account:
             props["account"] = section.account
         if section.account_type:

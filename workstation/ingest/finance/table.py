@@ -3,7 +3,11 @@
 Each data row becomes one ``ParsedEvent(kind="transaction")``:
 
 * ``occurred_at``: the date (with the time column when there is one); naive unless the
-  file states a zone (a ``(UTC)`` header, a time-zone column, the profile's zone).
+  file states a zone (a ``(UTC)`` header, a time-zone column, the profile's zone). A row
+  that gives its day and no time (a date-only cell, a blank time cell, or a column that
+  writes "00:00:00" / "12:00:00 AM" on every row) stays at midnight and is marked
+  ``properties["time_precision"] = "day"``; midnight written in a column that holds
+  other times is a time.
 * ``title``: the merchant (or the profile's default merchant), else the description,
   else the type.
 * ``properties``: ``amount`` (Decimal, a debit negative), ``currency`` (ISO, upper
@@ -57,6 +61,7 @@ from workstation.ingest.records import (
 )
 from workstation.ingest.tabular import (
     PLAIN_AMOUNT,
+    ClockSurvey,
     DateReader,
     choose_profile,
     currency_amount_field,
@@ -414,6 +419,12 @@ class _RowConverter:
             written_currency = None
         currency = currency or written_currency or self.p.currency
         props: dict[str, Any] = {"amount": amount, "currency": currency}
+        # A row read as midnight may have a date and no time: say so (rows with a time
+        # are past this at the first test).
+        if not (when.hour or when.minute or when.second or when.microsecond) and (
+                self.dates.untimed(v["time"], "time", True) if "time" in v
+                else self.dates.untimed(v["date"], "date")):
+            props["time_precision"] = "day"
         if currency is None:
             assumed = self.region_dollar if dollar_sign else self.layout_currency
             if assumed:
@@ -551,6 +562,8 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
         encoding=options.encoding, default_region=options.default_region)
     profile = _direction_from_type_column(p, profile, options, decimal_comma)
     dates = DateReader(profile.date_formats, dayfirst, zone_for_profile(profile, None))
+    dates.survey = ClockSurvey(p, profile, {"date": False, "time": True},
+                               encoding=options.encoding)
     converter = _RowConverter(profile, dates, decimal_comma, region=options.default_region,
                               provenance=provenance)
     zone_known = False
