@@ -46,6 +46,42 @@ def format_ts(ts_utc: int | None, tz_name: str | None) -> str:
     return micros_to_datetime(ts_utc).astimezone(zone(tz_name)).strftime(TIME_FORMAT)
 
 
+DATE_FORMAT = "%Y-%m-%d"
+TIME_UNKNOWN = "time of day unknown"
+
+
+def is_day_precision(ev: EventInfo) -> bool:
+    """Whether the source gave the event's day and no time of day: it is stored at the
+    start of that day (``properties["time_precision"] == "day"``, set by the importers
+    of date-only statements and lists), and that midnight must not be shown as a time."""
+    props = ev.properties
+    return bool(props) and props.get("time_precision") == "day"
+
+
+def event_day(ev: EventInfo) -> str:
+    """The day of a day-precision event as the source wrote it ("YYYY-MM-DD"): read in the
+    event's own offset, since the day need not be the same day in the display zone."""
+    at = ev.occurred_at
+    return at.strftime(DATE_FORMAT) if at is not None else ""
+
+
+#: How a time the source gave only to the day, month or year is written (the interop import
+#: also brings "month" and "year").
+PRECISION_FORMAT = {"year": "%Y", "month": "%Y-%m", "day": DATE_FORMAT}
+
+
+def format_event_time(ev: EventInfo, tz_name: str | None) -> str:
+    """An event's time for a table cell or a label: "YYYY-MM-DD HH:MM:SS" in the display
+    zone, or for an event known to the day (month, year) only, that date as the source
+    wrote it, "YYYY-MM-DD (time of day unknown)" — converted to another zone its stored
+    midnight would read as a time, or even as the day before."""
+    precision = ev.properties.get("time_precision") if ev.properties else None
+    fmt = PRECISION_FORMAT.get(precision) if isinstance(precision, str) else None
+    if ev.ts_utc is not None and fmt is not None and ev.occurred_at is not None:
+        return f"{ev.occurred_at.strftime(fmt)} ({TIME_UNKNOWN})"
+    return format_ts(ev.ts_utc, tz_name)
+
+
 def format_offset(minutes: int | None) -> str:
     if minutes is None:
         return "no offset given"
@@ -59,6 +95,10 @@ def event_time_tooltip(ev: EventInfo, tz_name: str | None) -> str:
     if ev.ts_utc is None:
         return "No time recorded"
     utc = micros_to_datetime(ev.ts_utc)
+    if is_day_precision(ev):
+        # The stored midnight only places the day on the axis: no time to convert.
+        return (f"{event_day(ev)}, {TIME_UNKNOWN}: the source gives the date only\n"
+                f"Placed at the start of that day ({format_offset(ev.utc_offset)})")
     lines = [f"{format_ts(ev.ts_utc, tz_name)} ({tz_name or 'UTC'})"]
     if ev.utc_offset is not None:
         local = utc.astimezone(timezone(timedelta(minutes=ev.utc_offset)))

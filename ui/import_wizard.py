@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from ui.describe import event_summary, label_for, party_text, property_rows, role_text
+from ui.formatting import format_offset, kind_text
 from workstation.errors import Cancelled, WorkstationError
 from workstation.ingest.formats import describe
 from workstation.ingest.pipeline import ImportResult, Preview, detect, preview, run_import
@@ -129,6 +131,7 @@ class _MappingPage(QWizardPage):
         head = self.preview_table.horizontalHeader()
         for col in (3, 4):  # the text and the parties share the width
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # time and its zone
         self.preview_table.verticalHeader().hide()
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -210,7 +213,9 @@ class _MappingPage(QWizardPage):
         fields = MAPPED_FIELDS[self._target()]
         self.mapping.setRowCount(len(fields))
         for row, fld in enumerate(fields):
-            self.mapping.setItem(row, 0, QTableWidgetItem(fld))
+            item = QTableWidgetItem(fld)
+            item.setToolTip(label_for(fld))
+            self.mapping.setItem(row, 0, item)
             combo = QComboBox()
             combo.addItem("—", None)
             for h in self._headers:
@@ -313,17 +318,32 @@ class _MappingPage(QWizardPage):
         if generation != self._preview_generation:
             return  # the mapping changed since this preview was asked for
         self.preview_table.setRowCount(len(pv.records))
+        zone_name = self.timezone.text().strip() or "UTC"
         for row, rec in enumerate(pv.records):
+            tips: list[str | None] = [None] * 5
             if isinstance(rec, ParsedEvent):
-                cells = [rec.ref, rec.occurred_at.isoformat(sep=" ") if rec.occurred_at else "", rec.kind,
-                         " ".join(t for t in (rec.title, _facts(rec), rec.body or "") if t)[:200],
-                         ", ".join(f"{p.role}: {p.label or p.value}" for p in rec.parties)]
+                when, tips[1] = _preview_time(rec, zone_name)
+                head = rec.title or ("" if rec.body else event_summary(rec.kind, None, None, rec.properties))
+                body = "" if (rec.body or "").strip() == head.strip() else rec.body or ""
+                text = " ".join(t for t in (head, _facts(rec), body) if t)
+                shown = text if len(text) <= 200 else text[:200] + "…"
+                details = "\n".join(f"{r.label}: {r.text}" for r in property_rows(
+                    rec.properties, zone_name, skip=("time_precision",)))
+                tips[3] = "\n\n".join(t for t in (text if shown != text or "\n" in text else "", details) if t)
+                parties = [f"{role_text(p.role)}: {party_text(p.kind, p.value, p.label)}" for p in rec.parties]
+                cells = [rec.ref, when, kind_text(rec.kind), shown, ", ".join(parties)]
+                tips[4] = "\n".join(parties) or None
             elif isinstance(rec, ParsedEntity):
-                cells = [rec.ref, "", rec.party.kind, rec.party.label or rec.party.value, ""]
+                cells = [rec.ref, "", kind_text(rec.party.kind),
+                         party_text(rec.party.kind, rec.party.value, rec.party.label), ""]
             else:
                 cells = [getattr(rec, "ref", ""), "", type(rec).__name__, "", ""]
             for col, text in enumerate(cells):
-                self.preview_table.setItem(row, col, QTableWidgetItem(str(text)))
+                item = QTableWidgetItem(str(text))
+                tip = tips[col]
+                if tip:
+                    item.setToolTip(tip)
+                self.preview_table.setItem(row, col, item)
         msg = [f"{len(pv.records)} records shown ({pv.label})."]
         msg += [f"⚠ {p.row}{' ' + p.field if p.field else ''}: {p.message}" for p in pv.problems[:10]]
         self.problems.setText("<br>".join(msg))
@@ -337,11 +357,32 @@ class _MappingPage(QWizardPage):
         self.wiz.last_preview = None
 
 
+def _preview_time(rec: ParsedEvent, zone_name: str) -> tuple[str, str | None]:
+    """A record's time as the file gave it → (cell, tooltip): with the file's own offset,
+    or saying which zone a time written without one will be read in; a date without a
+    time of day as that date."""
+    when = rec.occurred_at
+    if when is None:
+        return "", "No time in this record"
+    precision = rec.properties.get("time_precision")
+    if precision in ("day", "month", "year") and when.tzinfo is None:
+        return when.date().isoformat(), f"{when.date().isoformat()}\nThe file gives a date without a time of day"
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    offset = when.utcoffset()
+    if offset is None:
+        cell = f"{text} ({zone_name})"
+        return cell, f"{cell}\nNo zone in the file: read as {zone_name} (change it in the Time zone box above)"
+    cell = f"{text} {format_offset(int(offset.total_seconds() // 60))}"
+    return cell, f"{cell}\nThe offset is the file's own"
+
+
 def _facts(rec: ParsedEvent) -> str:
     """What the officer checks a mapping by, beside the title: the amount of a transaction,
     the charges of a booking."""
     props = rec.properties
     if "amount" in props:
+        if props["amount"] in (None, ""):
+            return "[no cash moved]" if props.get("cash_movement") is False else "[no amount]"
         return f"[{props['amount']} {props.get('currency') or ''}]".replace(" ]", "]")
     charges = [str(c.get("description") or c.get("statute") or "") for c in props.get("charges") or ()]
     return f"[{'; '.join(c for c in charges if c)}]" if any(charges) else ""

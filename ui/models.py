@@ -37,11 +37,20 @@ from workstation.domain.service import Workstation
 from workstation.errors import WorkstationError
 from ui.formatting import (
     event_time_tooltip,
+    format_event_time,
     format_iso,
     format_ts,
     kind_text,
     provenance_text,
     sharing_text,
+)
+from ui.describe import (
+    amount_summary,
+    charge_text,
+    currency_of,
+    display_name,
+    event_summary,
+    money_text,
 )
 from ui.session import Session, service_supports
 from ui.theme import current_theme, entity_icon, event_icon, sharing_icon
@@ -437,9 +446,12 @@ class EntityTableModel(LazyTableModel):
                 src = self.session.source(rec.source_id)
                 return f"Imported from {provenance_text(src, rec.source_ref)}" + (
                     f"\nSHA-256 {src.sha256}" if src else "")
-            return f"{kind_text(rec.kind)}: {rec.label}" + (f"\nKey: {rec.key}" if rec.key else "")
+            name = display_name(rec.properties)
+            return f"{kind_text(rec.kind)}: {rec.label}" + (f"\nName given by the source: {name}" if name else "") \
+                + (f"\nKey: {rec.key}" if rec.key else "")
         if column == 0:
-            return rec.label
+            name = display_name(rec.properties)
+            return f"{rec.label} ({name})" if name and name != rec.label else rec.label
         if column == 1:
             return kind_text(rec.kind)
         if column == 2:
@@ -466,7 +478,18 @@ class EventTableModel(LazyTableModel):
     def __init__(self, session: Session, parent: Any = None) -> None:
         super().__init__(session, parent)
         self._highlight: frozenset[int] = frozenset()
-        session.settingsChanged.connect(lambda _s: self.repaint_all())
+        session.settingsChanged.connect(self._settings_changed)
+
+    def _settings_changed(self, _settings: Any) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 0)
+        self.repaint_all()
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # The zone the times are written in, where the officer reads them.
+        if section == 0 and orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return f"Time ({self.session.settings.display_timezone or 'UTC'})"
+        return super().headerData(section, orientation, role)
 
     def default_order(self) -> str:
         return "ts_utc"
@@ -547,17 +570,26 @@ class EventTableModel(LazyTableModel):
             if column == 3:
                 return "\n".join(f"{p.role}: {p.label} ({kind_text(p.kind)})" for p in rec.parties) or None
             if column == 2:
-                return rec.body or rec.title or None
+                text = rec.body or rec.title or event_summary(rec.kind, rec.title, rec.body, rec.properties)
+                if rec.properties.get("amount") not in (None, ""):
+                    text += f"\nAmount: {money_text(rec.properties['amount'], currency_of(rec.properties))}"
+                charges = rec.properties.get("charges")
+                if isinstance(charges, list):
+                    text += "".join(f"\nCharge: {charge_text(c)}" for c in charges if isinstance(c, dict))
+                return text
             if column == 4 and rec.source_id is not None:
                 return f"Imported from {provenance_text(self.session.source(rec.source_id), rec.source_ref)}"
             return None
         if column == 0:
-            return format_ts(rec.ts_utc, tz)
+            return format_event_time(rec, tz)
         if column == 1:
             return kind_text(rec.kind)
         if column == 2:
-            text = rec.title or (rec.body or "")
-            return text.splitlines()[0][:200] if text else ""
+            text = event_summary(rec.kind, rec.title, (rec.body or "").lstrip(), rec.properties)
+            text = text.splitlines()[0] if text else ""
+            text = text if len(text) <= 200 else text[:200] + "…"
+            amount = amount_summary(rec.properties)
+            return f"{text} · {amount}" if amount else text
         if column == 3:
             return ", ".join(f"{p.label}" for p in rec.parties[:4]) + (" …" if len(rec.parties) > 4 else "")
         if column == 4:
@@ -681,17 +713,23 @@ class PropertiesModel(ListTableModel):
 
     headers = ("Property", "Value")
 
-    def set_pairs(self, pairs: Sequence[tuple[str, Any]]) -> None:
-        self.set_items([(str(k), v) for k, v in pairs])
+    def set_pairs(self, pairs: Sequence[tuple[str, Any] | tuple[str, Any, str | None]]) -> None:
+        """(name, value) or (name, value, detail) rows; the detail is the value's tooltip
+        (the full text behind a one-line summary)."""
+        self.set_items([(str(p[0]), p[1], p[2] if len(p) > 2 else None) for p in pairs])
 
-    def cell(self, item: tuple[str, Any], column: int, role: int) -> Any:
+    def cell(self, item: tuple[str, Any, str | None], column: int, role: int) -> Any:
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            name, value = item
+            name, value, detail = item
             if column == 0:
                 return name
             if isinstance(value, (dict, list, tuple)):
-                return json.dumps(value, ensure_ascii=False, default=str)
-            return "" if value is None else str(value)
+                text = json.dumps(value, ensure_ascii=False, default=str)
+            else:
+                text = "" if value is None else str(value)
+            if role == Qt.ItemDataRole.ToolTipRole and detail and detail != text:
+                return f"{text}\n\n{detail}"
+            return text
         return None
 
 

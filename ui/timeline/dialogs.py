@@ -11,7 +11,7 @@ Thread: UI thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, Signal, Slot
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from workstation.analysis.timeline import event_tags, from_us, is_starred, normalise_tags, to_us, zone_name
 from workstation.domain.models import EVENT_KINDS, EventInfo
 from ui.dialogs import FormDialog
-from ui.formatting import kind_text
+from ui.formatting import TIME_UNKNOWN, event_day, is_day_precision, kind_text
 from ui.timeline.style import kind_swatch
 
 
@@ -109,6 +109,15 @@ class TimelineEventDialog(_Form):
         self.form.addRow("Kind", self.kind_combo)
         self.form.addRow("When", self.time_edit)
         self.form.addRow("", self.zone_label)
+        self.day_only = event is not None and is_day_precision(event)
+        if self.day_only:
+            assert event is not None
+            note = QLabel(f"The source gives the date only ({event_day(event)}), "
+                          f"{TIME_UNKNOWN}: the event is placed at the start of that day. "
+                          "Enter a time to record it as known.")
+            note.setWordWrap(True)
+            note.setObjectName("mutedLabel")
+            self.form.addRow("", note)
         self.form.addRow("Title", self.title_edit)
         self.form.addRow("Text", self.body_edit)
         if event is None:
@@ -142,8 +151,9 @@ class TimelineEventDialog(_Form):
         return wall.replace(tzinfo=self.tz)
 
     def values(self) -> dict[str, Any]:
-        """kind, occurred_at (aware), title, body, starred, tags, and for a new event the
-        parties as (entity id, role). Raises ValueError/BadInput with a readable reason."""
+        """kind, occurred_at (aware), title, body, starred, tags, for a new event the
+        parties as (entity id, role), and for a day-precision event ``time_known`` (a time
+        of day was entered). Raises ValueError/BadInput with a readable reason."""
         data = self.kind_combo.currentData()
         text = self.kind_combo.currentText().strip()
         if data is not None and self.kind_combo.itemText(self.kind_combo.currentIndex()) == text:
@@ -158,6 +168,12 @@ class TimelineEventDialog(_Form):
             "tags": normalise_tags(self.tags_edit.text()),
         }
         to_us(values["occurred_at"])  # refuses a naive time early
+        if self.day_only and self.record is not None and self.record.occurred_at is not None:
+            # A day-precision event given a time of day (at its own offset) has a known
+            # time from now on; moved to another day's start it is still a day.
+            before = self.record.occurred_at
+            at = values["occurred_at"].astimezone(before.tzinfo)
+            values["time_known"] = at != before and at.time() != time(0)
         if self.record is None:
             role = self.role_edit.text().strip() or "participant"
             values["parties"] = [

@@ -71,7 +71,8 @@ from workstation.domain.service import Workstation
 from workstation.errors import DatabaseLocked, NotFound, UsageError, WorkstationError
 from workstation.settings import Settings
 from ui.errors import show_error
-from ui.formatting import kind_text
+from ui.describe import event_summary
+from ui.formatting import TIME_UNKNOWN, event_day, is_day_precision, kind_text
 from ui.selection import SelectionHub
 from ui.tasks import TaskRunner
 from ui.theme import current_theme, icon, theme_colour
@@ -1155,13 +1156,27 @@ class TimelineWidget(QWidget):
     def event_tooltip(self, ev: EventInfo) -> str:
         """The hover text of one event: title, kind and time in the chosen zone, the time
         as the source stated it, parties, star and tags."""
-        title = ev.title or (ev.body or "").strip().replace("\n", " ")[:90] or "(no title)"
+        # A poll, a location, a shared contact or an omitted picture has no title of its own.
+        title = event_summary(ev.kind, ev.title, (ev.body or "").strip().replace("\n", " ")[:90],
+                              ev.properties or {})
+        if ev.ts_utc is not None and is_day_precision(ev):
+            # The source gave the day only: the mark sits at the start of that day, and
+            # its midnight is no time to correlate with.
+            return "\n".join([title, f"{kind_text(ev.kind)} · {event_day(ev)} · {TIME_UNKNOWN}",
+                               f"Placed at the start of the day: {self._format_time(ev.ts_utc)}",
+                               *self._tooltip_tail(ev)])
         lines = [title, f"{kind_text(ev.kind)} · {self._format_time(ev.ts_utc) if ev.ts_utc is not None else 'no time'}"]
         if ev.ts_utc is not None and ev.utc_offset is not None:
             local_off = (tl.from_us(ev.ts_utc).astimezone(self.tz).utcoffset() or timedelta(0))
             if int(local_off.total_seconds() // 60) != ev.utc_offset and ev.occurred_at is not None:
                 lines.append(f"At the source: {ev.occurred_at.strftime('%Y-%m-%d %H:%M:%S')} "
                              f"({tl.format_offset(timedelta(minutes=ev.utc_offset))})")
+        return "\n".join([*lines, *self._tooltip_tail(ev)])
+
+    @staticmethod
+    def _tooltip_tail(ev: EventInfo) -> list[str]:
+        """The tooltip's lines after the time: parties, star and tags."""
+        lines = []
         if ev.parties:
             lines.append("Parties: " + ", ".join(f"{p.label} ({p.role})" for p in ev.parties[:6])
                          + (" …" if len(ev.parties) > 6 else ""))
@@ -1173,7 +1188,7 @@ class TimelineWidget(QWidget):
             marks.append("tags: " + ", ".join(tags))
         if marks:
             lines.append(" · ".join(marks))
-        return "\n".join(lines)
+        return lines
 
     @Slot(object)
     def _hovered(self, scene_pos: QPointF | None) -> None:
@@ -1564,6 +1579,8 @@ class TimelineWidget(QWidget):
 
         def submitted(v: dict[str, Any]) -> None:
             props = tl.with_tags(tl.with_star(ev.properties, v["starred"]), v["tags"])
+            if v.get("time_known"):
+                props.pop("time_precision", None)  # the officer gave the time of day
             before = {"kind": ev.kind, "title": ev.title, "body": ev.body, "properties": dict(ev.properties),
                       "occurred_at": ev.occurred_at}
             after = {"kind": v["kind"], "title": v["title"], "body": v["body"], "properties": props,

@@ -30,12 +30,12 @@ from workstation.errors import NotFound
 from ui.formatting import (
     event_time_tooltip,
     format_iso,
-    format_offset,
     format_ts,
     kind_text,
     provenance_text,
     sharing_text,
 )
+from ui.describe import event_summary, event_time_text, offset_text, property_rows, role_text
 from ui.models import HistoryModel, LinkListModel, PropertiesModel
 from ui.session import Session
 from ui.theme import entity_icon, event_icon, icon
@@ -78,6 +78,20 @@ def load_details(ws: Workstation, table: str, record_id: int) -> DetailsData | N
         data.others = {e.id: e for e in ws.get_entities(sorted(other_ids))}
     data.history = list(reversed(ws.history(table, record_id, limit=200)))
     return data
+
+
+def elided(text: str, limit: int) -> str:
+    line = text.split("\n", 1)[0]
+    return line if len(line) <= limit and line == text else line[:limit].rstrip() + "…"
+
+
+def entity_title(e: EntityInfo) -> str:
+    """The entity's label, with the name a mail header or contact card gave an address
+    or number ("Alice Example <alice@example.org>")."""
+    name = e.properties.get("display_name")
+    if isinstance(name, str) and name.strip() and name.strip() != e.label:
+        return f"{name.strip()} <{e.label}>" if e.kind == "email" else f"{e.label} ({name.strip()})"
+    return e.label
 
 
 class DetailsWidget(QWidget):
@@ -264,14 +278,16 @@ class DetailsWidget(QWidget):
         if data.table == "entity":
             e: EntityInfo = rec
             self.icon_label.setPixmap(entity_icon(e.kind).pixmap(32, 32))
-            self.title_label.setText(e.label)
+            self.title_label.setText(entity_title(e))
+            self.title_label.setToolTip("")
+            self.subtitle_label.setToolTip("")
             self.subtitle_label.setText(f"{kind_text(e.kind)} · entity #{e.id}")
-            pairs: list[tuple[str, Any]] = [("Kind", kind_text(e.kind)), ("Label", e.label),
-                                             ("Key", e.key or "—"), ("Created", format_iso(e.created_at, tz)),
-                                             ("Keep local", "yes" if e.keep_local else "no")]
+            pairs: list[tuple[str, Any] | tuple[str, Any, str | None]] = [
+                ("Kind", kind_text(e.kind)), ("Label", e.label), ("Key", e.key or "—"),
+                ("Created", format_iso(e.created_at, tz)), ("Keep local", "yes" if e.keep_local else "no")]
             if e.merged_into is not None:
                 pairs.append(("Merged into", f"#{e.merged_into}"))
-            pairs.extend((str(k), v) for k, v in e.properties.items())
+            pairs.extend(property_rows(e.properties, tz))
             pairs.append(("UID", e.uid))
             self.links_model.set_links(e.id, data.links, data.others)
             self.links_section.show()
@@ -279,16 +295,21 @@ class DetailsWidget(QWidget):
         elif data.table == "event":
             ev: EventInfo = rec
             self.icon_label.setPixmap(event_icon(ev.kind).pixmap(32, 32))
-            self.title_label.setText(ev.title or (ev.body or "").split("\n")[0][:120] or kind_text(ev.kind))
-            self.subtitle_label.setText(f"{kind_text(ev.kind)} · {format_ts(ev.ts_utc, tz)} · event #{ev.id}")
-            pairs = [("Kind", kind_text(ev.kind)), ("Time", f"{format_ts(ev.ts_utc, tz)} ({tz})"),
-                     ("Source offset", format_offset(ev.utc_offset)),
-                     ("Title", ev.title)]
+            summary = event_summary(ev.kind, ev.title, ev.body, ev.properties)
+            shown = elided(summary, 120)
+            self.title_label.setText(shown)
+            self.title_label.setToolTip(summary if shown != summary else "")
+            time_text, time_tip = event_time_text(ev, tz)
+            self.subtitle_label.setText(f"{kind_text(ev.kind)} · {time_text} · event #{ev.id}")
+            pairs = [("Kind", kind_text(ev.kind)),
+                     ("Time", time_text, time_tip),
+                     ("Source offset", offset_text(ev)),
+                     ("Title", ev.title or "—")]
             if ev.body:
                 pairs.append(("Text", ev.body))
             for p in ev.parties:
-                pairs.append((f"Party ({p.role})", f"{p.label} — {kind_text(p.kind)}"))
-            pairs.extend((str(k), v) for k, v in ev.properties.items())
+                pairs.append((role_text(p.role), f"{p.label} — {kind_text(p.kind)}"))
+            pairs.extend(property_rows(ev.properties, tz, skip=("time_zone_assumed", "time_precision")))
             pairs.append(("UID", ev.uid))
             self.links_model.clear()
             self.links_section.hide()
@@ -298,6 +319,8 @@ class DetailsWidget(QWidget):
             c: CaseInfo = rec
             self.icon_label.setPixmap(icon("case").pixmap(32, 32))
             self.title_label.setText(f"{c.number} — {c.title}")
+            self.title_label.setToolTip("")
+            self.subtitle_label.setToolTip("")
             self.subtitle_label.setText(f"Case · {c.status} · {sharing_text(c)}")
             pairs = [("Number", c.number), ("Title", c.title), ("Status", c.status),
                      ("Agency", c.agency or "—"), ("Lead officer", c.lead_officer or "—"),

@@ -138,6 +138,7 @@ class SearchResultsModel(HeaderedRows, QAbstractTableModel):
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        session.settingsChanged.connect(lambda _s: self.headerDataChanged.emit(Qt.Orientation.Horizontal, 3, 3))
         self.hits: list[SearchHit] = []
         self.total_estimate = 0
         self.total_capped = False
@@ -203,6 +204,13 @@ class SearchResultsModel(HeaderedRows, QAbstractTableModel):
         if self.canFetchMore(parent):
             self._fetching = True
             self.moreRequested.emit(len(self.hits))
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # The zone the times are written in, where the officer reads them.
+        if section == 3 and orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return f"Time ({self.session.settings.display_timezone or 'UTC'})"
+        return super().headerData(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.hits):
