@@ -31,16 +31,50 @@ def default_db_path() -> Path:
 
 
 # ---------------------------------------------------------------------- passphrases
+PASSPHRASE_HELP = ("never accepted on the command line (it would show in the process list); use --passphrase-file FILE, "
+                   "--passphrase-stdin, $WORKSTATION_PASSPHRASE_FILE or the prompt")
+
+
+def _first_line(raw: bytes, where: str) -> str:
+    # Strict UTF-8 (a leading BOM, as some Windows editors write, is not part of the
+    # passphrase): a Latin-1 file must say so, not reach the key derivation as garbage.
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{where} is not UTF-8 text (a passphrase is read as UTF-8)") from None
+    # Any line ending counts (CR-only files exist), but only line endings do: a
+    # passphrase may well end in a space.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+
+
 def _read_passphrase_file(path: str | os.PathLike[str]) -> str:
     try:
-        with open(path, encoding="utf-8") as fh:
-            line = fh.readline()
+        with open(path, "rb") as fh:
+            raw = fh.readline()
     except OSError as exc:
         raise UsageError(f"cannot read passphrase file {path}: {exc.strerror or exc}") from None
-    line = line.rstrip("\r\n")
+    line = _first_line(raw, f"passphrase file {path}")
     if not line:
         raise UsageError(f"passphrase file {path} is empty")
     return line
+
+
+def _read_stdin_line() -> str:
+    # Bytes when there are bytes: the locale's decoder would smuggle undecodable input
+    # through as surrogates, which only fail later, inside the key derivation.
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return _first_line(buffer.readline(), "the passphrase on standard input")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _prompt(prompt: str) -> str:
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        # Ctrl+D at the prompt: the officer gave no passphrase, nothing went wrong inside.
+        print(file=sys.stderr)
+        raise UsageError("no passphrase given") from None
 
 
 def read_passphrase(args: argparse.Namespace, *, confirm: bool = False, prompt: str = "Passphrase: ") -> str:
@@ -48,7 +82,7 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False, prompt: 
     if getattr(args, "passphrase_file", None):
         return _read_passphrase_file(args.passphrase_file)
     if getattr(args, "passphrase_stdin", False):
-        line = sys.stdin.readline().rstrip("\r\n")
+        line = _read_stdin_line()
         if not line:
             raise UsageError("no passphrase on standard input")
         return line
@@ -57,8 +91,8 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False, prompt: 
         return _read_passphrase_file(env)
     if not sys.stdin.isatty():
         raise UsageError("no passphrase given (use --passphrase-file, --passphrase-stdin or a terminal)")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat: ") != first:
+    first = _prompt(prompt)
+    if confirm and _prompt("Repeat: ") != first:
         raise UsageError("the passphrases do not match")
     return first
 
@@ -68,8 +102,8 @@ def _new_passphrase(args: argparse.Namespace) -> str:
         return _read_passphrase_file(args.new_passphrase_file)
     if not sys.stdin.isatty():
         raise UsageError("give the new passphrase with --new-passphrase-file")
-    first = getpass.getpass("New passphrase: ")
-    if getpass.getpass("Repeat: ") != first:
+    first = _prompt("New passphrase: ")
+    if _prompt("Repeat: ") != first:
         raise UsageError("the passphrases do not match")
     return first
 
@@ -88,10 +122,36 @@ def _plain(value: Any) -> Any:
 
 
 def emit(args: argparse.Namespace, value: Any, text: str | Callable[[], str]) -> None:
-    if args.json:
-        print(json.dumps(_plain(value), ensure_ascii=False, indent=None, default=str))
-    else:
-        print(text() if callable(text) else text)
+    """Print the command's result: one JSON document with --json, else text.
+
+    A reader that stops early (``| head``) is not an error: the work is done and
+    committed by the time results print, so the command keeps its own exit code."""
+    out = json.dumps(_plain(value), ensure_ascii=False, indent=None, default=str) if args.json else \
+        (text() if callable(text) else text)
+    try:
+        print(out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_gone()
+
+
+def _stdout_gone() -> None:
+    # What is still buffered would fail again when the interpreter exits and turn the exit
+    # code into 120; send it nowhere instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _say(message: str) -> None:
+    """A message on stderr that cannot itself fail (stderr may be a closed pipe too)."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 # ---------------------------------------------------------------------- opening
@@ -143,9 +203,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _stderr_progress(fraction: float, message: str) -> None:
-    print(f"\r{fraction * 100:5.1f}% {message:<60}", end="", file=sys.stderr, flush=True)
-    if fraction >= 1.0:
-        print(file=sys.stderr)
+    # Progress is for an officer watching; work must not fail because nobody reads it any more.
+    try:
+        print(f"\r{fraction * 100:5.1f}% {message:<60}", end="", file=sys.stderr, flush=True)
+        if fraction >= 1.0:
+            print(file=sys.stderr)
+    except BrokenPipeError:
+        pass
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -170,8 +234,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_for_verification(args: argparse.Namespace):  # -> Workstation
+    """``verify`` answers "is this a sound case database?": a file that is empty,
+    truncated or not a case database at all fails verification (5), it is not merely bad input."""
+    from workstation.errors import IntegrityFailure, NotADatabase
+
+    try:
+        return open_workstation(args)
+    except NotADatabase as exc:
+        raise IntegrityFailure(f"verification failed: {exc}") from None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    ws = open_workstation(args)
+    ws = _open_for_verification(args)
     try:
         problems = ws.db.integrity_check()
         audit = ws.audit.verify()
@@ -379,7 +454,7 @@ def cmd_unmerge(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    ws = open_workstation(args)
+    ws = _open_for_verification(args) if args.audit_cmd == "verify" else open_workstation(args)
     try:
         if args.audit_cmd == "verify":
             res = ws.audit.verify()
@@ -400,15 +475,57 @@ def cmd_audit(args: argparse.Namespace) -> int:
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
+EPILOG = """\
+global options go before the command; `workstation COMMAND --help` tells each command's own.
+
+passphrase, the first that applies:
+  --passphrase-file FILE           its first line (the line ending is not part of it; UTF-8)
+  --passphrase-stdin               the first line of standard input
+  $WORKSTATION_PASSPHRASE_FILE     a file as for --passphrase-file
+  otherwise a prompt on the terminal (no echo). Never as an argument: it would show in the
+  process list.
+
+environment:
+  WORKSTATION_PASSPHRASE_FILE      see above
+  WORKSTATION_HQ_DB                HQ's database URL for `workstation hq` (default: SQLite under
+                                   the data directory)
+
+output: results on stdout (with --json exactly one JSON document and nothing else); progress
+and error messages on stderr. `import --json` prints {"source", "format", "events", "entities",
+"skipped", "errors": [{"row", "field", "message"}]} plus "links", "duplicate" (the file was
+imported before: nothing changed, "source" is the earlier import) and "warnings".
+
+exit codes:
+  0 success
+  1 internal error (a bug) · 130 interrupted (Ctrl+C)
+  2 usage error
+  3 wrong passphrase, or the database is locked (busy in another process)
+  4 bad input (file, row and field named on stderr)
+  5 integrity or verification failure
+  6 network error, or HQ refused
+"""
+
+
+class _RefusePassphrase(argparse.Action):
+    """``--passphrase``/``--password`` exist only to say why they do not: without them
+    argparse would answer "ambiguous option" or read the secret as a file name."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        parser.error(f"{option_string}: a passphrase is {PASSPHRASE_HELP}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="workstation",
         description="Case Workstation: encrypted case database, import, linking, review and HQ sync. "
-                    "Without a subcommand, opens the desktop app.")
+                    "Without a subcommand, opens the desktop app.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", help="the encrypted case database (default: the profile's database)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--passphrase-file", metavar="FILE", help="read the passphrase from the first line of FILE")
     g.add_argument("--passphrase-stdin", action="store_true", help="read the passphrase from standard input")
+    p.add_argument("--passphrase", "--password", nargs="?", action=_RefusePassphrase, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
     p.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -569,18 +686,19 @@ def main(argv: Sequence[str] | None = None, gui: Callable[[argparse.Namespace], 
     try:
         return int(args.func(args) or 0)
     except WorkstationError as exc:
-        print(f"workstation: {exc}", file=sys.stderr)
+        _say(f"workstation: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("workstation: interrupted", file=sys.stderr)
-        return 1
+        # Not a bug (1): the shell's own code for a command stopped by Ctrl+C (128 + SIGINT).
+        _say("workstation: interrupted")
+        return 130
     except Exception as exc:  # a bug: say so plainly
         from workstation.ingest.records import ParseError
 
         if isinstance(exc, ParseError):
-            print(f"workstation: {exc}", file=sys.stderr)
+            _say(f"workstation: {exc}")
             return BadInput.exit_code
-        print(f"workstation: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _say(f"workstation: internal error: {type(exc).__name__}: {exc}")
         if args.debug:
             traceback.print_exc()
         return 1

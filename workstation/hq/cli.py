@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from workstation.errors import BadInput, StorageError, UsageError
+from workstation.errors import BadInput, NetworkError, StorageError, UsageError
 
 
 def _url(args: argparse.Namespace) -> str | None:
@@ -31,7 +31,15 @@ def cmd_hq(args: argparse.Namespace) -> int:
     if args.hq_cmd == "serve":
         from workstation.hq.server import serve
 
-        serve(args.host, args.port, _url(args), args.tls_cert, args.tls_key)
+        try:
+            serve(args.host, args.port, _url(args), args.tls_cert, args.tls_key)
+        except SystemExit as exc:
+            # uvicorn exits with its own code 3 when it cannot listen (address in use, no
+            # permission); 3 means "wrong passphrase" here (CLI.md), so say what happened.
+            if exc.code in (None, 0):
+                return 0
+            raise NetworkError(f"HQ could not listen on {args.host}:{args.port} (address in use, unknown host "
+                               "or not allowed to bind it; see the message above)") from None
         return 0
     if args.hq_cmd == "dev-cert":
         from workstation.hq.server import make_dev_cert
@@ -84,6 +92,16 @@ def cmd_hq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("hq", help="run and administer the HQ server",
                         description="Run and administer HQ. --db is HQ's database URL "
@@ -96,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = hsub.add_parser("serve", help="run the HQ server (FastAPI on uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--port", type=_port, default=8443, help="TCP port (default 8443)")
     db(p)
     p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (TLS 1.2+ only)")
     p.add_argument("--tls-key", metavar="FILE", help="PEM private key")
