@@ -687,3 +687,15 @@ def test_impossible_jalali_date_imports_nothing(ws, tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="line 5"):
         run_import(ws, case_id, write(tmp_path, text), options=ImportOptions(timezone="Asia/Tehran"))
     assert ws.list_events(case_id) == []
+
+
+@pytest.mark.parametrize("name", ["WhatsApp Chat with Trip planning (2).txt",
+                                  "WhatsApp Chat with Trip planning - Copy.txt",
+                                  "WhatsApp Chat with Trip planning - Copy (3).txt"])
+def test_a_chat_saved_twice_is_still_the_same_conversation(tmp_path: Path, name: str) -> None:
+    # The browser's "(2)" or the file manager's "- Copy" is no part of the group's name:
+    # otherwise the second download became a second group.
+    text = "15/08/2023, 09:01 - Bob: hello all\n15/08/2023, 09:02 - Ann: hi\n15/08/2023, 09:03 - Cy: yo\n"
+    msg = events(parse(write(tmp_path, text, name=name)))[0]
+    assert msg.properties["conversation"] == "Trip planning"
+    assert ("group", "Trip planning", "recipient") in [(p.kind, p.value, p.role) for p in msg.parties]

@@ -653,12 +653,19 @@ def _full_year(year: int) -> int:
     return year
 
 
+# What a browser or a file manager adds to a name it already has: "… (2)", "… - Copy".
+_COPY_SUFFIX_RE = re.compile(r"(?:\s*\(\d{1,3}\)|\s*-\s*(?:copy|kopie|copia|copie)(?:\s*\(\d{1,3}\))?)+$",
+                             re.I)
+
+
 def _chat_title_from_path(path: Path) -> str | None:
     for candidate in (path.stem, path.parent.name):
         for rx in _CHAT_TITLE_RES:
             m = rx.search(candidate)
             if m:
-                return strip_marks(m.group(1)).strip(" _-") or None
+                # "WhatsApp Chat with Alice (2).txt", saved twice, is still Alice's chat.
+                title = _COPY_SUFFIX_RE.sub("", strip_marks(m.group(1)))
+                return title.strip(" _-") or None
     return None
 
 
