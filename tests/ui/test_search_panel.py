@@ -223,3 +223,28 @@ def test_results_model_contract(qtbot, qtmodeltester, session) -> None:  # noqa:
     model.fetchMore()
     model.fetchMore()
     assert asked == [60], "one page is asked for at a time"
+
+
+def test_a_date_only_hit_shows_its_date_not_a_midnight_time(qtbot, window, ws) -> None:  # noqa: ANN001
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    ids = seed_case(ws, events=2)
+    plus_one = timezone(timedelta(hours=1))
+    # A card statement line dated 2024-03-01 only (stored at midnight in the import's zone)
+    # and a chat message with a real time, both found by the same word.
+    dated = ws.add_event(ids["case"], "transaction", datetime(2024, 3, 1, tzinfo=plus_one),
+                         title="Card purchase KIOSK ZEBRA", properties={"time_precision": "day"}).id
+    timed = ws.add_event(ids["case"], "message", datetime(2024, 3, 1, 15, 0, tzinfo=plus_one),
+                         title="Message", body="meet me at kiosk zebra").id
+    window.session.save_settings(replace(window.session.settings, display_timezone="America/New_York"))
+    window.focus_search()
+    panel = window.search_panel
+    _search(qtbot, panel, "zebra")
+    model = panel.model
+    shown = {model.data(model.index(r, 0), HitRole).id: model.data(model.index(r, 3))
+             for r in range(model.rowCount())}
+    # In New York the stored midnight would read "2024-02-29 18:00:00": the wrong day, and a time
+    # the statement never gave.
+    assert shown[dated] == "2024-03-01 (time of day unknown)"
+    assert shown[timed] == "2024-03-01 09:00:00"

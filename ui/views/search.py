@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from PySide6.QtCore import (
@@ -60,7 +60,7 @@ from workstation.analysis.search import HIGHLIGHT_END, HIGHLIGHT_START, SearchHi
 from workstation.domain.models import ENTITY_KINDS, EVENT_KINDS, Changes
 from workstation.errors import WorkstationError
 from ui.errors import describe_error, show_error
-from ui.formatting import format_ts, kind_text, zone
+from ui.formatting import PRECISION_FORMAT, TIME_UNKNOWN, format_ts, kind_text, micros_to_datetime, zone
 from ui.models import HeaderedRows
 from ui.session import Session
 from ui.theme import entity_icon, event_icon, icon, theme_colour
@@ -105,6 +105,20 @@ def hit_kind_text(hit: SearchHit) -> str:
     if hit.kind in ("entity", "event") and hit.subkind:
         return kind_text(hit.subkind)
     return kind_text(hit.kind)
+
+
+def hit_time_text(hit: SearchHit, tz_name: str | None) -> str:
+    """The hit's time as the event table writes it (``ui.formatting.format_event_time``):
+    an event the source dates only to the day (month, year) shows that date in its own
+    offset — its stored midnight is no time of day, and in another zone could even read as
+    the day before."""
+    if hit.ts_utc is None:
+        return ""
+    fmt = PRECISION_FORMAT.get(hit.time_precision) if hit.time_precision else None
+    if fmt is None:
+        return format_ts(hit.ts_utc, tz_name)
+    own = timezone(timedelta(minutes=hit.utc_offset or 0))
+    return f"{micros_to_datetime(hit.ts_utc).astimezone(own).strftime(fmt)} ({TIME_UNKNOWN})"
 
 
 @dataclass(frozen=True)
@@ -227,7 +241,7 @@ class SearchResultsModel(HeaderedRows, QAbstractTableModel):
             if col == 2:
                 return h.case_number
             if col == 3:
-                return format_ts(h.ts_utc, self.session.settings.display_timezone) if h.ts_utc is not None else ""
+                return hit_time_text(h, self.session.settings.display_timezone)
             return None
         if role == HtmlRole and col == 0:
             title = h.title.strip()

@@ -1613,16 +1613,19 @@ def record_chart_export(ws: Any, path: str | Path, fmt: str, *, case_id: int | N
 
 def entities_active_between(ws: Any, case_id: int, start_us: int | None, end_us: int | None) -> frozenset[int]:
     """Ids of the case's entities that take part in an event inside [start, end) (UTC
-    microseconds) — what a chart filtered to a timeline window keeps visible."""
-    from sqlalchemy import select
+    microseconds) — what a chart filtered to a timeline window keeps visible. An event known
+    to the day only counts as the whole day (``timeline.covered_until``)."""
+    from sqlalchemy import text
 
-    from workstation.store import schema as _s
+    from workstation.analysis.timeline import MAX_COVER_US, overlap_sql
 
-    q = select(_s.event_party.c.entity_id).join(_s.event, _s.event.c.id == _s.event_party.c.event_id).where(
-        _s.event.c.case_id == case_id, _s.event.c.deleted.is_(False))
+    params: dict[str, Any] = {"case": case_id}
     if start_us is not None:
-        q = q.where(_s.event.c.ts_utc >= start_us)
+        params.update(start=int(start_us), wide=int(start_us) - MAX_COVER_US)
     if end_us is not None:
-        q = q.where(_s.event.c.ts_utc < end_us)
+        params["end"] = int(end_us)
+    window = overlap_sql("e", ":start" if start_us is not None else "", ":end" if end_us is not None else "")
+    sql = ("SELECT DISTINCT ep.entity_id FROM event_party AS ep JOIN event AS e ON e.id = ep.event_id "
+           f"WHERE e.case_id = :case AND e.deleted = 0 AND {window}")
     with ws.db.read() as conn:
-        return frozenset(r[0] for r in conn.execute(q.distinct()))
+        return frozenset(r[0] for r in conn.execute(text(sql), params))

@@ -42,6 +42,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from workstation import clock
+from workstation.analysis.timeline import covered_until_sql
 from workstation.errors import NotFound, UsageError
 
 __all__ = [
@@ -367,10 +368,10 @@ def _identifier_reasons(conn: Connection, case_id: int, n_cases: int, acc: _Acc,
             if kind == "ip":
                 near = _closest(sorted(t for i in this_ids for t in times.get(i, ())),
                                 sorted(t for i in other_ids for t in times.get(i, ())))
-                if near is None or abs(near[1] - near[0]) > ip_window_us:
+                if near is None or near[2] > ip_window_us:
                     continue
-                extra = (f"; used {_describe_delta(near[1] - near[0])} apart "
-                         f"({_short_time(near[0])} here, {_short_time(near[1])} there, UTC)")
+                extra = (f"; used {_describe_delta(near[2])} apart "
+                         f"({_span_text(near[0])} here, {_span_text(near[1])} there, UTC)")
             weight = base * factor
             expl = (f"{kind} {label} is in both cases; {n} of {n_cases} cases hold it "
                     f"(rarity ×{factor:.2f}){extra}")
@@ -387,28 +388,51 @@ def _labels(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-def _event_times(conn: Connection, entity_ids: Iterable[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = defaultdict(list)
+def _event_times(conn: Connection, entity_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    """entity id -> [start, end) of the time each of its events stands for: an event whose
+    source gives only the date covers that whole day (``timeline.covered_until``)."""
+    out: dict[int, list[tuple[int, int]]] = defaultdict(list)
     idl = list(entity_ids)
     for i in range(0, len(idl), _CHUNK):
         marks = ", ".join(str(int(x)) for x in idl[i:i + _CHUNK])
         for r in conn.execute(text(
-                f"SELECT ep.entity_id, e.ts_utc FROM event_party AS ep JOIN event AS e ON e.id = ep.event_id "
+                f"SELECT ep.entity_id, e.ts_utc, {covered_until_sql('e')} FROM event_party AS ep "
+                f"JOIN event AS e ON e.id = ep.event_id "
                 f"WHERE ep.entity_id IN ({marks}) AND e.deleted = 0 AND e.ts_utc IS NOT NULL")):
-            out[int(r[0])].append(int(r[1]))
+            out[int(r[0])].append((int(r[1]), max(int(r[1]) + 1, int(r[2]))))
     return out
 
 
-def _closest(a: list[int], b: list[int]) -> tuple[int, int] | None:
-    """The pair (x in a, y in b) with the smallest |x - y| (both lists sorted)."""
+def _span_text(span: tuple[int, int]) -> str:
+    start, end = span
+    if end - start <= 1:
+        return _short_time(start)
+    return f"{_short_time(start)} to {_short_time(end)}"
+
+
+def _closest(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> tuple[tuple[int, int], tuple[int, int], int] | None:
+    """The spans (x in a, y in b) nearest each other and the gap between them (0 when they
+    overlap); spans are [start, end) sorted by start, an instant being [t, t + 1)."""
     if not a or not b:
         return None
-    best: tuple[int, int] | None = None
+    starts = [x[0] for x in a]
+    # Among the spans of ``a`` starting at or before a point, the one reaching furthest.
+    reach: list[int] = []
+    for j, x in enumerate(a):
+        reach.append(j if not reach or x[1] > a[reach[-1]][1] else reach[-1])
+    best: tuple[tuple[int, int], tuple[int, int], int] | None = None
     for y in b:
-        i = bisect.bisect_left(a, y)
-        for j in (i - 1, i):
-            if 0 <= j < len(a) and (best is None or abs(a[j] - y) < abs(best[0] - best[1])):
-                best = (a[j], y)
+        i = bisect.bisect_right(starts, y[1] - 1)  # a[:i] start inside or before y
+        cands = []
+        if i > 0:
+            x = a[reach[i - 1]]
+            cands.append((x, max(0, y[0] - (x[1] - 1))))
+        if i < len(a):
+            x = a[i]
+            cands.append((x, x[0] - (y[1] - 1)))
+        for x, gap in cands:
+            if best is None or gap < best[2]:
+                best = (x, y, gap)
     return best
 
 

@@ -59,6 +59,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from workstation import clock
+from workstation.analysis.timeline import MAX_COVER_US, PRECISIONS, overlap_sql
 from workstation.domain.models import ENTITY_KINDS, EVENT_KINDS
 from workstation.errors import BadInput, NotFound, UsageError
 
@@ -111,6 +112,9 @@ class SearchHit:
     event or entity kind ('message', 'phone'...). ``title`` is a short label to show,
     ``snippet`` the matching text with ``«…»`` marks, ``rank`` the bm25 relevance (higher
     is better), ``ts_utc`` the event time (notes: creation time) in UTC microseconds.
+    ``time_precision`` is "day" ("month", "year") when the source gave the event's date
+    only: ``ts_utc`` is then the start of that day in the event's own offset
+    ``utc_offset`` (minutes east of UTC), not a time to show.
     An entity that was merged into another is reported as its survivor.
     """
 
@@ -123,6 +127,8 @@ class SearchHit:
     rank: float
     ts_utc: int | None
     subkind: str | None = None
+    time_precision: str | None = None
+    utc_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -725,8 +731,10 @@ _FTS_TABLE = {"event": "fts_event", "entity": "fts_entity", "note": "fts_note", 
 _LIVE_CASES = '(SELECT id FROM "case" WHERE deleted = 0)'
 _DEAD_CASES = '(SELECT id FROM "case" WHERE deleted = 1)'
 _DETAILS = {
-    "event": "SELECT id, case_id, kind, ts_utc, title, NULL AS merged_into, NULL AS extra, body, NULL AS more "
-             "FROM event",
+    # Only the page's rows are read here, so reading the precision costs nothing measurable.
+    "event": "SELECT id, case_id, kind, ts_utc, title, NULL AS merged_into, NULL AS extra, body, NULL AS more, "
+             "utc_offset, CASE WHEN instr(properties, '\"time_precision\"') > 0 "
+             "THEN json_extract(properties, '$.time_precision') END AS time_precision FROM event",
     "entity": "SELECT id, case_id, kind, NULL AS ts_utc, label AS title, merged_into, key AS extra, NULL AS body, "
               "NULL AS more FROM entity",
     "note": ("SELECT id, case_id, 'note' AS kind, NULL AS ts_utc, body AS title, NULL AS merged_into, "
@@ -761,14 +769,15 @@ def _table_groups(table: str, sub: set[str] | None, scope: _Scope) -> tuple[list
     if table == "event":
         narrowed = False
         if scope.start is not None or scope.end is not None:
-            cond = [cases]
+            # An event known to the day only is in the range when its day meets it.
             if scope.start is not None:
-                cond.append("ts_utc >= :start")
                 params["start"] = scope.start
+                params["wide"] = scope.start - MAX_COVER_US
             if scope.end is not None:
-                cond.append("ts_utc < :end")
                 params["end"] = scope.end
-            groups.append(_Group("event", " AND ".join(cond)))
+            window = overlap_sql("", ":start" if scope.start is not None else "",
+                                 ":end" if scope.end is not None else "")
+            groups.append(_Group("event", f"{cases} AND {window}"))
             narrowed = True
         if sub:
             clause, p = _in_clause("k", sorted(sub))
@@ -1016,8 +1025,9 @@ def _run(conn: Connection, parsed: ParsedQuery, plan: dict[str, set[str] | None]
         if table == "event":
             snip, _n = make_snippet((r.body, r.title), marks)
             title = _short(r.title) or _short(r.body)
+            precision = r.time_precision if r.time_precision in PRECISIONS else None
             hit = SearchHit("event", rid, int(r.case_id), numbers.get(int(r.case_id), ""), title, snip,
-                            -rank, r.ts_utc, r.kind)
+                            -rank, r.ts_utc, r.kind, precision, r.utc_offset)
         elif table == "entity":
             eid, label, kind = survivors[rid] if r.merged_into is not None else (rid, r.title, r.kind)
             snip, marked = make_snippet((r.title,), marks)

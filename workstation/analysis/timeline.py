@@ -27,7 +27,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -262,6 +262,81 @@ def bucket_label(bucket_us: int) -> str:
                 return f"{n} {name}{'s' if n != 1 else ''}"
             return f"{n} {name}"
     return f"{bucket_us} µs"
+
+
+# ---------------------------------------------------------------------- time precision
+#: Events whose source gives only the date (month, year) carry ``properties["time_precision"]``
+#: and are stored at the start of that period in their own offset. Relating them by time,
+#: they cover the whole period: a card purchase dated 2024-03-01 is "within 2 hours" of a
+#: message at 15:00 that day, and lies inside a window from 14:00 to 16:00.
+PRECISIONS: tuple[str, ...] = ("day", "month", "year")
+#: The longest period a precision covers: how far before a window's start a covering event
+#: may be stored (a leap year).
+MAX_COVER_US = 366 * _DAY
+_QUARTER_HOUR = 15 * _MIN
+
+
+def time_precision(properties: Mapping[str, Any] | None) -> str | None:
+    """"day", "month" or "year" when the source gave the event's time only to that; else None."""
+    value = (properties or {}).get("time_precision")
+    return value if value in PRECISIONS else None
+
+
+def covered_until(ts_us: int, precision: str | None, utc_offset: int | None) -> int:
+    """The exclusive end of the time an event stands for: ``ts_us + 1`` for a real instant;
+    for a day (month, year) the next such start in the event's own offset (minutes east of
+    UTC; none = UTC), as the source's calendar counts it — not the display zone's."""
+    if precision == "day":
+        return ts_us + _DAY
+    if precision not in ("month", "year"):
+        return ts_us + 1
+    tz = timezone(timedelta(minutes=utc_offset or 0))
+    local = from_us(ts_us).astimezone(tz)
+    if precision == "year":
+        nxt = local.replace(year=local.year + 1, month=1, day=1)
+    else:
+        nxt = (local.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return to_us(nxt)
+
+
+def covered_span(ts_us: int, properties: Mapping[str, Any] | None, utc_offset: int | None) -> tuple[int, int]:
+    """[start, end) in UTC microseconds of the time an event stands for (see covered_until)."""
+    return ts_us, covered_until(ts_us, time_precision(properties), utc_offset)
+
+
+def covered_until_sql(alias: str = "") -> str:
+    """SQL for :func:`covered_until` over an event row (``alias.`` prefixed columns). Rows
+    without the word in their properties skip the JSON parse: most events are instants."""
+    a = f"{alias}." if alias else ""
+    local = f"datetime({a}ts_utc / 1000000 + coalesce({a}utc_offset, 0) * 60, 'unixepoch')"
+
+    def plus(step: str) -> str:
+        return (f"{a}ts_utc + CAST(round((julianday({local}, '{step}') - julianday({local})) * 86400) "
+                f"AS INTEGER) * 1000000")
+
+    return (f"(CASE WHEN instr({a}properties, '\"time_precision\"') = 0 THEN {a}ts_utc + 1 "
+            f"ELSE CASE json_extract({a}properties, '$.time_precision') "
+            f"WHEN 'day' THEN {a}ts_utc + {_DAY} WHEN 'month' THEN {plus('+1 month')} "
+            f"WHEN 'year' THEN {plus('+1 year')} ELSE {a}ts_utc + 1 END END)")
+
+
+def overlap_sql(alias: str = "", start: str = ":start", end: str = ":end", wide: str = ":wide") -> str:
+    """SQL keeping events whose covered time meets [start, end) — either bound may be the
+    empty string for none. ``wide`` must be bound to ``start - MAX_COVER_US``: it keeps the
+    scan on the ``(case_id, ts_utc)`` index, and only rows stored before the window's start
+    are checked for a covering period."""
+    a = f"{alias}." if alias else ""
+    terms = []
+    if end:
+        terms.append(f"{a}ts_utc < {end}")
+    if start:
+        terms.append(f"{a}ts_utc >= {wide}")
+        # A covering event is stored at a local midnight, and UTC offsets are whole quarter
+        # hours: that test reads the index alone, so the row (its properties) is fetched
+        # only for the few events of the year before the window that could cover it.
+        terms.append(f"({a}ts_utc >= {start} OR ({a}ts_utc % {_QUARTER_HOUR} = 0 "
+                     f"AND {covered_until_sql(alias)} > {start}))")
+    return " AND ".join(terms) if terms else "1"
 
 
 # ---------------------------------------------------------------------- the index
@@ -940,11 +1015,14 @@ def case_extent(ws: Workstation, case_id: int) -> tuple[int, int] | None:
 def sql_window_events(ws: Workstation, case_id: int, start_us: int, end_us: int, *,
                       limit: int = POINT_LIMIT + 1) -> list[WindowEvent]:
     """Live events with start ≤ time < end in time order, at most ``limit``: an index range
-    scan on ``(case_id, ts_utc)``."""
-    sql = ("SELECT id, ts_utc, kind, title, case_id FROM event WHERE case_id = ? AND ts_utc >= ? "
-           "AND ts_utc < ? AND deleted = 0 ORDER BY ts_utc, id LIMIT ?")
+    scan on ``(case_id, ts_utc)``. An event known to the day (month, year) only is in the
+    window when its day meets it (see :func:`covered_until`)."""
+    sql = (f"SELECT id, ts_utc, kind, title, case_id FROM event WHERE case_id = :case AND "
+           f"{overlap_sql()} AND deleted = 0 ORDER BY ts_utc, id LIMIT :limit")
+    params = {"case": case_id, "start": int(start_us), "end": int(end_us), "wide": int(start_us) - MAX_COVER_US,
+              "limit": int(limit)}
     with ws.db.read() as conn:
-        rows = conn.exec_driver_sql(sql, (case_id, int(start_us), int(end_us), int(limit))).fetchall()
+        rows = conn.exec_driver_sql(sql, params).fetchall()
     return [WindowEvent(int(r[0]), int(r[1]), r[2], r[3], int(r[4])) for r in rows]
 
 
@@ -1114,5 +1192,6 @@ __all__ = [
     "case_extent", "sql_window_events", "sql_bucket_counts", "save_view", "load_view", "list_views",
     "delete_view", "set_starred", "set_tags", "with_star", "with_tags", "normalise_tags", "is_starred",
     "event_tags", "resolve_zone", "system_zone", "zone_name", "nice_bucket_us", "bucket_label",
-    "offset_us", "from_us", "to_us", "format_offset",
+    "offset_us", "from_us", "to_us", "format_offset", "PRECISIONS", "MAX_COVER_US", "time_precision",
+    "covered_until", "covered_span", "covered_until_sql", "overlap_sql",
 ]
