@@ -1,7 +1,8 @@
 """``workstation hq …``: run HQ and administer it (against HQ's database, not a case file).
 
 The HQ database is ``--db URL`` (a SQLAlchemy URL), else ``$WORKSTATION_HQ_DB``, else the
-embedded SQLite file under the platform data directory.
+embedded SQLite file under the platform data directory. ``serve`` and ``enroll`` may create
+a new database file; no command creates the folder of a SQLite URL (see store.open_store).
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ def _url(args: argparse.Namespace) -> str | None:
     return args.hq_db or os.environ.get("WORKSTATION_HQ_DB") or None
 
 
+# The commands that may start a new HQ database (``serve`` through server.build); the others
+# look at or change an existing one, so a mistyped --db is refused rather than met with an
+# empty HQ ("no devices").
+_CREATES_DB = {"enroll"}
+
+
 def _service(args: argparse.Namespace) -> Any:
     from workstation.hq.service import HQService
     from workstation.hq.store import open_store
 
-    return HQService(open_store(_url(args)))
+    return HQService(open_store(_url(args), create=args.hq_cmd in _CREATES_DB))
 
 
 def cmd_hq(args: argparse.Namespace) -> int:

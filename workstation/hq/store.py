@@ -3,13 +3,16 @@
 ``open_store(url)`` accepts a SQLAlchemy URL: ``sqlite:///path/hq.db`` (the embedded
 default, under the platform data directory) or ``postgresql+psycopg://user@host/db``
 (production). Migrations run before anything else; a database written by a newer HQ is
-refused. At first start HQ creates its instance id, its bundle keypairs (X25519 to receive,
+refused. A SQLite URL never creates folders (a typo in ``--db`` would otherwise grow a
+directory tree and an empty HQ); only the default location under the platform data
+directory is created on first use. PostgreSQL databases are created by their administrator. At first start HQ creates its instance id, its bundle keypairs (X25519 to receive,
 Ed25519 to sign acknowledgements) and the HQ-wide fingerprint key devices use for
 deconfliction.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import uuid
@@ -21,11 +24,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workstation.errors import DatabaseTooNew, StorageError, UsageError
+from workstation.errors import AccessDenied, DatabaseTooNew, NetworkError, StorageError, UsageError
 from workstation.hq.models import Counter, Secret
 from workstation.sync.crypto import new_box_key, new_sign_key, public_box, public_sign
 
@@ -45,13 +48,51 @@ def _config() -> Config:
     return cfg
 
 
-def _make_engine(url: str) -> Engine:
+def _shown(url: str) -> str:
+    """The URL as it may appear in a message: never with its password."""
     try:
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for memory and ``file:`` URI databases."""
+    db = url.database
+    if not db or db == ":memory:" or str(url.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return Path(db)
+
+
+def _check_sqlite_file(path: Path, *, create: bool, make_folder: bool) -> None:
+    """Refuse before SQLite would create anything the caller did not ask for: sqlite3 makes
+    a missing file silently, and a folder made for a mistyped path would hide the typo."""
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise UsageError(f"HQ database {path}: {folder} is not a folder (check the --db URL)")
+        if not make_folder:
+            raise UsageError(f"HQ database {path}: the folder {folder} does not exist (check the --db URL, "
+                             "or create the folder first)")
+        if not create:
+            raise UsageError(f"no HQ database at {path} yet (`workstation hq serve` or `hq enroll` creates it)")
+        folder.mkdir(parents=True, exist_ok=True)
+    if not create and not path.exists():
+        raise UsageError(f"no HQ database at {path} (check the --db URL; `workstation hq serve` or "
+                         "`hq enroll` creates one)")
+
+
+def _make_engine(url: str, *, create: bool = True, make_folder: bool = False) -> Engine:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(f"HQ database URL {_shown(url)!r}: {exc}") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            path = _sqlite_file(parsed)
+            if path is not None:
+                _check_sqlite_file(path, create=create, make_folder=make_folder)
+            engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,11 +104,42 @@ def _make_engine(url: str) -> Engine:
                 cur.close()
 
             return engine
-        if url.startswith("postgresql"):
-            return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
-    except ArgumentError as exc:
-        raise UsageError(f"HQ database URL {url!r}: {exc}") from None
-    raise UsageError(f"HQ database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        if parsed.get_backend_name() == "postgresql":
+            # A host that drops packets would otherwise hold a command for minutes (libpq
+            # waits for the system's TCP timeout); the URL's own connect_timeout wins.
+            connect = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+            return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True,
+                                 connect_args=connect)
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(f"HQ database URL {_shown(url)!r}: {exc}") from None
+    raise UsageError(f"HQ database URL {_shown(url)!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+
+
+# What a PostgreSQL server says when it was reached but would not let us in. libpq gives no
+# SQLSTATE for a failed connection, only the server's text (English unless the server's
+# lc_messages says otherwise; anything unrecognised counts as a network failure, 6).
+_PG_NO_DATABASE = re.compile(r'database "[^"]*" does not exist')
+_PG_CREDENTIALS = re.compile(r'authentication failed|role "[^"]*" does not exist|no pg_hba\.conf entry'
+                             r'|no password supplied|fe_sendauth|permission denied for database'
+                             r'|not permitted to log in')
+
+
+def _connect_error(url: URL, exc: OperationalError) -> Exception:
+    """The typed error for a database HQ could not connect to (CLI.md exit codes): a server
+    that cannot be reached (or turns everyone away: starting up, too many clients) is 6 and
+    worth a retry; wrong credentials are 3, like a wrong passphrase; a database name that
+    does not exist is a typo in the URL, 2."""
+    text = " ".join(str(exc.orig).split())
+    if url.get_backend_name() != "postgresql":
+        return StorageError(f"cannot open the HQ database: {str(exc.orig).splitlines()[0]}")
+    where = f"{url.host}:{url.port or 5432}" if url.host else "the local socket"
+    if _PG_NO_DATABASE.search(text):
+        return UsageError(f"the PostgreSQL server at {where} has no database {url.database!r} (check the --db URL; "
+                          "HQ does not create PostgreSQL databases: `createdb` it first)")
+    if _PG_CREDENTIALS.search(text):
+        return AccessDenied(f"the PostgreSQL server at {where} refused user {url.username!r} for database "
+                            f"{url.database!r}: {text}")
+    return NetworkError(f"cannot reach the HQ database server at {where}: {text}")
 
 
 class HQStore:
@@ -136,10 +208,22 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_store(url: str | None = None) -> HQStore:
-    """Open (and create or upgrade) HQ's database at ``url``."""
+def open_store(url: str | None = None, *, create: bool = True) -> HQStore:
+    """Open (and upgrade) HQ's database at ``url``, default the embedded SQLite file.
+
+    ``create`` lets a missing SQLite file be created (in a folder that exists: only the
+    default location's folder is made). Raises UsageError for a bad URL, a missing folder or
+    (``create`` false) a missing file; NetworkError, AccessDenied or UsageError when a
+    PostgreSQL server cannot be reached, refuses the credentials or lacks the database."""
+    make_folder = not url
     url = url or default_url()
-    engine = _make_engine(url)
+    engine = _make_engine(url, create=create, make_folder=make_folder)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        raise _connect_error(engine.url, exc) from None
     try:
         migrate(engine)
         store = HQStore(url, engine)
