@@ -21,8 +21,19 @@ def _cli() -> Any:
     return cli
 
 
-def _when(us: int | None) -> str:
-    return clock.from_micros(us).strftime("%Y-%m-%d %H:%M") if us is not None else ""
+_DATE_ONLY = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+def _when(us: int | None, precision: str | None = None, offset: int | None = None) -> str:
+    """UTC time of a hit; a date the source gave without a time of day as that date (in
+    the source's own offset: its stored midnight is no time, and in UTC maybe the day
+    before)."""
+    if us is None:
+        return ""
+    fmt = _DATE_ONLY.get(precision or "")
+    if fmt is not None:
+        return (clock.from_micros(us) + timedelta(minutes=offset or 0)).strftime(fmt) + " (date)"
+    return clock.from_micros(us).strftime("%Y-%m-%d %H:%M")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -44,7 +55,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         lines = [f"{'KIND':<7}{'CASE':<16}{'WHEN (UTC)':<18}{'TYPE':<13}{'ID':>7}  MATCH"]
         for h in res.hits:
             snippet = " ".join(h.snippet.split()) or h.title
-            lines.append(f"{h.kind:<7}{h.case_number:<16}{_when(h.ts_utc):<18}{(h.subkind or ''):<13}"
+            lines.append(f"{h.kind:<7}{h.case_number:<16}{_when(h.ts_utc, h.time_precision, h.utc_offset):<18}{(h.subkind or ''):<13}"
                          f"{h.id:>7}  {snippet}")
         more = "at least " if res.total_capped else ""
         lines.append(f"{len(res.hits)} shown of {more}{res.total_estimate} matches")

@@ -89,3 +89,20 @@ def test_duplicates_occurrences_and_paths(run, world: World) -> None:
     assert json.loads(out)[0]["entity_ids"][0] == world.ids["c_acct"]
     code, out, _ = run("paths", str(world.ids["a_acct"]), str(world.ids["a_card"]))
     assert code == 0 and "2 hop(s)" in out and "John Smith" in out
+
+
+def test_search_text_shows_a_date_only_hit_as_its_date(run, world: World, tmp_path: Path) -> None:
+    # QIF gives dates only: the stored midnight (in UTC possibly the day before, or 05:00)
+    # is no time to print.
+    from workstation.ingest.pipeline import run_import
+    from workstation.ingest.records import ImportOptions
+
+    qif = tmp_path / "cafe.qif"
+    qif.write_text("!Type:Bank\nD03/01/2024\nT-12.50\nPZEBRAFISH CAFE\n^\n", encoding="utf-8")
+    run_import(world.ws, world.ws.find_case("C-2024-001").id, qif,
+               options=ImportOptions(timezone="America/Toronto"))
+    code, out, err = run("search", "zebrafish")
+    assert code == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("event") and "C-2024-001" in ln]
+    assert lines, out
+    assert all("2024-03-01 (date)" in ln and "05:00" not in ln for ln in lines), out
