@@ -102,6 +102,9 @@ class _FilePage(QWizardPage):
 
 
 class _MappingPage(QWizardPage):
+    #: The file's column names arrived and the mapping offers them.
+    headersRead = Signal()
+
     def __init__(self, wizard: ImportWizardDialog) -> None:
         super().__init__()
         self.wiz = wizard
@@ -171,6 +174,7 @@ class _MappingPage(QWizardPage):
         self._preview_timer.setInterval(300)
         self._preview_timer.timeout.connect(self.refresh_preview)
         self._preview_generation = 0
+        self._header_generation = 0
 
     # ------------------------------------------------------------------ setup
     def initializePage(self) -> None:
@@ -194,17 +198,43 @@ class _MappingPage(QWizardPage):
         self.profile_combo.addItem("Recognise from the header", None)
         self.profile_combo.addItem("Custom (the mapping below)", "__custom__")
         if target is not None:
-            try:
-                self._headers = [str(h) for h in (read_header(self.wiz.path) or [])]
-            except Exception:  # noqa: BLE001 - a bad file is reported by the preview
-                self._headers = []
             for info in self.wiz.profiles:
                 if info.target == target:
                     suffix = "" if info.builtin else " (saved)"
                     self.profile_combo.addItem(f"{info.label or info.name}{suffix}", info.name)
             self._fill_mapping({})
+            self._read_headers()
         self.profile_combo.blockSignals(False)
         self.refresh_preview()
+
+    def _read_headers(self) -> None:
+        """The file's column names for the mapping's choices, read on the read lane: a large
+        workbook's shared strings take seconds to parse, which the UI thread must not wait
+        for. Only the newest answer is used (the format may change meanwhile)."""
+        self._header_generation += 1
+        generation, path = self._header_generation, self.wiz.path
+        self._headers = []
+        if path is None:
+            return
+
+        def work(_p: Any, _c: Any) -> list[str]:
+            try:
+                return [str(h) for h in (read_header(path) or [])]
+            except Exception:  # noqa: BLE001 - a bad file is reported by the preview
+                return []
+
+        def done(headers: list[str]) -> None:
+            if generation != self._header_generation or TABULAR_FORMATS.get(self.current_format()) is None:
+                return
+            self._headers = headers
+            name = self.profile_combo.currentData()
+            info = (next((p for p in self.wiz.profiles if p.name == name), None)
+                    if name and name != "__custom__" else None)
+            self._fill_mapping(dict(info.definition.get("columns", {})) if info else {})
+            self.headersRead.emit()
+
+        self.wiz.session.runner.submit(work, title="Read the header", lane="read", visible=False,
+                                       on_done=done, on_error=lambda _exc, _details: None)
 
     def _target(self) -> str:
         return TABULAR_FORMATS.get(self.current_format(), "transaction")

@@ -50,6 +50,8 @@ def test_custom_mapping_saved_and_reused_with_skip_bad_rows(qtbot, session, tmp_
     wiz.next()
     page = wiz.mapping_page
     assert page.current_format() == "transactions_table"
+    # The column names are read off the UI thread; the choices follow.
+    qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("Booked") >= 0, timeout=10000)
     mapping = {"date": "Booked", "description": "Text", "amount": "Sum", "card_number": "Card"}
     for row in range(page.mapping.rowCount()):
         field = page.mapping.item(row, 0).text()
@@ -105,6 +107,7 @@ def test_booking_list_mapped_by_hand_imports_people_and_charges(qtbot, session, 
     wiz.next()
     page = wiz.mapping_page
     page.format_combo.setCurrentIndex(page.format_combo.findData("booking_table"))
+    qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("BKG_NO") >= 0, timeout=10000)
     offered = [page.mapping.item(row, 0).text() for row in range(page.mapping.rowCount())]
     assert {"booking_number", "full_name", "dob", "charges", "statute"} <= set(offered)
     assert "amount" not in offered
@@ -128,3 +131,18 @@ def test_booking_list_mapped_by_hand_imports_people_and_charges(qtbot, session, 
     people = {p.label: p.properties.get("dob") for p in session.ws.list_entities(case_id, kind="person")}
     assert people == {"ALEX TESTPERSON": "1990-04-01", "ROBIN SAMPLE": "1985-05-31"}
     wiz.close()
+
+
+def test_column_names_are_read_off_the_ui_thread(qtbot, session, tmp_path: Path) -> None:
+    # A large workbook's header takes seconds to read: choosing a table format answers at
+    # once, and the column choices follow when the read lane has them.
+    case_id = session.ws.create_case("W-9", "wizard header").id
+    csv = tmp_path / "list.csv"
+    csv.write_text("BKG_NO,SUBJ,BORN\nQ-1,\"TESTPERSON, ALEX\",1990-04-01\n", encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, csv)
+    wiz.next()
+    page = wiz.mapping_page
+    with qtbot.waitSignal(page.headersRead, timeout=10000):
+        page.format_combo.setCurrentIndex(page.format_combo.findData("booking_table"))
+        assert page.mapping.cellWidget(0, 1).count() == 1  # only "—" so far: nothing was read here
+    assert page.mapping.cellWidget(0, 1).findData("BKG_NO") >= 0
