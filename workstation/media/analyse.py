@@ -285,7 +285,14 @@ def analyse_many(sources: Iterable[MediaSource | SourceProblem | str | os.PathLi
                     if queue[0][1] and running:
                         break
                     batch, isolated = queue.popleft()
-                    running[pool.submit(_analyse_batch, batch, opts)] = (batch, isolated)
+                    try:
+                        future = pool.submit(_analyse_batch, batch, opts)
+                    except BrokenProcessPool:
+                        # A worker died before its own future said so: this batch goes back
+                        # first, and the dead pool's futures are handled as they fail below.
+                        queue.appendleft((batch, isolated))
+                        break
+                    running[future] = (batch, isolated)
                     if isolated:
                         break
                 if not running:
