@@ -38,6 +38,7 @@ from workstation.media.exif import ExifInfo, read_exif
 from workstation.media.hashing import SNIFF_BYTES, MultiHasher, is_image_type, sniff_type
 from workstation.media.images import (DEFAULT_MAX_PIXELS, DEFAULT_PDQ_SIDE, DEFAULT_THUMB_SIZE,
                                       ImageAnalysis, analyse_image)
+from workstation.media.video import VideoInfo, is_iso_video_type, read_video_metadata
 from workstation.media.walk import MediaSource, SourceProblem
 
 #: Images larger than this (bytes) are hashed but not decoded.
@@ -62,8 +63,10 @@ class MediaAnalysis:
 
     ``mime`` is sniffed from content. ``image`` is set when the file decoded as a still
     image; ``exif`` is set whenever EXIF could be read (also for HEIF files this build
-    cannot decode). ``problem``/``problem_reason`` explain a failed image analysis
-    (reasons as :class:`~workstation.media.errors.MediaError.reason`).
+    cannot decode). ``video`` is set for an MP4/MOV/3GP file whose boxes could be read;
+    its camera, capture time and place are also given as ``exif``, so a video takes the
+    same path as a photo. ``problem``/``problem_reason`` explain a failed image or video
+    metadata analysis (reasons as :class:`~workstation.media.errors.MediaError.reason`).
     """
 
     display_path: str
@@ -77,6 +80,7 @@ class MediaAnalysis:
     problem: str | None = None
     problem_reason: str | None = None
     source: MediaSource | None = field(default=None, compare=False, repr=False)
+    video: VideoInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -169,9 +173,22 @@ def analyse_file(source: MediaSource | SourceProblem | str | os.PathLike[str],
     digest = hasher.digest()
     image: ImageAnalysis | None = None
     exif: ExifInfo | None = None
+    video: VideoInfo | None = None
     problem: str | None = None
     reason: str | None = None
-    if is_image_type(mime):
+    if is_iso_video_type(mime):
+        # A second, seeking pass that reads only box headers and moov's metadata boxes.
+        try:
+            with src.open() as stream:
+                video = read_video_metadata(stream, digest.size)
+            exif = video.to_exif()
+        except MediaError as exc:
+            problem, reason = f"video metadata unreadable: {exc.message}", exc.reason
+        except OSError as exc:
+            problem, reason = f"video metadata unreadable: {exc.strerror or exc}", "unreadable"
+        except Exception as exc:  # a reader bug must not cost the file's digests
+            problem, reason = f"video metadata reader failed: {type(exc).__name__}: {exc}", "error"
+    elif is_image_type(mime):
         if data is None:
             problem, reason = (f"image larger than {opts.max_image_bytes:,} bytes: hashed, not decoded",
                                "too-large")
@@ -191,7 +208,7 @@ def analyse_file(source: MediaSource | SourceProblem | str | os.PathLike[str],
                     exif = None
     return MediaAnalysis(display_path=src.display_path, size=digest.size, md5=digest.md5,
                          sha1=digest.sha1, sha256=digest.sha256, mime=mime, image=image, exif=exif,
-                         problem=problem, problem_reason=reason, source=src)
+                         problem=problem, problem_reason=reason, source=src, video=video)
 
 
 def _analyse_batch(batch: list[MediaSource], options: AnalysisOptions) -> list[MediaAnalysis | MediaFailure]:

@@ -180,10 +180,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     hsub = sp.add_subparsers(dest="hashset_cmd", required=True)
     h = hsub.add_parser("import", help="import a hash set and match every case against it")
     h.add_argument("file")
-    h.add_argument("--kind", default="known_bad", choices=["known_bad", "known_good", "alert"])
+    h.add_argument("--kind", default=None, choices=["known_bad", "known_good", "alert"],
+                   help="default: known_good for an NSRL reference set, known_bad otherwise")
     h.add_argument("--name", help="a name for the set (default: the file name)")
     h.add_argument("--format", default="auto",
-                   help="vics_json, nsrl_csv, rds_csv, hash_csv, pdq_csv, hash_list, pdq_list, hashdeep, "
+                   help="vics_json, nsrl_csv, rds_csv, rds_sqlite, hash_csv, pdq_csv, hash_list, pdq_list, hashdeep, "
                         "tsk_idx (default: detect)")
     hsub.add_parser("list", help="imported hash sets")
     sp.set_defaults(func=cmd_hashset)

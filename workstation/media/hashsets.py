@@ -8,11 +8,28 @@ Formats read, each streamed so a set of millions of lines never sits in memory:
     case-insensitively; hashes may sit on the media record, in its ``MediaFiles`` and in
     ``AlternativeHashes`` (``{"HashName": "PDQ", "HashValue": ...}``). A media record whose
     files carry other hashes yields one entry per distinct hash combination.
+``rds_sqlite``
+    NIST NSRL RDS v3 as published since 2022: an SQLite database (``RDS_2024.03.1_modern_
+    minimal.db``, and the full modern/android/ios/legacy sets) with a ``FILE`` table or
+    view (``sha256, sha1, md5[, crc32], file_name, file_size, package_id``) beside
+    ``PKG``/``OS``/``MFG``/``VERSION``. Recognised by its schema, never by its name; opened
+    read-only and immutable, streamed through a cursor in primary-key order so each
+    distinct (SHA-256, SHA-1, MD5) becomes one entry (``package_count`` tells how many
+    FILE rows it summarises). ``VERSION`` lands in the reader's ``metadata``.
 ``nsrl_csv`` / ``rds_csv`` / ``hash_csv`` / ``pdq_csv``
     CSV with a header: legacy NSRL ``"SHA-1","MD5","CRC32","FileName","FileSize",
     "ProductCode","OpSystemCode","SpecialCode"``, RDSv3 exports (``sha256,sha1,md5,
     file_name,file_size,...``), or any CSV with a hash column (comma, tab, semicolon or
-    pipe separated). Unmapped columns are kept in ``properties`` under their header name.
+    pipe separated; EnCase-style ``"Name","Hash Value","SHA1 Value","Logical Size"``
+    too). Unmapped columns are kept in ``properties`` under their header name. The
+    headerless flat files tools write from an RDS (``sqlite3`` list/CSV output of
+    ``FILE``, ``sha256|sha1|md5|crc32|file_name|file_size|package_id``, or v2-style rows
+    ``sha1,md5,crc32,name,size,product,os,special``) are read with the implied header.
+
+NSRL sets (``nsrl_csv``, ``rds_csv``, ``rds_sqlite``) list *known software*, not known
+content: the reader says so with ``known_good`` / ``metadata["known_good"]`` so the
+caller can file them as ignorable (known-good) rather than as alerts. Entries are not
+marked one by one; the set's kind is the caller's decision, as for the v2 CSV.
 ``hash_list``
     md5sum / sha1sum / sha256sum output (``<hex> *name``, ``<hex>  name``, escaped names
     starting with ``\\``), BSD style ``MD5 (name) = <hex>``, or bare hashes one per line.
@@ -42,6 +59,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -50,8 +68,8 @@ from typing import IO, Any, TextIO
 
 from workstation.media.errors import HashSetError
 
-__all__ = ["HashSetEntry", "HashSetFormat", "HashSetReader", "LineError", "detect_hashset_format",
-           "read_hashset", "write_vics_json"]
+__all__ = ["KNOWN_GOOD_FORMATS", "HashSetEntry", "HashSetFormat", "HashSetReader", "LineError",
+           "detect_hashset_format", "read_hashset", "write_vics_json"]
 
 
 class HashSetFormat(StrEnum):
@@ -66,6 +84,12 @@ class HashSetFormat(StrEnum):
     PDQ_LIST = "pdq_list"
     HASHDEEP = "hashdeep"
     TSK_IDX = "tsk_idx"
+    RDS_SQLITE = "rds_sqlite"
+
+
+#: Formats whose entries are known software (NIST NSRL): ignorable, never alerts.
+KNOWN_GOOD_FORMATS: frozenset[str] = frozenset(
+    {HashSetFormat.NSRL_CSV, HashSetFormat.RDS_CSV, HashSetFormat.RDS_SQLITE})
 
 
 Scalar = str | int | float | bool | None
@@ -211,8 +235,12 @@ def _category(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, dict):
-        value = _ci(value).get("id", _ci(value).get("code", _ci(value).get("name")))
-        return _category(value)
+        # {"CategoryID": 1, "Name": "..."} / {"Code": "A"} / {"Id": 2} / {"Value": 1}
+        lower = _ci(value)
+        for key in ("categorycode", "code", "categoryid", "id", "value", "categoryname", "name"):
+            if lower.get(key) is not None and not isinstance(lower.get(key), (dict, list)):
+                return _category(lower[key])
+        return None
     text = str(value).strip()
     return text or None
 
@@ -318,6 +346,7 @@ def _is_comment(line: str) -> bool:
 _TSK_HEADER_RE = re.compile(r"^0{30,}\|")
 _TSK_LINE_RE = re.compile(r"^[0-9A-Fa-f]{32,64}\|\d+\s*$")
 _GNU_RE = re.compile(r"^\\?([0-9a-fA-F]{20,128})(?:(?:\s+|\s*[,;|]\s*)\*?(.*))?$")
+_GNU_STRICT_RE = re.compile(r"^\\?([0-9a-fA-F]{20,128}) ([ *])(.*)$")  # '<hex> <' '|'*'><name>'
 _BSD_RE = re.compile(r"^(MD5|SHA1|SHA-1|SHA256|SHA-256|SHA2-256)\s*\((.*)\)\s*=\s*([0-9a-fA-F]+)\s*$",
                      re.IGNORECASE)
 _PDQ_LINE_RE = re.compile(r"^([0-9a-fA-F]{64})\s*(?:[,;\t|]\s*(.*))?$")
@@ -325,14 +354,15 @@ _PDQ_QUALITY_RE = re.compile(r"^[0-9a-fA-F]{64}\s*[,;\t|]\s*(100|\d{1,2})\s*(?:$
 
 _COLUMN_ALIASES: dict[str, str] = {}
 for _target, _names in {
-    "md5": ("md5", "md5hash", "hashmd5", "md5sum", "md5digest"),
-    "sha1": ("sha1", "sha1hash", "hashsha1", "sha1sum", "sha1digest"),
-    "sha256": ("sha256", "sha256hash", "hashsha256", "sha256sum", "sha2256", "sha256digest"),
+    "md5": ("md5", "md5hash", "hashmd5", "md5sum", "md5digest", "md5value", "md5hashvalue"),
+    "sha1": ("sha1", "sha1hash", "hashsha1", "sha1sum", "sha1digest", "sha1value", "sha1hashvalue"),
+    "sha256": ("sha256", "sha256hash", "hashsha256", "sha256sum", "sha2256", "sha256digest",
+               "sha256value", "sha256hashvalue"),
     "pdq": ("pdq", "pdqhash", "pdqhex", "hashpdq", "pdqdigest", "signalvalue"),
     "pdq_quality": ("quality", "pdqquality"),
     "hash": ("hash", "hashvalue", "digest", "value"),
     "file_name": ("filename", "name", "file", "mediafilename", "originalname"),
-    "size": ("filesize", "size", "mediasize", "bytes", "sizebytes", "length"),
+    "size": ("filesize", "size", "mediasize", "bytes", "sizebytes", "length", "logicalsize"),
     "category": ("category", "cat", "classification", "categoryid"),
     "series": ("series", "seriesname"),
     "victim_identified": ("victimidentified",),
@@ -342,6 +372,26 @@ for _target, _names in {
 }.items():
     for _name in _names:
         _COLUMN_ALIASES[_name] = _target
+
+
+# Headerless flat files written from an RDS: the column order is implied by the hashes.
+_RDS_V3_COLUMNS = ["sha256", "sha1", "md5", "crc32", "file_name", "file_size", "package_id"]
+_NSRL_V2_COLUMNS = ["SHA-1", "MD5", "CRC32", "FileName", "FileSize", "ProductCode", "OpSystemCode",
+                    "SpecialCode"]
+_HEADERLESS_SHAPES = (((64, 40, 32), _RDS_V3_COLUMNS, "rds_csv"), ((40, 32, 8), _NSRL_V2_COLUMNS, "nsrl_csv"))
+
+
+def _headerless_shape(line: str) -> tuple[list[str], str, str] | None:
+    """(implied header, format, delimiter) when ``line`` is a headerless RDS/NSRL row."""
+    if not line.strip():
+        return None
+    delimiter = _sniff_delimiter(line)
+    fields = [f.strip().strip('"') for f in next(csv.reader([line], delimiter=delimiter), [])]
+    for lengths, header, fmt in _HEADERLESS_SHAPES:
+        if len(fields) >= len(lengths) + 1 and all(
+                len(f) == n and _HEX_RE.match(f) for f, n in zip(fields, lengths)):
+            return header, fmt, delimiter
+    return None
 
 
 def _norm_header(name: str) -> str:
@@ -386,6 +436,10 @@ def _head_lines(path: Path, limit: int = 200, max_chars: int = 1 << 18) -> list[
     return [_fix_text(line) for line in lines[:limit]]
 
 
+_JSON_HINTS = ('"md5"', '"sha1"', '"sha256"', '"mediafiles"', '"media"', 'odata', '"value"', '"md5hash"',
+               '"sha1hash"', '"alternativehashes"', '"media_files"')
+
+
 def _looks_like_json(path: Path) -> bool:
     with _open_text(path) as stream:
         head = stream.read(4096)
@@ -402,10 +456,13 @@ def detect_hashset_format(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     if path.stat().st_size == 0:
         raise HashSetError("empty file, not a hash set", file=str(path))
+    if _is_sqlite(path):
+        _close_quietly(_open_rds(path)[0])  # raises naming the file when it is not an RDS
+        return HashSetFormat.RDS_SQLITE
     if _looks_like_json(path):
         with _open_text(path) as stream:
             head = stream.read(1 << 16).lower()
-        if any(k in head for k in ('"md5"', '"sha1"', '"mediafiles"', '"media"', 'odata', '"value"')):
+        if any(k in head for k in _JSON_HINTS):
             return HashSetFormat.VICS_JSON
         raise HashSetError("JSON file without VICS media records (no MD5/SHA1/Media keys)",
                            file=str(path))
@@ -421,6 +478,10 @@ def detect_hashset_format(path: str | os.PathLike[str]) -> str:
             sum(bool(_TSK_LINE_RE.match(line)) for line in content) >= max(1, len(content) * 0.8)):
         return HashSetFormat.TSK_IDX
     first = content[0]
+    shape = _headerless_shape(first)
+    if shape is not None and sum(_headerless_shape(line) is not None for line in content[:100]) >= \
+            max(1, min(len(content), 100) // 2):
+        return HashSetFormat(shape[1])
     header = next(csv.reader([first], delimiter=_sniff_delimiter(first)), [])
     mapping = _header_mapping(header)
     if mapping is not None:
@@ -471,6 +532,11 @@ class HashSetReader:
         self.error_count = 0
         self.errors: list[LineError] = []
         self.metadata: dict[str, Scalar] = {}
+        #: True for NIST NSRL sets (v2 CSV, RDS v3 CSV/SQLite): known software, ignorable.
+        self.known_good = self.format in KNOWN_GOOD_FORMATS
+        if self.known_good:
+            self.metadata["known_good"] = True
+            self.metadata["publisher"] = "NIST NSRL"
 
     def _error(self, line: int, message: str, text: str = "") -> None:
         self.error_count += 1
@@ -492,6 +558,7 @@ class HashSetReader:
             HashSetFormat.PDQ_LIST: self._iter_pdq_list,
             HashSetFormat.HASHDEEP: self._iter_hashdeep,
             HashSetFormat.TSK_IDX: self._iter_tsk_idx,
+            HashSetFormat.RDS_SQLITE: self._iter_rds_sqlite,
         }[self.format]
         for entry in parser():
             self.entry_count += 1
@@ -533,14 +600,23 @@ class HashSetReader:
             if _is_comment(line) and mapping is None:
                 continue
             if mapping is None:
-                delimiter = _sniff_delimiter(line)
-                header = next(csv.reader([line], delimiter=delimiter), [])
-                mapping = _header_mapping(header)
-                if mapping is None:
-                    raise HashSetError("CSV header names no hash column "
-                                       f"(found: {', '.join(h.strip() for h in header)[:200]})",
-                                       file=str(self.path), line=number)
-                continue
+                shape = (_headerless_shape(line)
+                         if self.format in (HashSetFormat.NSRL_CSV, HashSetFormat.RDS_CSV) else None)
+                if shape is not None:
+                    # A headerless RDS/NSRL flat file: this line is data, the header implied.
+                    header, delimiter = list(shape[0]), shape[2]
+                    mapping = _header_mapping(header)
+                    self.metadata["implied_header"] = ",".join(header)
+                else:
+                    delimiter = _sniff_delimiter(line)
+                    header = next(csv.reader([line], delimiter=delimiter), [])
+                    mapping = _header_mapping(header)
+                    if mapping is None:
+                        raise HashSetError("CSV header names no hash column "
+                                           f"(found: {', '.join(h.strip() for h in header)[:200]})",
+                                           file=str(self.path), line=number)
+                    continue
+            assert mapping is not None
             if not line.strip():
                 continue
             try:
@@ -618,9 +694,69 @@ class HashSetReader:
             if db_stream is not None:
                 db_stream.close()
 
+    # -- NSRL RDS v3 (SQLite) --
+
+    def _iter_rds_sqlite(self) -> Iterator[HashSetEntry]:
+        path = str(self.path)
+        conn, layout = _open_rds(self.path)
+        self.metadata.update(layout.version)
+        row_number = 0
+        try:
+            cursor = conn.execute(layout.query)
+            cursor.arraysize = 4096
+            group: list[Any] | None = None
+            key: tuple[Any, ...] | None = None
+            count = 0
+            while True:
+                try:
+                    rows = cursor.fetchmany()
+                except sqlite3.Error as exc:
+                    raise HashSetError(f"corrupt NSRL RDS database ({exc}) after {row_number:,} FILE rows",
+                                       file=path) from None
+                if not rows:
+                    break
+                for row in rows:
+                    row_number += 1
+                    row_key = tuple(row[:3])
+                    if row_key == key:
+                        count += 1
+                        continue
+                    if group is not None:
+                        entry = self._rds_entry(group, count, layout)
+                        if entry is not None:
+                            yield entry
+                    group, key, count = [*row[:7], row_number], row_key, 1
+            if group is not None:
+                entry = self._rds_entry(group, count, layout)
+                if entry is not None:
+                    yield entry
+        finally:
+            _close_quietly(conn)
+
+    def _rds_entry(self, row: list[Any], count: int, layout: "_RdsLayout") -> HashSetEntry | None:
+        """One entry from the first FILE row of a run of rows with the same hashes."""
+        sha256, sha1, md5, crc32, file_name, file_size, package_id, row_number = row
+        try:
+            properties: dict[str, Scalar] = {}
+            if crc32 is not None and str(crc32).strip():
+                properties["crc32"] = str(crc32).strip().lower()
+            if package_id is not None:
+                properties["package_id"] = package_id if isinstance(package_id, int) else str(package_id)
+            if count > 1:
+                properties["package_count"] = count
+            return _checked(HashSetEntry(
+                sha256=_sha256(_db_hex(sha256)), sha1=_sha1(_db_hex(sha1)), md5=_md5(_db_hex(md5)),
+                file_name=str(file_name) if file_name not in (None, "") else None,
+                size=_int(file_size, "file_size"), properties=properties, line=row_number))
+        except _BadLine as exc:
+            self._error(row_number, f"{layout.relation} row {row_number}: {exc}",
+                        "|".join("" if v is None else str(v) for v in row[:7]))
+            return None
+
     # -- VICS JSON --
 
     def _iter_vics(self) -> Iterator[HashSetEntry]:
+        produced = 0
         with _open_text(self.path) as text:
             stream = _JsonStream(text, str(self.path))
             for line, record in _walk_json(stream):
@@ -629,12 +765,117 @@ class HashSetReader:
                 except _BadLine as exc:
                     self._error(line, str(exc), json.dumps(record)[:200])
                     continue
+                produced += len(entries)
                 yield from entries
+            if stream.peek() is not None:
+                raise stream.error("unexpected content after the end of the JSON document")
+        if produced == 0 and self.error_count == 0:
+            raise HashSetError("no VICS media records found (no object with MD5, SHA1, SHA256 or "
+                               "MediaFiles keys)", file=str(self.path))
 
 
 def read_hashset(path: str | os.PathLike[str], fmt: str | None = None, **options: Any) -> HashSetReader:
     """A :class:`HashSetReader` for ``path`` (format detected unless ``fmt`` is given)."""
     return HashSetReader(path, fmt, **options)
+
+
+# --- NSRL RDS v3 SQLite ----------------------------------------------------------------
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        return stream.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+
+
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    try:
+        conn.close()
+    except sqlite3.Error:  # pragma: no cover - closing a read-only handle
+        pass
+
+
+def _db_hex(value: Any) -> Any:
+    """A hash column value as text: RDS stores upper-case hex text; raw bytes are hexed."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return value
+
+
+@dataclass(frozen=True)
+class _RdsLayout:
+    relation: str
+    query: str
+    ordered: bool
+    version: dict[str, Scalar]
+
+
+_RDS_HASH_COLUMNS = ("sha256", "sha1", "md5")
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _open_rds(path: Path) -> tuple[sqlite3.Connection, _RdsLayout]:
+    """A read-only, immutable connection to an NSRL RDS v3 database and how to read it.
+
+    Raises :class:`HashSetError` naming the file when it is not an SQLite database, is
+    corrupt, or has no ``FILE`` table/view of the RDS shape.
+    """
+    name = str(path)
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise HashSetError(f"cannot open as an SQLite database ({exc})", file=name) from None
+    try:
+        try:
+            relations = {str(r[1]).lower(): (str(r[0]), str(r[1])) for r in conn.execute(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')")}
+            file_rel = relations.get("file")
+            columns: dict[str, str] = {}
+            if file_rel is not None:
+                columns = {str(c[1]).lower(): str(c[1]) for c in conn.execute(
+                    f"PRAGMA table_info({_quote_ident(file_rel[1])})")}
+        except sqlite3.Error as exc:
+            raise HashSetError(f"corrupt or unreadable SQLite database ({exc})", file=name) from None
+        hash_columns = [c for c in _RDS_HASH_COLUMNS if c in columns]
+        if file_rel is None or not hash_columns or "file_name" not in columns or "package_id" not in columns:
+            found = ", ".join(sorted(v[1] for v in relations.values())[:20]) or "none"
+            raise HashSetError(
+                "SQLite database is not an NSRL RDS v3: it has no FILE table or view with "
+                f"sha256/sha1/md5, file_name and package_id columns (tables and views: {found})",
+                file=name)
+        select = [f"{_quote_ident(columns[c])}" if c in columns else "NULL"
+                  for c in ("sha256", "sha1", "md5", "crc32", "file_name", "file_size", "package_id")]
+        base = f"SELECT {', '.join(select)}, 0 FROM {_quote_ident(file_rel[1])}"
+        order = f"{base} ORDER BY {', '.join(_quote_ident(columns[c]) for c in hash_columns)}"
+        try:
+            # Primary-key order (NIST's FILE key starts with sha256, sha1, md5) streams each
+            # distinct hash as one run. Without such an index SQLite would sort the whole
+            # table in temporary storage first: then read in stored order instead.
+            plan = " ".join(str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN {order}"))
+        except sqlite3.Error as exc:
+            raise HashSetError(f"corrupt or unreadable SQLite database ({exc})", file=name) from None
+        ordered = "TEMP B-TREE" not in plan.upper()
+        version: dict[str, Scalar] = {}
+        if "version" in relations:
+            try:
+                row = conn.execute(f"SELECT * FROM {_quote_ident(relations['version'][1])} LIMIT 1")
+                names = [d[0] for d in row.description]
+                first = row.fetchone()
+                if first is not None:
+                    version = {f"rds_{k.lower()}": _scalar(v) for k, v in zip(names, first)}
+            except sqlite3.Error:
+                version = {}
+        version["rds_relation"] = file_rel[1]
+        version["distinct"] = ordered
+        # The row number is filled in by the reader; ``0`` keeps the tuple shape.
+        return conn, _RdsLayout(file_rel[1], order if ordered else base, ordered, version)
+    except BaseException:
+        _close_quietly(conn)
+        raise
 
 
 def _checked(entry: HashSetEntry) -> HashSetEntry:
@@ -671,18 +912,21 @@ def _parse_sum_line(line: str, number: int) -> HashSetEntry:
             raise _BadLine(f"{algo} digest has {len(digest)} hex digits, expected {expected}")
         kind = _LENGTH_KIND[expected]
         return HashSetEntry(**{kind: digest.lower()}, file_name=name or None, line=number)
-    gnu = _GNU_RE.match(line.lstrip())
+    strict = _GNU_STRICT_RE.match(line.lstrip())
+    gnu = strict or _GNU_RE.match(line.lstrip())
     if not gnu:
         raise _BadLine("not a hash line (expected '<hex> <name>' or 'MD5 (name) = <hex>')")
-    digest, name = gnu.group(1), gnu.group(2)
+    # coreutils: one space, then ' ' (text mode) or '*' (binary mode), then the name as is.
+    digest = (strict or gnu).group(1)
+    tail: str | None = strict.group(3) if strict else gnu.group(2)
     kind = _LENGTH_KIND.get(len(digest))
     if kind is None:
         raise _BadLine(f"unsupported digest length {len(digest)} (MD5 32, SHA-1 40, SHA-256 64)")
-    if name is not None:
-        name = name.rstrip()
+    if tail is not None:
+        tail = tail.rstrip()
         if line.lstrip().startswith("\\"):
-            name = _unescape_gnu(name)
-    return HashSetEntry(**{kind: digest.lower()}, file_name=name or None, line=number)
+            tail = _unescape_gnu(tail)
+    return HashSetEntry(**{kind: digest.lower()}, file_name=tail or None, line=number)
 
 
 def _parse_pdq_line(line: str, number: int) -> HashSetEntry:
@@ -842,9 +1086,35 @@ class _JsonStream:
 
 
 _WHOLE_LIMIT = 4 << 20  # records up to this size are decoded in one call
+_MAX_DEPTH = 8
 
-_STREAM_KEYS = {"value", "media", "medias", "mediaitems", "items", "records"}
-_MEDIA_KEYS = {"md5", "sha1", "sha256", "mediafiles", "alternativehashes", "pdq"}
+_STREAM_KEYS = {"value", "media", "medias", "mediaitems", "items", "records", "cases", "mediacollection"}
+
+# Key spellings of VICS producers (Project VIC 1.x/2.0, Griffeye, X-Ways, CAID exports),
+# compared after _norm_key (lower case, no '_', '-' or spaces).
+_MD5_KEYS = ("md5", "md5hash", "hashmd5", "md5value")
+_SHA1_KEYS = ("sha1", "sha1hash", "hashsha1", "sha1value")
+_SHA256_KEYS = ("sha256", "sha256hash", "hashsha256", "sha2256", "sha256value")
+_PDQ_KEYS = ("pdq", "pdqhash")
+_PHOTODNA_KEYS = ("photodna", "photodnahash", "pdna")
+_CATEGORY_KEYS = ("category", "categoryid", "categorycode")
+_SIZE_KEYS = ("mediasize", "filesize", "size")
+_FILE_NAME_KEYS = ("filename", "name", "originalfilename", "mediafilename")
+_FILE_PATH_KEYS = ("filepath", "path", "fullpath")
+_FILES_KEYS = ("mediafiles", "mediafile")
+
+_MEDIA_KEYS = {*_MD5_KEYS, *_SHA1_KEYS, *_SHA256_KEYS, *_PDQ_KEYS, *_FILES_KEYS, *_PHOTODNA_KEYS,
+               "alternativehashes"}
+
+# The VICS keys mapped to entry fields; everything else goes to ``properties``.
+_VICS_KNOWN = {*_MD5_KEYS, *_SHA1_KEYS, *_SHA256_KEYS, *_PDQ_KEYS, *_PHOTODNA_KEYS, *_CATEGORY_KEYS,
+               *_SIZE_KEYS, *_FILES_KEYS, "pdqquality", "series", "seriesname", "victimidentified",
+               "isvictimidentified", "offenderidentified", "isoffenderidentified", "isdistributed",
+               "distributed", "tags", "filename", "alternativehashes"}
+
+
+def _is_media(record: Mapping[str, Any]) -> bool:
+    return any(_norm_key(key) in _MEDIA_KEYS for key in record)
 
 
 def _walk_json(stream: _JsonStream) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -871,6 +1141,8 @@ def _walk_array(stream: _JsonStream, depth: int) -> Iterator[tuple[int, dict[str
                 yield from _walk_object(stream, depth + 1)
             else:
                 yield from _walk_decoded(whole, line, depth + 1)
+        elif stream.peek() == "[" and depth < _MAX_DEPTH:
+            yield from _walk_array(stream, depth + 1)
         else:
             stream.value()
         char = stream.peek()
@@ -883,24 +1155,39 @@ def _walk_array(stream: _JsonStream, depth: int) -> Iterator[tuple[int, dict[str
             raise stream.error(f"expected ',' or ']' in array, found {char!r}")
 
 
+def _walk_nested(value: Any, line: int, depth: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Media records inside a container that is not itself a media record (a case, a
+    ``Cases`` list, a vendor's wrapper object...)."""
+    if depth >= _MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        yield from _walk_decoded(value, line, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_nested(item, line, depth)
+
+
 def _walk_decoded(obj: dict[str, Any], line: int, depth: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """Like :func:`_walk_object` for an object already decoded in memory."""
     record: dict[str, Any] = {}
     for key, value in obj.items():
-        if _norm_key(key) in _STREAM_KEYS and depth < 6 and isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    yield from _walk_decoded(item, line, depth + 1)
+        if _norm_key(key) in _STREAM_KEYS and depth < _MAX_DEPTH and isinstance(value, (list, dict)):
+            yield from _walk_nested(value, line, depth)
         else:
             record[key] = value
-    if any(_norm_key(key) in _MEDIA_KEYS for key in record):
+    if _is_media(record):
         yield line, record
+    else:
+        for value in record.values():
+            if isinstance(value, (list, dict)):
+                yield from _walk_nested(value, line, depth)
 
 
 def _walk_object(stream: _JsonStream, depth: int) -> Iterator[tuple[int, dict[str, Any]]]:
     line = stream.line()
     stream.take("{")
     record: dict[str, Any] = {}
+    containers: list[tuple[int, Any]] = []
     if stream.peek() == "}":
         stream.take("}")
         return
@@ -910,8 +1197,23 @@ def _walk_object(stream: _JsonStream, depth: int) -> Iterator[tuple[int, dict[st
             raise stream.error("object key is not a string")
         stream.take(":")
         norm = _norm_key(key)
-        if norm in _STREAM_KEYS and depth < 6 and stream.peek() == "[":
+        char = stream.peek()
+        if norm in _STREAM_KEYS and depth < _MAX_DEPTH and char == "[":
             yield from _walk_array(stream, depth)
+        elif norm not in _VICS_KNOWN and depth < _MAX_DEPTH and char in ("[", "{"):
+            # An unknown container: small ones may be a field of this record (kept, and
+            # searched for media records below if this is no media record); one too big
+            # to be a field is a wrapper around media records, walked without decoding it.
+            value_line = stream.line()
+            value = stream.value_if_small(_WHOLE_LIMIT)
+            if value is _TOO_BIG:
+                if char == "[":
+                    yield from _walk_array(stream, depth + 1)
+                else:
+                    yield from _walk_object(stream, depth + 1)
+            else:
+                record[key] = value
+                containers.append((value_line, value))
         else:
             record[key] = stream.value()
         char = stream.peek()
@@ -922,38 +1224,74 @@ def _walk_object(stream: _JsonStream, depth: int) -> Iterator[tuple[int, dict[st
             break
         else:
             raise stream.error(f"expected ',' or '}}' in object, found {char!r}")
-    if any(_norm_key(key) in _MEDIA_KEYS for key in record):
+    if _is_media(record):
         yield line, record
+    else:
+        for value_line, value in containers:
+            yield from _walk_nested(value, value_line, depth)
 
 
-# The VICS keys mapped to entry fields; everything else goes to ``properties``.
-_VICS_KNOWN = {"md5", "sha1", "sha256", "pdq", "pdqquality", "category", "series",
-               "victimidentified", "offenderidentified", "isdistributed", "tags", "mediafiles",
-               "mediasize", "filename", "alternativehashes"}
+def _first(lower: Mapping[str, Any], names: Iterable[str]) -> Any:
+    """The first value under one of ``names`` that is not empty."""
+    for name in names:
+        value = lower.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _hash_kind(name: str) -> str:
+    """A hash algorithm's name reduced to our key: 'SHA-256' -> 'sha256', 'PDQHash' -> 'pdq'."""
+    key = re.sub(r"[^0-9a-z]", "", name.lower())
+    if key in ("sha256", "sha2256", "sha256hash"):
+        return "sha256"
+    if key in ("pdq", "pdqhash"):
+        return "pdq"
+    if key in ("md5", "md5hash"):
+        return "md5"
+    if key in ("sha1", "sha1hash"):
+        return "sha1"
+    if key in _PHOTODNA_KEYS:
+        return "photodna"
+    return key
 
 
 def _alternative_hashes(value: Any) -> tuple[dict[str, str], dict[str, Scalar]]:
-    """({'sha256': .., 'pdq': ..}, extra properties) from an AlternativeHashes list."""
+    """({'sha256': .., 'pdq': ..}, extra properties) from an AlternativeHashes list (or a
+    ``{"SHA256": "..", "PDQ": ".."}`` mapping, as some tools write it)."""
     found: dict[str, str] = {}
     extra: dict[str, Scalar] = {}
+    if isinstance(value, dict):
+        value = [{"HashName": k, "HashValue": v} for k, v in value.items()]
     if not isinstance(value, list):
         return found, extra
     for item in value:
         if not isinstance(item, dict):
             continue
         lower = _ci(item)
-        name = str(lower.get("hashname", lower.get("name", lower.get("type", "")))).strip()
-        digest = lower.get("hashvalue", lower.get("value", lower.get("hash")))
-        key = re.sub(r"[^0-9a-z]", "", name.lower())
-        if digest is None or not key:
+        name = str(_first(lower, ("hashname", "name", "type", "hashtype", "algorithm", "hashalgorithm"))
+                   or "").strip()
+        digest = _first(lower, ("hashvalue", "value", "hash", "digest"))
+        kind = _hash_kind(name)
+        if digest is None or not kind:
             continue
-        if key in ("sha256", "sha2256", "pdq", "md5", "sha1"):
-            found[key.replace("sha2256", "sha256")] = str(digest)
-            if key == "pdq" and lower.get("quality") is not None:
+        if kind in ("sha256", "pdq", "md5", "sha1"):
+            found[kind] = str(digest)
+            if kind == "pdq" and lower.get("quality") is not None:
                 found["pdqquality"] = str(lower.get("quality"))
+        elif kind == "photodna":
+            extra["hash:PhotoDNA"] = _scalar(digest)
         else:
             extra[f"hash:{name}"] = _scalar(digest)
     return found, extra
+
+
+def _file_name_and_path(fl: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    name = _text_or_none(_first(fl, _FILE_NAME_KEYS))
+    path = _text_or_none(_first(fl, _FILE_PATH_KEYS))
+    if name is None and path is not None:
+        name = re.split(r"[\\/]", path.rstrip("\\/"))[-1] or None
+    return name, path
 
 
 def _entries_from_media(record: dict[str, Any], line: int) -> list[HashSetEntry]:
@@ -964,52 +1302,75 @@ def _entries_from_media(record: dict[str, Any], line: int) -> list[HashSetEntry]
         if _norm_key(key) not in _VICS_KNOWN:
             properties[key] = _scalar(value)
     properties.update(extra)
-    files = [f for f in (lower.get("mediafiles") or []) if isinstance(f, dict)]
+    photodna = _first(lower, _PHOTODNA_KEYS)
+    if photodna is not None:
+        properties.setdefault("hash:PhotoDNA", _scalar(photodna))  # kept: we cannot compute it
+    files_value = _first(lower, _FILES_KEYS) or []
+    if isinstance(files_value, dict):
+        files_value = [files_value]
+    files = [f for f in files_value if isinstance(f, dict)] if isinstance(files_value, list) else []
     common = dict(
-        category=_category(lower.get("category")), series=_text_or_none(lower.get("series")),
-        victim_identified=_bool(lower.get("victimidentified")),
-        offender_identified=_bool(lower.get("offenderidentified")),
-        is_distributed=_bool(lower.get("isdistributed")), tags=_tags(lower.get("tags")),
-        properties=properties, line=line)
-    pdq_value = lower.get("pdq", alternative.get("pdq"))
+        category=_category(_first(lower, _CATEGORY_KEYS)),
+        series=_text_or_none(_first(lower, ("series", "seriesname"))),
+        victim_identified=_bool(_first(lower, ("victimidentified", "isvictimidentified"))),
+        offender_identified=_bool(_first(lower, ("offenderidentified", "isoffenderidentified"))),
+        is_distributed=_bool(_first(lower, ("isdistributed", "distributed"))), tags=_tags(lower.get("tags")),
+        line=line)
+    pdq_value = _first(lower, _PDQ_KEYS) or alternative.get("pdq")
     quality_value = lower.get("pdqquality", alternative.get("pdqquality"))
-    size = _int(lower.get("mediasize", lower.get("filesize")), "MediaSize")
-    md5 = _md5(lower.get("md5", alternative.get("md5")))
-    sha1 = _sha1(lower.get("sha1", alternative.get("sha1")))
-    sha256 = _sha256(lower.get("sha256", alternative.get("sha256")))
+    size = _int(_first(lower, _SIZE_KEYS), "MediaSize")
+    md5 = _md5(_first(lower, _MD5_KEYS) or alternative.get("md5"))
+    sha1 = _sha1(_first(lower, _SHA1_KEYS) or alternative.get("sha1"))
+    sha256 = _sha256(_first(lower, _SHA256_KEYS) or alternative.get("sha256"))
     name = _text_or_none(lower.get("filename"))
+    path: str | None = None
     first_name: str | None = None
-    others: list[tuple[tuple[str | None, str | None, str | None], str | None, int | None]] = []
+    first_path: str | None = None
+    others: list[tuple[tuple[str | None, str | None, str | None], str | None, str | None, int | None]] = []
     for f in files:
         fl = _ci(f)
         f_alt, _ = _alternative_hashes(fl.get("alternativehashes"))
-        f_name = _text_or_none(fl.get("filename"))
+        f_name, f_path = _file_name_and_path(fl)
         first_name = first_name or f_name
-        hashes = (_md5(fl.get("md5", f_alt.get("md5"))), _sha1(fl.get("sha1", f_alt.get("sha1"))),
-                  _sha256(fl.get("sha256", f_alt.get("sha256"))))
+        first_path = first_path or f_path
+        hashes = (_md5(_first(fl, _MD5_KEYS) or f_alt.get("md5")),
+                  _sha1(_first(fl, _SHA1_KEYS) or f_alt.get("sha1")),
+                  _sha256(_first(fl, _SHA256_KEYS) or f_alt.get("sha256")))
         if not any(hashes):
             continue
         if all(not a or not b or a == b for a, b in zip(hashes, (md5, sha1, sha256))):
             # The same content as the media record: fill in what the record lacks.
             md5, sha1, sha256 = md5 or hashes[0], sha1 or hashes[1], sha256 or hashes[2]
-            name = name or f_name
+            if name is None:
+                name, path = f_name, f_path
         else:
             # Another content under the same media record (a variant file): its own entry.
-            others.append((hashes, f_name, _int(fl.get("filesize", fl.get("mediasize")), "FileSize")))
+            others.append((hashes, f_name, f_path, _int(_first(fl, _SIZE_KEYS), "FileSize")))
+    if path is None and name is None:
+        path = first_path
+
+    def props(file_path: str | None) -> dict[str, Scalar]:
+        if file_path is None or "FilePath" in properties:
+            return dict(properties)
+        return {**properties, "FilePath": file_path}
+
     entries: list[HashSetEntry] = []
     seen: set[tuple[str | None, str | None, str | None]] = set()
     if md5 or sha1 or sha256 or pdq_value:
         seen.add((md5, sha1, sha256))
         entries.append(HashSetEntry(md5=md5, sha1=sha1, sha256=sha256, pdq=_pdq(pdq_value),
                                     pdq_quality=_quality(quality_value), file_name=name or first_name,
-                                    size=size, **common))
-    for hashes, f_name, f_size in others:
+                                    size=size, properties=props(path), **common))
+    for hashes, f_name, f_path, f_size in others:
         if hashes in seen:
             continue
         seen.add(hashes)
         entries.append(HashSetEntry(md5=hashes[0], sha1=hashes[1], sha256=hashes[2], file_name=f_name,
-                                    size=f_size, **common))
+                                    size=f_size, properties=props(f_path), **common))
     if not entries:
+        if photodna is not None or "hash:PhotoDNA" in properties:
+            raise _BadLine("media record has only a PhotoDNA hash (kept nowhere: PhotoDNA cannot be "
+                           "matched here) and no MD5, SHA-1, SHA-256 or PDQ")
         raise _BadLine("media record without any MD5, SHA-1, SHA-256 or PDQ hash")
     return entries
 

@@ -490,7 +490,19 @@ def _exif_json(exif: ExifInfo | None, analysis: MediaAnalysis) -> dict[str, Any]
             out["format"] = analysis.image.format
         if analysis.image.frames and analysis.image.frames > 1:
             out["frames"] = analysis.image.frames
+    if analysis.video is not None:
+        # Duration (seconds), rotation, brand, mvhd times and where time/place came from.
+        out.update(analysis.video.properties())
     return out or None
+
+
+def _dimensions(analysis: MediaAnalysis) -> tuple[int | None, int | None]:
+    """Width and height as displayed: the decoded image's, or the video track's."""
+    if analysis.image is not None:
+        return analysis.image.width, analysis.image.height
+    if analysis.video is not None:
+        return analysis.video.width, analysis.video.height
+    return None, None
 
 
 def _capture_time(exif: ExifInfo | None, zone: Any) -> tuple[datetime | None, bool]:
@@ -543,7 +555,9 @@ def ingest_media(ws: Workstation, case_id: int, path: str | os.PathLike[str], *,
     Originals stay where they are (only their path is recorded). Each file is read once
     (MD5, SHA-1, SHA-256 together; type from content); images also get dimensions, PDQ and
     quality, EXIF (a ``media_capture`` event at the capture time and, with GPS, a
-    ``location`` entity linked to it) and a thumbnail stored encrypted in the database.
+    ``location`` entity linked to it) and a thumbnail stored encrypted in the database;
+    videos (MP4/MOV/3GP) the same capture event and place from their QuickTime/ISO metadata,
+    with size, rotation and duration (see :mod:`workstation.media.video`).
     Work is spread over ``workers`` processes (default: every core). Resumable; see the
     module doc. Per-file failures (bombs, truncated images, unsafe archive members,
     vanished files) are recorded in the result and the source summary, and the ingest goes
@@ -690,10 +704,10 @@ def _write_batch(state: _IngestState, batch: list[MediaAnalysis | MediaFailure])
                 exif_doc["time_zone_assumed"] = state.zone_name
             pdq = image.pdq_hex if image is not None else None
             quality = image.pdq_quality if image is not None else None
+            width, height = _dimensions(result)
             rows.append((
                 mid, state.case_id, result.display_path, result.size, result.mime, result.md5,
-                result.sha1, result.sha256, pdq, quality,
-                image.width if image is not None else None, image.height if image is not None else None,
+                result.sha1, result.sha256, pdq, quality, width, height,
                 json.dumps(exif_doc, ensure_ascii=False) if exif_doc else None,
                 clock.to_micros(when) if when is not None else None,
                 exif.gps_lat if exif is not None else None, exif.gps_lon if exif is not None else None,
@@ -753,9 +767,15 @@ def _write_captures(state: _IngestState, conn: Connection,
                 props_ev["offset_source"] = exif.offset_source
             if assumed:
                 props_ev["time_zone_assumed"] = state.zone_name
+            if result.video is not None:
+                if result.video.time_source:
+                    props_ev["time_source"] = result.video.time_source
+                if result.video.mvhd_local_time:
+                    props_ev["mvhd_local_time"] = True
             if exif.has_location:
                 props_ev.update(lat=exif.gps_lat, lon=exif.gps_lon)
-            w.event("media_capture", when, title=f"Photo {name}" + (f" ({camera})" if camera else ""),
+            what = "Video" if result.video is not None else "Photo"
+            w.event("media_capture", when, title=f"{what} {name}" + (f" ({camera})" if camera else ""),
                     properties=props_ev, parties=parties, ref=result.display_path)
             state.events += 1
 
@@ -1371,7 +1391,7 @@ def _entry_row(set_id: int, entry: HashSetEntry) -> tuple[Any, ...]:
             json.dumps(props, ensure_ascii=False, separators=(",", ":")) if props else "{}")
 
 
-def import_hashset(ws: Workstation, path: str | os.PathLike[str], *, kind: str = "known_bad",
+def import_hashset(ws: Workstation, path: str | os.PathLike[str], *, kind: str | None = None,
                    name: str | None = None, fmt: str | None = None, progress: Progress | None = None,
                    cancel: CancelToken | None = None, match: bool = True,
                    max_distance: int = DEFAULT_MAX_DISTANCE) -> HashSetImportResult:
@@ -1380,12 +1400,15 @@ def import_hashset(ws: Workstation, path: str | os.PathLike[str], *, kind: str =
     source row and an audit entry, then match every case's media against it (``match``).
 
     ``kind``: ``known_bad`` (matches raise alerts and pre-categorise), ``known_good``
-    (matches are hidden from review), ``alert`` (matches raise alerts only). Bad lines are
+    (matches are hidden from review), ``alert`` (matches raise alerts only); None: as the
+    file says (an NSRL reference set of known software is known good, anything else known
+    bad). An NSRL set is never imported as known bad (every system file would raise an
+    alert): UsageError. Bad lines are
     skipped and counted. Importing the same file again returns the existing set
     (``duplicate_of``). Raises BadInput for a file that is not a hash set, UsageError for a
     bad kind/format, Cancelled (nothing kept) when cancelled.
     """
-    if kind not in HASHSET_KINDS:
+    if kind is not None and kind not in HASHSET_KINDS:
         raise UsageError(f"hash-set kind must be one of {', '.join(HASHSET_KINDS)}")
     p = Path(path)
     if not p.is_file():
@@ -1409,6 +1432,11 @@ def import_hashset(ws: Workstation, path: str | os.PathLike[str], *, kind: str =
         raise BadInput(str(exc)) from None
     except OSError as exc:
         raise BadInput(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if kind is None:
+        kind = "known_good" if reader.known_good else "known_bad"
+    elif kind == "known_bad" and reader.known_good:
+        raise UsageError(f"{p.name} is an NSRL reference set of known software files ({reader.format.value}): "
+                         "import it as known good (or as an alert list), not as known bad")
     set_name = (name or p.stem).strip() or p.name
     now = clock.utcnow_iso()
     report(None, f"reading {p.name} as {reader.format.value}")
