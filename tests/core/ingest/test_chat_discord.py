@@ -301,7 +301,8 @@ def test_csv_day_first_dates_decided_from_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["html", "txt"])
-def test_html_and_text_exports_are_named_and_refused(tmp_path: Path, kind: str) -> None:
+def test_html_without_messages_is_refused_and_a_text_export_is_read(tmp_path: Path,
+                                                                   kind: str) -> None:
     if kind == "html":
         text = ('<!DOCTYPE html>\n<html lang="en">\n<head><title>Test Server - general'
                 '</title></head><body><div class="preamble"><div class="preamble__guild-icon-'
@@ -315,6 +316,12 @@ def test_html_and_text_exports_are_named_and_refused(tmp_path: Path, kind: str) 
     path = tmp_path / f"Test Server - general [901].{kind}"
     path.write_text(text, encoding="utf-8")
     assert P.sniff(path, path.read_bytes()) >= 0.5
+    if kind == "txt":
+        # The plain-text export is imported (tests/core/ingest/test_chat_discord_txt.py).
+        [ev] = _events(path)
+        assert (ev.body, ev.occurred_at) == ("hello", datetime(2024, 3, 14, 21, 5))
+        assert ev.parties[0].value == "alice"
+        return
     with pytest.raises(ParseError) as exc:
         list(P.parse(path, ImportOptions()))
     msg = str(exc.value)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from workstation.ingest.chat.discord import DiscordJsonParser
 from workstation.ingest.chat.irc import IrcLogParser
-from workstation.ingest.chat.mail import EmlParser, MboxParser
-from workstation.ingest.chat.messenger import MessengerJsonParser
+from workstation.ingest.chat.mail import EmlParser, MboxParser, MsgParser
+from workstation.ingest.chat.messenger import MessengerHtmlParser, MessengerJsonParser
 from workstation.ingest.chat.slack import SlackZipParser
+from workstation.ingest.chat.sms import SmsBackupParser
 from workstation.ingest.chat.telegram import TelegramHtmlParser, TelegramJsonParser
 from workstation.ingest.chat.whatsapp import WhatsAppParser
 from workstation.ingest.records import Parser
@@ -26,10 +27,13 @@ PARSERS: list[Parser] = [
     WhatsAppParser(),
     DiscordJsonParser(),
     MessengerJsonParser(),
+    MessengerHtmlParser(),
     IrcLogParser(),
     SlackZipParser(),
     EmlParser(),
     MboxParser(),
+    MsgParser(),
+    SmsBackupParser(),
 ]
 
 __all__ = [
@@ -38,8 +42,11 @@ __all__ = [
     "EmlParser",
     "IrcLogParser",
     "MboxParser",
+    "MsgParser",
+    "MessengerHtmlParser",
     "MessengerJsonParser",
     "SlackZipParser",
+    "SmsBackupParser",
     "TelegramHtmlParser",
     "TelegramJsonParser",
     "WhatsAppParser",

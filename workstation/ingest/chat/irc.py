@@ -1,4 +1,5 @@
-"""IRC client logs: irssi, WeeChat, HexChat/XChat, mIRC, ZNC and ISO-stamped loggers.
+"""IRC client logs: irssi, WeeChat, HexChat/XChat, mIRC, ZNC, Konversation, ISO-stamped
+loggers; Pidgin and Adium IM logs through :mod:`workstation.ingest.chat.imlog`.
 
 Line shapes recognised (one parser, because users rename and concatenate logs freely):
 
@@ -19,6 +20,11 @@ Line shapes recognised (one parser, because users rename and concatenate logs fr
 * dircproxy ``[14 Jan 12:36] <nick!user@host> text``: day and month without a year (taken
   from the file name or a log-opened line; else kept in ``properties["month_day"]``), the
   sender's user@host in ``properties["hostmask"]`` (an IP there is linked like a join's)
+* Konversation ``[Monday 01 January 2024] [12:00:00] <nick><TAB>text`` (each line dated;
+  ``[Join]<TAB>...`` command columns are notices), The Lounge ``[2021-03-29T13:16:36.853Z]
+  *** nick (u@h) quit (...)``, irssi with ``%z`` glued to the nick (``17:41 -0500<nick>``)
+* Pidgin (text and HTML) and Adium (XML) logs of IRC and of every other IM protocol are
+  handed to :mod:`workstation.ingest.chat.imlog` (the platform is the log's protocol)
 * ZNC playback in any client's log: ``<***> Buffer Playback...`` ... ``<***> Playback
   Complete.`` around replayed lines whose text starts with their own ``[HH:MM:SS]``;
   those are dated by it (``properties["replayed"]``, the log's time in ``logged_at``)
@@ -53,6 +59,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from workstation.ingest.chat import imlog
 from workstation.ingest.chat._common import account, group, head_text, looks_binary
 from workstation.ingest.records import (
     ImportOptions,
@@ -76,6 +83,9 @@ _CTX_RES = (
     re.compile(r"^--- Day changed (?P<dt>.+)$"),
     re.compile(r"^Session (?:Start|Close): (?P<dt>.+)$"),
     re.compile(r"^\*\*\*\* (?:BEGIN|ENDING) LOGGING AT (?P<dt>.+)$"),
+    # Konversation's session intro: "*** Logfile started" then "*** on <date>".
+    re.compile(r"^\*\*\* Logfile started(?P<dt>)$"),
+    re.compile(r"^\*\*\* on (?P<dt>\w{3} \w{3} +\d{1,2} [\d:]+ \d{4})$"),
 )
 _SESSION_IDENT = re.compile(r"^Session (?:Ident|Time): ?(?P<v>.*)$")
 _TEXT_DATE = re.compile(
@@ -91,7 +101,8 @@ _TS_WEECHAT = re.compile(
     r"\t(?P<prefix>[^\t]*)\t(?P<text>.*)$")
 _TS_ISO = re.compile(
     r"^\[?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[ T](?P<h>\d{2}):(?P<mi>\d{2})"
-    r"(?::(?P<s>\d{2}))?(?:[.,]\d+)?(?: ?(?P<tz>Z|[+-]\d{2}:?\d{2}))?\]?[ \t]+(?P<rest>.*)$")
+    r"(?::(?P<s>\d{2}))?(?:[.,]\d+)?(?: ?(?P<tz>Z|[+-]\d{2}:?\d{2}))?\]?(?:[ \t]+|(?=<))"
+    r"(?P<rest>.*)$")
 _TS_HEXCHAT = re.compile(
     rf"^(?P<mon>{_MON}) +(?P<d>\d{{1,2}}) (?P<h>\d{{2}}):(?P<mi>\d{{2}}):(?P<s>\d{{2}})[ \t]"
     r"(?P<rest>.*)$")
@@ -102,6 +113,11 @@ _TS_DAY_MONTH = re.compile(
 _TS_BRACKET = re.compile(
     r"^\[(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?: ?(?P<ap>[AaPp][Mm]))?\][ \t]?"
     r"(?P<rest>.*)$")
+# Konversation: "[Monday 01 January 2024] [12:34:56] <nick>\ttext" (the locale's long date,
+# then the time); "[Mon Jan 1 2024] [12:34:56 PM] ..." with other locales.
+_TS_KONV = re.compile(
+    r"^\[(?P<date>[^\[\]]*?\d{1,4}[^\[\]]*?)\] \[(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+    r"(?: ?(?P<ap>[AaPp][Mm]))?\][ \t]?(?P<rest>.*)$")
 _TS_PLAIN = re.compile(r"^(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?[ \t](?P<rest>.*)$")
 
 # A nick never starts with "-" (RFC 2812), which keeps Quassel's "<->" and "<-*" apart.
@@ -136,6 +152,21 @@ _JOIN = re.compile(
 _PART = re.compile(
     r"^(?:Parts: |Quits: )?(?P<nick>[^\s:]+)(?: [\[(](?P<mask>[^\])]*)[\])])?"
     r"(?: has (?:left|quit)| left the channel| quit IRC|$| ?\(|\s)")
+# Konversation's first column for what is not a message: "[Join]<TAB>alice has joined".
+_COMMAND_COLUMN = re.compile(
+    r"^\[?(?:Join|Part|Quit|Nick|Kick|Topic|Mode|Info|Notify|Away|Notice|Error|DCC|Ban|"
+    r"Invite|Channel|Server)\]?\t(?P<text>.*)$", re.I)
+# Eggdrop: "Action: nick text", "Nick change: a -> b", "nick (u@h) joined #chan.",
+# "nick (u@h) left irc: reason", "nick kicked from #chan by op: reason", "Topic changed
+# on #chan by op!u@h: ...", "#chan: mode change '+o x' by op!u@h", and at midnight
+# "--- Fri Jan  2 2004" (the new day).
+_EGG_ACTION = re.compile(r"^Action: (?P<nick>[^\s:]+) (?P<text>.*)$")
+_EGG_SYSTEM = re.compile(
+    r"^(?:Nick change: \S+ -> \S+$|[^\s(]+ \([^)]*\) (?:joined|left) (?:[#&!+]|irc:)|"
+    r"\S+ kicked from \S+ by |Topic changed on \S+ by |[#&!+]\S*: mode change )")
+_EGG_NICK = re.compile(r"^Nick change: (?P<old>\S+) -> (?P<new>\S+)$")
+_EGG_KICK = re.compile(r"^(?P<nick>\S+) kicked from \S+ by (?P<by>[^\s:!]+)")
+_EGG_DAY = re.compile(rf"^(?:[A-Z][a-z]{{2}} )?{_MON} +\d{{1,2}},? \d{{4}}$")
 _KICKED = re.compile(r"^(?P<nick>\S+) was kicked (?:from \S+ )?by (?P<by>[^\s(\[]+)")
 _KICKS = re.compile(r"^(?P<by>\S+) has kicked (?P<nick>[^\s(\[]+)")
 _NICK = re.compile(r"^(?P<old>\S+) is now known as (?P<new>\S+)")
@@ -204,6 +235,12 @@ def _stamp(line: str) -> _Stamp | None:
                 hh, mm = int(tz[1:3]), int(tz[-2:])
                 dt = dt.replace(tzinfo=timezone(sign * timedelta(hours=hh, minutes=mm)))
         return _Stamp(dt, None, c, m["rest"])
+    m = _TS_KONV.match(line)
+    if m and re.search(r"\d{4}", m["date"]):
+        c = _clock(m)
+        start, _zone = imlog.header_start(m["date"])
+        if c is not None and start is not None:
+            return _Stamp(datetime.combine(start.date(), c), None, c, m["rest"])
     m = _TS_HEXCHAT.match(line)
     if m:
         c = _clock(m)
@@ -285,6 +322,14 @@ def _classify(rest: str, weechat_prefix: str | None) -> _Body:
     m = _NOTICE.match(rest)
     if m:
         return _Body("message", m["nick"], m["text"], notice=True)
+    m = _COMMAND_COLUMN.match(rest)
+    if m:
+        return _Body("system", text=m["text"].strip())
+    m = _EGG_ACTION.match(rest)
+    if m:
+        return _Body("message", m["nick"], m["text"], action=True)
+    if _EGG_SYSTEM.match(rest):
+        return _Body("system", text=rest.strip())
     return _Body("unknown", text=rest)
 
 
@@ -329,9 +374,11 @@ class IrcLogParser:
     """
 
     name = "irc_log"
-    label = "IRC log (irssi, WeeChat, HexChat, mIRC, ZNC)"
+    label = "IRC/IM log (irssi, WeeChat, HexChat, mIRC, ZNC, Pidgin, Adium)"
 
     def sniff(self, path: Path, head: bytes) -> float:
+        if imlog.detect(head):
+            return imlog.sniff(head)  # Pidgin / Adium: IRC and every other IM protocol
         text = head_text(head)
         if not text:
             return 0.0
@@ -369,6 +416,9 @@ class IrcLogParser:
                 sample = fh.read(65536)
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+        if imlog.detect(sample):
+            yield from imlog.parse(path, options)
+            return
         encoding = options.encoding
         try:
             detected = detect_encoding(sample)
@@ -388,6 +438,8 @@ class IrcLogParser:
         net = profile.get("network")
         chan = profile.get("channel")
         stem = path.stem
+        if stem.lower().endswith(".log") and re.search(r"\d{4}$", path.name):
+            stem = stem[:-4]  # eggdrop "#chan.log.01Jan2024"
         m = re.match(r"^irc\.(?P<net>[^.]+)\.(?P<chan>.+)$", stem)  # WeeChat
         if m:
             net, chan = net or m["net"], chan or m["chan"]
@@ -431,6 +483,14 @@ class IrcLogParser:
                 except ValueError:
                     current = None
                 break
+        if current is None:
+            m = re.search(rf"(?<!\d)(\d{{2}})({_MON})(\d{{4}})(?!\d)", path.name, re.I)
+            if m:  # eggdrop's default log suffix ".%d%b%Y"
+                try:
+                    current = date(int(m.group(3)), _MONTHS[m.group(2).lower()[:3]],
+                                   int(m.group(1)))
+                except ValueError:
+                    current = None
         year = current.year if current else None
         last: datetime | None = None
         conv: Party | None = None
@@ -487,6 +547,11 @@ class IrcLogParser:
                                    message=f"unrecognised IRC line: {st.rest[:80]!r}")
                     continue
                 any_line = True
+                if body.kind == "system" and _EGG_DAY.match(body.text):
+                    day = _context_date(body.text)  # eggdrop's "[00:00] --- Fri Jan  2 2004"
+                    if day is not None:
+                        current, year, last = day, day.year, None
+                        continue
                 occurred: datetime | None
                 if st.full is not None:
                     occurred = st.full
@@ -553,8 +618,8 @@ class IrcLogParser:
             parties: list[Party] = []
             links: list[ParsedLink] = []
             facts: list[ParsedEntity] = []
-            m = _NICK.search(text)
-            km = _KICKED.match(text) or _KICKS.match(text)
+            m = _NICK.search(text) or _EGG_NICK.match(text)
+            km = _KICKED.match(text) or _KICKS.match(text) or _EGG_KICK.match(text)
             if m:
                 old = account(m["old"], m["old"], platform, "participant")
                 new_nick = m["new"].rstrip(".")
@@ -573,16 +638,23 @@ class IrcLogParser:
                     else None
                 pm = _PART.match(text) if jm is None and (
                     "has left" in low or "has quit" in low or "left the channel" in low or
-                    "quit irc" in low or text.startswith(("Parts:", "Quits:"))) else None
+                    "quit irc" in low or text.startswith(("Parts:", "Quits:")) or
+                    re.search(r"\) (?:quit|left|parted)\b", text) is not None) else None
                 hit = jm or pm
                 if hit:
-                    props["event"] = "join" if jm else ("quit" if "quit" in low[:80]
+                    props["event"] = "join" if jm else ("quit" if "quit" in low[:80] or
+                                                         ") left irc:" in low
                                                          else "part")
                     who = account(hit["nick"], hit["nick"], platform, "participant")
                     parties.append(who)
-                    if hit["mask"]:
-                        props["hostmask"] = hit["mask"]
-                        ip = _ip_party(hit["mask"])
+                    mask = hit["mask"]
+                    if not mask:
+                        # Konversation: "alice has joined this channel (~alice@host)."
+                        mm = re.search(r"\((?P<m>[^()\s]*@[^()\s]+)\)", text)
+                        mask = mm["m"] if mm else None
+                    if mask:
+                        props["hostmask"] = mask
+                        ip = _ip_party(mask)
                         if ip is not None:
                             parties.append(ip)
                             facts.append(ParsedEntity(party=who, ref=ref, links=(

@@ -1,4 +1,8 @@
-"""E-mail: single messages (.eml, Apple .emlx) and mailboxes (mbox family).
+"""E-mail: single messages (.eml, Apple .emlx, Outlook .msg) and mailboxes (mbox family).
+
+Outlook .msg files ([MS-OXMSG] compound files, read with olefile) give events of the same
+shape and the same party values as .eml (see :class:`MsgParser`): an Exchange sender or
+recipient is the SMTP address when the file or its transport headers give one.
 
 Each mail becomes one ParsedEvent (kind "message", ``properties["channel"] = "email"``):
 From as sender, To/Cc/Bcc as recipients (``Party(kind="email")``, the header in
@@ -32,9 +36,11 @@ sender typed).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import ipaddress
 import re
+import struct
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -343,6 +349,28 @@ def separator_date(line: str) -> datetime | None:
     return when
 
 
+def _ip_parties(msg: Message) -> list[Party]:
+    """The sender's own IP (X-Originating-IP, X-Sender-IP) and the relays' IPs of the
+    Received headers, hop 1 nearest the sender."""
+    parties: list[Party] = []
+    origin: set[str] = set()
+    for header in ("X-Originating-IP", "X-Sender-IP"):
+        raw = str(msg.get(header, "") or "").strip(" []")
+        if raw:
+            origin.add(raw)
+            parties.append(Party(kind="ip", value=raw, role="origin",
+                                 properties={"header": header.lower()}))
+    try:
+        relays = _received_ips(msg)
+    except Exception:  # noqa: BLE001 - odd Received headers must not cost the mail
+        relays = []
+    for hop, ip in enumerate(relays, 1):
+        if ip not in origin:
+            parties.append(Party(kind="ip", value=ip, role="relay",
+                                 properties={"header": "received", "hop": hop}))
+    return parties
+
+
 def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
                fallback_date: datetime | None = None) -> ParsedEvent:
     """One parsed mail as a ParsedEvent (see the module docstring for the mapping);
@@ -363,21 +391,7 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
         for name, addr in _addresses(msg, header):
             parties.append(Party(kind="email", value=addr, role=role, label=name or None,
                                  properties={"header": header}))
-    origin: set[str] = set()
-    for header in ("X-Originating-IP", "X-Sender-IP"):
-        raw = str(msg.get(header, "") or "").strip(" []")
-        if raw:
-            origin.add(raw)
-            parties.append(Party(kind="ip", value=raw, role="origin",
-                                 properties={"header": header.lower()}))
-    try:
-        relays = _received_ips(msg)
-    except Exception:  # noqa: BLE001 - odd Received headers must not cost the mail
-        relays = []
-    for hop, ip in enumerate(relays, 1):
-        if ip not in origin:
-            parties.append(Party(kind="ip", value=ip, role="relay",
-                                 properties={"header": "received", "hop": hop}))
+    parties.extend(_ip_parties(msg))
     subject = _subject(msg)
     occurred = None
     try:
@@ -535,7 +549,7 @@ class EmlParser:
         head = data[:8192]
         if data.startswith(_OLE_MAGIC):
             raise ParseError("an Outlook .msg file (OLE compound document), not a MIME "
-                             "message: save it as .eml (or export the mailbox) first", file=path)
+                             "message: import it as an Outlook message (.msg)", file=path)
         if b"\x00" in head or looks_binary(head.decode("latin-1")):
             raise ParseError("binary data, not an e-mail message", file=path)
         if _header_score(head.decode("utf-8", errors="replace")) == 0:
@@ -675,3 +689,692 @@ class MboxParser:
         except Exception as exc:  # noqa: BLE001 - one broken mail must not end the mailbox
             return RowError(ref=f"{ref} (line {sep_line})", field=None,
                             message=f"cannot read this mail ({type(exc).__name__}: {exc})")
+
+
+# --- Outlook .msg ([MS-OXMSG]) -------------------------------------------------------
+#
+# A .msg is an OLE2 compound file (read with olefile, BSD licence): the message's fixed-size
+# properties (integers, booleans, times) sit in its "__properties_version1.0" stream (a
+# header of 32 bytes for the top-level message, 24 for an embedded one, 8 for a recipient
+# or an attachment, then 16-byte entries: tag, flags, 8-byte value), each variable-size
+# property in a stream of its own named "__substg1.0_" + property id + type in hex
+# (001F: UTF-16LE string, 001E: 8-bit string in the message's code page, 0102: binary,
+# 000D: an object storage). Recipients are the storages "__recip_version1.0_#XXXXXXXX",
+# attachments "__attach_version1.0_#XXXXXXXX"; an attached Outlook item is a message
+# storage (__substg1.0_3701000D) inside its attachment.
+
+#: A .msg larger than this is refused (Outlook's own attachment limits keep real ones far
+#: smaller); every stream is read whole, so memory is bounded by the file's size.
+MSG_MAX_BYTES = 512 * 1024**2
+#: Attached Outlook items inside attached items... deeper than this are listed by name only.
+MSG_MAX_DEPTH = 8
+#: Transport headers kept in ``properties["transport_headers"]``, at most.
+MSG_HEADERS_KEPT = 256 * 1024
+
+_PROPS = "__PROPERTIES_VERSION1.0"
+_SUBSTG = "__SUBSTG1.0_"
+_RECIP = "__RECIP_VERSION1.0_#"
+_ATTACH = "__ATTACH_VERSION1.0_#"
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+# Property ids ([MS-OXPROPS]).
+_PR_SUBJECT = 0x0037
+_PR_CLIENT_SUBMIT_TIME = 0x0039
+_PR_SENT_REPRESENTING_NAME = 0x0042
+_PR_SENT_REPRESENTING_ADDRTYPE = 0x0064
+_PR_SENT_REPRESENTING_EMAIL = 0x0065
+_PR_TRANSPORT_HEADERS = 0x007D
+_PR_SENDER_NAME = 0x0C1A
+_PR_SENDER_ADDRTYPE = 0x0C1E
+_PR_SENDER_EMAIL = 0x0C1F
+_PR_RECIPIENT_TYPE = 0x0C15
+_PR_MESSAGE_DELIVERY_TIME = 0x0E06
+_PR_MESSAGE_FLAGS = 0x0E07
+_PR_BODY = 0x1000
+_PR_RTF_COMPRESSED = 0x1009
+_PR_HTML = 0x1013
+_PR_INTERNET_MESSAGE_ID = 0x1035
+_PR_INTERNET_REFERENCES = 0x1039
+_PR_IN_REPLY_TO = 0x1042
+_PR_MESSAGE_CLASS = 0x001A
+_PR_DISPLAY_NAME = 0x3001
+_PR_ADDRTYPE = 0x3002
+_PR_EMAIL_ADDRESS = 0x3003
+_PR_SMTP_ADDRESS = 0x39FE
+_PR_ATTACH_DATA = 0x3701
+_PR_ATTACH_FILENAME = 0x3704
+_PR_ATTACH_METHOD = 0x3705
+_PR_ATTACH_LONG_FILENAME = 0x3707
+_PR_ATTACH_PATHNAME = 0x3708
+_PR_ATTACH_LONG_PATHNAME = 0x370D
+_PR_ATTACH_MIME_TAG = 0x370E
+_PR_ATTACH_CONTENT_ID = 0x3712
+_PR_INTERNET_CPID = 0x3FDE
+_PR_MESSAGE_CODEPAGE = 0x3FFD
+_PR_SENDER_SMTP = 0x5D01
+_PR_SENT_REPRESENTING_SMTP = 0x5D02
+_RECIPIENT_KINDS = {1: "to", 2: "cc", 3: "bcc"}
+_ATTACH_METHODS = {0: "none", 1: "by_value", 2: "by_reference", 3: "by_reference_resolve",
+                   4: "by_reference_only", 5: "embedded_message", 6: "ole", 7: "by_web_reference"}
+# Windows code pages Python knows under another name.
+_CODEPAGES = {65001: "utf-8", 65000: "utf-7", 1200: "utf-16-le", 1201: "utf-16-be",
+              20127: "ascii", 20866: "koi8-r", 21866: "koi8-u", 50220: "iso2022-jp",
+              50221: "iso2022-jp", 50222: "iso2022-jp", 51932: "euc-jp", 51949: "euc-kr",
+              52936: "hz", 54936: "gb18030", 10000: "mac-roman", 10007: "mac-cyrillic",
+              **{28590 + n: f"iso8859-{n}" for n in range(1, 16)}}
+
+
+def _codec(codepage: int | None) -> str:
+    """The Python codec of a Windows code page (Windows-1252 when unknown)."""
+    if codepage:
+        name = _CODEPAGES.get(codepage, f"cp{codepage}")
+        try:
+            codecs.lookup(name)
+            return name
+        except LookupError:
+            pass
+    return "cp1252"
+
+
+def _filetime(value: int) -> datetime | None:
+    """A FILETIME (100 ns ticks since 1601, UTC) as an aware datetime; None for 0/absurd."""
+    if value <= 0 or value >= 0x7FFF_FFFF_FFFF_FFFF:
+        return None
+    try:
+        return _FILETIME_EPOCH + timedelta(microseconds=value // 10)
+    except OverflowError:
+        return None
+
+
+class _Ole:
+    """A .msg compound file opened with olefile: directory index and bounded stream reads."""
+
+    def __init__(self, ole: Any, path: Path, size: int) -> None:
+        self.ole = ole
+        self.path = path
+        self.size = size
+        self.read_total = 0
+        # children[parent path] = {UPPER-CASE name: name as written}; producers differ in
+        # the case of the hex digits of stream names.
+        self.children: dict[tuple[str, ...], dict[str, str]] = {}
+        for entry in ole.listdir(streams=True, storages=True):
+            parent = tuple(entry[:-1])
+            self.children.setdefault(parent, {})[entry[-1].upper()] = entry[-1]
+
+    def has(self, parent: tuple[str, ...], name: str) -> str | None:
+        return self.children.get(parent, {}).get(name.upper())
+
+    def stream(self, parent: tuple[str, ...], name: str) -> bytes | None:
+        real = self.has(parent, name)
+        if real is None:
+            return None
+        where = "/".join((*parent, real))
+        if self.ole.get_type(where) != 2:  # STGTY_STREAM
+            return None
+        size = self.ole.get_size(where)
+        if size > self.size:
+            raise ParseError(f"stream {where} declares {size:,} bytes, more than the whole "
+                             f"file ({self.size:,} bytes): a corrupt or crafted .msg",
+                             file=self.path)
+        self.read_total += size
+        if self.read_total > 2 * self.size + (16 << 20):
+            raise ParseError("the streams of this .msg share their sectors (more data "
+                             "declared than the file holds): a corrupt or crafted .msg",
+                             file=self.path)
+        with self.ole.openstream(where) as fh:
+            data = fh.read()
+        return data
+
+    def streams_under(self, parent: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
+        """Every stream below storage ``parent`` (path relative to it, data), sorted."""
+        for name in sorted(self.children.get(parent, {}).values()):
+            full = (*parent, name)
+            if full in self.children:
+                for sub, data in self.streams_under(full):
+                    yield f"{name}/{sub}", data
+            else:
+                blob = self.stream(parent, name)
+                if blob is not None:
+                    yield name, blob
+
+
+class _MsgObject:
+    """The properties of one message, recipient or attachment storage."""
+
+    def __init__(self, ole: _Ole, where: tuple[str, ...], header: int,
+                 codepage: int | None = None) -> None:
+        self.ole = ole
+        self.where = where
+        self.fixed: dict[int, tuple[int, int]] = {}  # id -> (type, raw 8-byte value)
+        data = ole.stream(where, _PROPS) or b""
+        for off in range(header, len(data) - 15, 16):
+            tag, _flags, value = struct.unpack_from("<IIQ", data, off)
+            self.fixed.setdefault(tag >> 16, (tag & 0xFFFF, value))
+        own = self.integer(_PR_MESSAGE_CODEPAGE) or self.integer(_PR_INTERNET_CPID)
+        self.codepage = own or codepage
+        self.ansi_strings = False
+        self.unicode_strings = False
+
+    def integer(self, pid: int) -> int | None:
+        typ, value = self.fixed.get(pid, (0, 0))
+        if typ == 0x0003:
+            return struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0]
+        if typ in (0x0002, 0x000B):
+            return value & 0xFFFF
+        if typ == 0x0014:
+            return value
+        return None
+
+    def time(self, pid: int) -> datetime | None:
+        typ, value = self.fixed.get(pid, (0, 0))
+        return _filetime(value) if typ == 0x0040 else None
+
+    def string(self, pid: int) -> str | None:
+        raw = self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}001F")
+        if raw is not None:
+            self.unicode_strings = True
+            text = raw[: len(raw) - len(raw) % 2].decode("utf-16-le", errors="replace")
+        else:
+            raw = self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}001E")
+            if raw is None:
+                return None
+            self.ansi_strings = True
+            text = raw.decode(_codec(self.codepage), errors="replace")
+        return text.split("\x00", 1)[0]  # a terminating NUL (some writers store one)
+
+    def binary(self, pid: int) -> bytes | None:
+        return self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}0102")
+
+    def storages(self, prefix: str) -> list[tuple[str, ...]]:
+        names = self.ole.children.get(self.where, {})
+        return [(*self.where, names[k]) for k in sorted(names)
+                if k.startswith(prefix) and (*self.where, names[k]) in self.ole.children]
+
+
+# --- Compressed RTF ([MS-OXRTFCP]) and RTF text ------------------------------------------
+_RTF_PREBUF = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss "
+               b"\\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier"
+               b"{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+_RTF_MAX = 64 * 1024**2
+
+
+def decompress_rtf(data: bytes) -> bytes:
+    """The RTF of a PR_RTF_COMPRESSED value (LZFu compressed or MELA uncompressed)."""
+    if len(data) < 16:
+        raise ValueError("compressed RTF shorter than its 16-byte header")
+    comp_size, raw_size, magic = struct.unpack_from("<III", data, 0)
+    if magic == 0x414C454D:  # "MELA": stored uncompressed
+        return data[16:16 + raw_size]
+    if magic != 0x75465A4C:  # "LZFu"
+        raise ValueError(f"unknown compressed RTF type 0x{magic:08x}")
+    end = min(len(data), comp_size + 4)
+    limit = min(raw_size, _RTF_MAX)
+    dictionary = bytearray(4096)
+    dictionary[: len(_RTF_PREBUF)] = _RTF_PREBUF
+    write = len(_RTF_PREBUF)
+    out = bytearray()
+    pos = 16
+    while pos < end and len(out) < limit:
+        control = data[pos]
+        pos += 1
+        for bit in range(8):
+            if pos >= end or len(out) >= limit:
+                break
+            if control & (1 << bit):
+                if pos + 2 > end:
+                    pos = end
+                    break
+                ref = (data[pos] << 8) | data[pos + 1]
+                pos += 2
+                offset, length = ref >> 4, (ref & 0xF) + 2
+                if offset == write:
+                    return bytes(out)  # the end marker
+                for i in range(length):
+                    byte = dictionary[(offset + i) % 4096]
+                    out.append(byte)
+                    dictionary[write] = byte
+                    write = (write + 1) % 4096
+            else:
+                byte = data[pos]
+                pos += 1
+                out.append(byte)
+                dictionary[write] = byte
+                write = (write + 1) % 4096
+    return bytes(out[:limit])
+
+
+_RTF_TOKEN = re.compile(rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|"
+                        rb"([\r\n]+)|([^\\{}\r\n]+)", re.S)
+_RTF_SKIP = frozenset({b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object",
+                       b"header", b"footer", b"headerl", b"headerr", b"footerl", b"footerr",
+                       b"listtable", b"listoverridetable", b"rsidtbl", b"generator",
+                       b"xmlnstbl", b"themedata", b"colorschememapping", b"datastore",
+                       b"latentstyles", b"filetbl", b"revtbl", b"pgdsctbl", b"fldinst"})
+_RTF_CHARS = {b"par": "\n", b"line": "\n", b"sect": "\n", b"page": "\n", b"row": "\n",
+              b"cell": "\t", b"tab": "\t", b"emdash": "\u2014", b"endash": "\u2013",
+              b"lquote": "\u2018", b"rquote": "\u2019", b"ldblquote": "\u201c",
+              b"rdblquote": "\u201d", b"bullet": "\u2022", b"emspace": " ", b"enspace": " "}
+
+
+# RTF \fcharset numbers and the Windows code pages they stand for.
+_RTF_CHARSETS = {0: 1252, 128: 932, 129: 949, 130: 1361, 134: 936, 136: 950, 161: 1253,
+                 162: 1254, 163: 1258, 177: 1255, 178: 1256, 186: 1257, 204: 1251, 222: 874,
+                 238: 1250, 77: 10000}
+
+
+def rtf_text(rtf: bytes) -> tuple[str, bool]:
+    """(text, is HTML) of an RTF document: plain text, or the HTML an RTF body encapsulates
+    (``\\fromhtml1``, [MS-OXRTFEX]: the \\*\\htmltag groups and the text outside
+    \\htmlrtf). 8-bit text is read in the code page of its font (\\fcharset), else of the
+    document (\\ansicpg); \\uN characters as Unicode."""
+    from_html = b"\\fromhtml" in rtf[:4096]
+    default = "cp1252"
+    fonts: dict[bytes, str] = {}
+    font: bytes | None = None  # the font being described in the font table
+    out: list[str] = []
+    pending = bytearray()
+    # Per group: [skipped, inside \htmlrtf, \uc count, codec, in the font table]
+    stack: list[list[Any]] = []
+    state: list[Any] = [False, False, 1, None, False]
+    skip_chars = 0
+    group_start = False
+
+    def flush() -> None:
+        if pending:
+            out.append(pending.decode(state[3] or default, errors="replace"))
+            pending.clear()
+
+    for m in _RTF_TOKEN.finditer(rtf):
+        word, param, hexbyte, symbol, brace, newline, text = m.groups()
+        first_in_group, group_start = group_start, False
+        hidden = state[0] or (state[1] and from_html)
+        if brace == b"{":
+            stack.append(state[:])
+            group_start = True
+            continue
+        if brace == b"}":
+            flush()
+            state = stack.pop() if stack else [False, False, 1, None, False]
+            continue
+        if newline is not None:
+            continue
+        if skip_chars and (text or hexbyte or symbol):
+            if text:
+                n = min(skip_chars, len(text))
+                skip_chars -= n
+                text = text[n:]
+                if not text:
+                    continue
+            else:
+                skip_chars -= 1
+                continue
+        if word is not None:
+            if state[4]:  # the font table: which code page each font's text is in
+                if word == b"f" and param:
+                    font = param
+                elif word in (b"fcharset", b"cpg") and param and font is not None:
+                    cp = int(param) if word == b"cpg" else _RTF_CHARSETS.get(int(param))
+                    if cp:
+                        fonts[font] = _codec(cp)
+                continue
+            if word == b"ansicpg" and param:
+                flush()
+                default = _codec(int(param))
+            elif word == b"f" and param:
+                flush()
+                state[3] = fonts.get(param)
+            elif word == b"htmlrtf":
+                flush()
+                state[1] = param != b"0"
+            elif word == b"uc" and param:
+                state[2] = int(param)
+            elif word == b"u" and param:
+                if not hidden:
+                    flush()
+                    out.append(chr(int(param) % 65536))
+                skip_chars = state[2]
+            elif word == b"fonttbl":
+                state[0] = state[4] = True
+            elif word in _RTF_SKIP and first_in_group:
+                state[0] = True
+            elif word.startswith(b"htmltag") and from_html:
+                state[0] = state[1] = False  # \*\htmltagN: HTML markup of the document
+            elif word in _RTF_CHARS and not hidden:
+                flush()
+                out.append("\r\n" if from_html and word == b"par" else _RTF_CHARS[word])
+            continue
+        if symbol is not None:
+            if symbol == b"*":
+                state[0] = True  # an ignorable destination, unless it is an htmltag
+                continue
+            if not hidden:
+                if symbol in (b"\\", b"{", b"}"):
+                    pending.extend(symbol)
+                elif symbol == b"~":
+                    flush()
+                    out.append("\xa0")
+                elif symbol in (b"\n", b"\r"):
+                    flush()
+                    out.append("\n")
+            continue
+        if hexbyte is not None:
+            if not hidden:
+                pending.append(int(hexbyte, 16))
+            continue
+        if text and not hidden:
+            pending.extend(text)
+    flush()
+    # \uN gives UTF-16 code units: join surrogate pairs (emoji) into one character.
+    joined = "".join(out).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return joined, from_html
+
+
+def _html_of(raw: bytes, codepage: int | None) -> str:
+    m = re.search(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", raw[:8192], re.I)
+    for name in ([m.group(1).decode("ascii")] if m else []) + \
+            ([_codec(codepage)] if codepage else []) + ["utf-8"]:
+        try:
+            return raw.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return raw.decode("cp1252", errors="replace")
+
+
+def _msg_body(obj: _MsgObject, props: dict[str, Any]) -> str:
+    """Plain text of the message: PR_BODY, else the text of the HTML body, else of the
+    (compressed) RTF body; ``props["body_source"]`` says which when it is not PR_BODY."""
+    body = obj.string(_PR_BODY)
+    if body and body.strip():
+        return body.strip()
+    html_raw = obj.binary(_PR_HTML)
+    html = _html_of(html_raw, obj.codepage) if html_raw else obj.string(_PR_HTML)
+    if html and html.strip():
+        props["body_source"] = "html"
+        return html_to_text(html)
+    rtf = obj.binary(_PR_RTF_COMPRESSED)
+    if rtf:
+        try:
+            text, is_html = rtf_text(decompress_rtf(rtf))
+        except (ValueError, struct.error, IndexError) as exc:
+            props["body_unreadable"] = f"the RTF body cannot be decompressed ({exc})"
+            return ""
+        props["body_source"] = "rtf_html" if is_html else "rtf"
+        text = html_to_text(text) if is_html else re.sub(r"\n{3,}", "\n\n", text)
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return ""
+
+
+def _is_exchange(addrtype: str | None, address: str | None) -> bool:
+    return (addrtype or "").upper() == "EX" or (address or "").startswith("/")
+
+
+def _header_addresses(headers: Message | None, name: str) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    try:
+        return _addresses(headers, name)
+    except Exception:  # noqa: BLE001 - broken transport headers must not cost the mail
+        return []
+
+
+def _address_party(name: str | None, addrtype: str | None, address: str | None,
+                   smtp: str | None, role: str, header: str,
+                   fallback: list[tuple[str, str]]) -> Party | None:
+    """The party of one sender/recipient: the SMTP address (the same ``email`` entity as in
+    an .eml); an Exchange (EX) address resolved through PR_SMTP_ADDRESS or the transport
+    headers (``fallback``: their (name, address) pairs), else kept as an Exchange account."""
+    name = (name or "").strip().strip("'\"").strip() or None
+    address = (address or "").strip() or None
+    smtp = (smtp or "").strip() or None
+    if address is None and smtp is None:
+        return None
+    props: dict[str, Any] = {"header": header}
+    value: str | None = None
+    if address and not _is_exchange(addrtype, address) and "@" in address:
+        value = address
+    else:
+        value = smtp if smtp and "@" in smtp else None
+        if value is None:
+            same = [a for n, a in fallback if name and n.strip().lower() == name.lower()]
+            if same:
+                value = same[0]
+            elif len(fallback) == 1 and header in ("from", "sender"):
+                value = fallback[0][1]
+        if value is not None and address:
+            props["exchange_address"] = address
+        elif value is None:
+            props.update(address_type=(addrtype or "EX").upper(), unresolved=True)
+            return Party(kind="account", value=address or smtp or "", role=role, label=name,
+                         platform="exchange", properties=props)
+    if name and name.lower() == value.lower():
+        name = None
+    return Party(kind="email", value=value, role=role, label=name, properties=props)
+
+
+def _parse_headers(text: str) -> EmailMessage | None:
+    if not text.strip():
+        return None
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(
+            text.encode("utf-8", "surrogateescape").lstrip(b"\r\n") + b"\r\n\r\n",
+            headersonly=True)
+    except Exception:  # noqa: BLE001
+        return None
+    return msg if isinstance(msg, EmailMessage) else None
+
+
+def _storage_digest(ole: _Ole, where: tuple[str, ...]) -> tuple[int, str, str]:
+    """(size, SHA-256, MD5) of an attached object storage: its streams in name order, each
+    as its path, a NUL and its bytes (a stable fingerprint of the attached item)."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    for rel, data in ole.streams_under(where):
+        for h in (sha, md5):
+            h.update(rel.encode("utf-8") + b"\x00" + data)
+        size += len(data)
+    return size, sha.hexdigest(), md5.hexdigest()
+
+
+def _msg_parts(ole: _Ole, obj: _MsgObject, depth: int) -> dict[str, Any]:
+    """Everything read from one message storage, as plain values."""
+    props: dict[str, Any] = {"channel": "email", "format": "msg"}
+    headers_text = obj.string(_PR_TRANSPORT_HEADERS) or ""
+    headers = _parse_headers(headers_text)
+    parties: list[Party] = []
+    from_pairs = _header_addresses(headers, "from")
+    author = _address_party(obj.string(_PR_SENT_REPRESENTING_NAME),
+                            obj.string(_PR_SENT_REPRESENTING_ADDRTYPE),
+                            obj.string(_PR_SENT_REPRESENTING_EMAIL),
+                            obj.string(_PR_SENT_REPRESENTING_SMTP), "sender", "from", from_pairs)
+    sender = _address_party(obj.string(_PR_SENDER_NAME), obj.string(_PR_SENDER_ADDRTYPE),
+                            obj.string(_PR_SENDER_EMAIL), obj.string(_PR_SENDER_SMTP),
+                            "sender", "sender",
+                            _header_addresses(headers, "sender") or from_pairs)
+    if author is None:
+        author = sender if sender is None else Party(
+            kind=sender.kind, value=sender.value, role="sender", label=sender.label,
+            platform=sender.platform, properties={**sender.properties, "header": "from"})
+        sender = None
+    if author is not None:
+        parties.append(author)
+    if sender is not None and author is not None and sender.value.lower() != author.value.lower():
+        parties.append(sender)
+    header_pairs = [p for h in ("to", "cc", "bcc") for p in _header_addresses(headers, h)]
+    for where in obj.storages(_RECIP):
+        r = _MsgObject(ole, where, 8, obj.codepage)
+        kind = _RECIPIENT_KINDS.get((r.integer(_PR_RECIPIENT_TYPE) or 1) & 0x0FFFFFFF, "to")
+        party = _address_party(r.string(_PR_DISPLAY_NAME), r.string(_PR_ADDRTYPE),
+                               r.string(_PR_EMAIL_ADDRESS), r.string(_PR_SMTP_ADDRESS),
+                               "recipient", kind, header_pairs)
+        if party is not None:
+            parties.append(party)
+    for name, addr in _header_addresses(headers, "reply-to"):
+        parties.append(Party(kind="email", value=addr, role="reply_to", label=name or None,
+                             properties={"header": "reply-to"}))
+    if headers is not None:
+        parties.extend(_ip_parties(headers))
+    sent = obj.time(_PR_CLIENT_SUBMIT_TIME)
+    delivered = obj.time(_PR_MESSAGE_DELIVERY_TIME)
+    occurred = sent
+    if occurred is None and headers is not None:
+        try:
+            occurred = getattr(headers.get("Date"), "datetime", None)
+        except Exception:  # noqa: BLE001
+            occurred = None
+        if occurred is not None:
+            props["date_source"] = "header"
+    if occurred is None and delivered is not None:
+        occurred = delivered
+        props["date_source"] = "delivered"
+    if delivered is not None:
+        props["received_at"] = delivered.isoformat()
+    message_class = obj.string(_PR_MESSAGE_CLASS)
+    if message_class:
+        props["message_class"] = message_class
+    for pid, header, key in ((_PR_INTERNET_MESSAGE_ID, "Message-ID", "message_id"),
+                             (_PR_IN_REPLY_TO, "In-Reply-To", "in_reply_to"),
+                             (_PR_INTERNET_REFERENCES, "References", "references"),
+                             (None, "X-Mailer", "mailer"), (None, "User-Agent", "mailer")):
+        value = obj.string(pid) if pid is not None else None
+        if not value and headers is not None:
+            try:
+                value = str(headers.get(header) or "")
+            except Exception:  # noqa: BLE001
+                value = ""
+        if value and key not in props:
+            text = " ".join(value.split())
+            props[key] = text.split() if key == "references" else text
+    flags = obj.integer(_PR_MESSAGE_FLAGS)
+    if flags is not None:
+        marks = [k for bit, k in ((0x1, "read"), (0x8, "unsent"), (0x10, "attachments"),
+                                  (0x2, "unmodified")) if flags & bit]
+        if marks:
+            props["mail_flags"] = marks
+    if headers_text:
+        props["transport_headers"] = headers_text[:MSG_HEADERS_KEPT]
+    body = _msg_body(obj, props)
+    attachments: list[Attachment] = []
+    attached: list[dict[str, Any]] = []
+    for where in obj.storages(_ATTACH):
+        a = _MsgObject(ole, where, 8, obj.codepage)
+        method = a.integer(_PR_ATTACH_METHOD) or 1
+        name = (a.string(_PR_ATTACH_LONG_FILENAME) or a.string(_PR_ATTACH_FILENAME) or
+                "").strip()
+        display = (a.string(_PR_DISPLAY_NAME) or "").strip()
+        mime = (a.string(_PR_ATTACH_MIME_TAG) or "").strip() or None
+        storage = (*where, ole.has(where, f"{_SUBSTG}{_PR_ATTACH_DATA:04X}000D") or "")
+        if storage[-1] and storage in ole.children:
+            inner = None
+            if (method == 5 or ole.has(storage, _PROPS)) and depth < MSG_MAX_DEPTH:
+                inner = _msg_parts(ole, _MsgObject(ole, storage, 24, obj.codepage), depth + 1)
+            size, sha, md5 = _storage_digest(ole, storage)
+            if inner is not None:
+                summary = {"subject": inner["title"]}
+                senders = [p for p in inner["parties"] if p.role == "sender"]
+                if senders:
+                    summary["from"] = senders[0].value
+                if inner["occurred"] is not None:
+                    summary["date"] = inner["occurred"].isoformat()
+                if inner["props"].get("message_id"):
+                    summary["message_id"] = inner["props"]["message_id"]
+                files = [{"name": x.name, "size": x.size, "sha256": x.sha256}
+                         for x in inner["attachments"]]
+                if files:
+                    summary["attachments"] = files
+                attached.append(summary)
+                name = name or f"{inner['title'].strip() or 'message'}.msg"
+                mime = mime or "application/vnd.ms-outlook"
+            attachments.append(Attachment(name=name or display or "unnamed", mime=mime,
+                                          size=size, sha256=sha, md5=md5))
+            continue
+        data = a.binary(_PR_ATTACH_DATA)
+        if data is None:
+            path_ = a.string(_PR_ATTACH_LONG_PATHNAME) or a.string(_PR_ATTACH_PATHNAME)
+            attachments.append(Attachment(name=name or display or "unnamed", mime=mime,
+                                          path=path_ or None))
+            continue
+        if not name:
+            name = display or (a.string(_PR_ATTACH_CONTENT_ID) or "").strip("<> ") or "unnamed"
+        attachments.append(Attachment(name=name, mime=mime or _guess_mime(name), size=len(data),
+                                      sha256=hashlib.sha256(data).hexdigest(),
+                                      md5=hashlib.md5(data, usedforsecurity=False).hexdigest()))
+    if attached:
+        props["attached_messages"] = attached
+    if obj.ansi_strings and not obj.unicode_strings:
+        props["string_encoding"] = f"ansi ({_codec(obj.codepage)})"
+    return {"title": (obj.string(_PR_SUBJECT) or "").strip(), "occurred": occurred,
+            "body": body, "parties": parties, "attachments": attachments, "props": props}
+
+
+def _guess_mime(name: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+def _open_ole(path: Path) -> Any:
+    import olefile  # type: ignore[import-untyped]
+
+    return olefile.OleFileIO(str(path), raise_defects=olefile.DEFECT_INCORRECT)
+
+
+def _looks_like_msg(children: dict[str, str]) -> bool:
+    return _PROPS in children and any(k.startswith(_SUBSTG) for k in children)
+
+
+class MsgParser:
+    """A single Outlook message (.msg, an OLE2 compound file per [MS-OXMSG]).
+
+    Yields one ParsedEvent of the same shape as :class:`EmlParser`'s (see
+    :func:`_msg_parts`). An OLE2 file that is not an Outlook item (a Word or Excel file
+    renamed .msg), a corrupt or truncated one, or one whose streams declare more data than
+    the file holds is refused with a ParseError naming the file.
+    """
+
+    name = "email_msg"
+    label = "Outlook message (.msg)"
+
+    def __init__(self, max_bytes: int = MSG_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        if not head.startswith(_OLE_MAGIC):
+            return 0.0
+        try:
+            with _open_ole(Path(path)) as ole:
+                root = {e[0].upper(): e[0] for e in ole.listdir(streams=True, storages=True)
+                        if len(e) == 1}
+        except Exception:  # noqa: BLE001 - a broken compound file is nobody's
+            return 0.0
+        return 0.95 if _looks_like_msg(root) else 0.0
+
+    def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                magic = fh.read(8)
+        except OSError as exc:
+            raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+        if magic != _OLE_MAGIC:
+            raise ParseError("not an Outlook .msg file (no OLE2 compound file signature)",
+                             file=path)
+        if size > self.max_bytes:
+            raise ParseError(f"the file is {size:,} bytes, over the {self.max_bytes:,}-byte "
+                             "limit for an Outlook .msg", file=path)
+        try:
+            with _open_ole(path) as raw:
+                ole = _Ole(raw, path, size)
+                if not _looks_like_msg(ole.children.get((), {})):
+                    raise ParseError(
+                        "an OLE2 compound file but not an Outlook message (no "
+                        "__properties_version1.0 and __substg1.0_ streams at its root): "
+                        "perhaps a Word or Excel file", file=path)
+                parts = _msg_parts(ole, _MsgObject(ole, (), 32), 0)
+        except ParseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - olefile raises many types on bad input
+            raise ParseError(f"corrupt or truncated Outlook .msg / OLE2 compound file "
+                             f"({type(exc).__name__}: {exc})", file=path) from exc
+        yield ParsedEvent(kind="message", occurred_at=parts["occurred"], ref="message 1",
+                          title=parts["title"], body=parts["body"] or None,
+                          parties=tuple(parts["parties"]),
+                          attachments=tuple(parts["attachments"]), properties=parts["props"])

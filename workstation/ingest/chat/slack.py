@@ -7,9 +7,11 @@ carries ``user`` and usually an embedded ``user_profile``, the profile at the ti
 message; it wins over ``users.json``, which only lists current members. Subtypes such as
 ``channel_join`` are system events; a ``tombstone`` (a thread's first message deleted
 after it had replies) is one marked ``deleted``. Bots are named by ``username`` or
-``bot_profile``. Files a free plan no longer shows (``mode: hidden_by_limit``) or that were
-deleted (``tombstone``) keep only an id: they are listed in
-``properties["files_unavailable"]``, not recorded as attachments.
+``bot_profile``. Files a free plan no longer shows (``mode: hidden_by_limit``), that were
+deleted (``tombstone``) or that the export cannot reach (``file_access: file_not_found`` /
+``access_denied``) keep only an id: they are listed in
+``properties["files_unavailable"]``, not recorded as attachments. Enterprise Grid exports
+list their people in ``org_users.json`` (read like ``users.json``).
 
 The zip is read in place through :class:`~workstation.ingest.chat.safezip.SafeZip`.
 """
@@ -68,7 +70,8 @@ def _layout(names: list[str]) -> tuple[str, set[str], list[tuple[str, str, str]]
     is that directory ("" when the files are at the top).
     """
     prefix = ""
-    listings = ("channels.json", "users.json", "dms.json", "mpims.json", "groups.json")
+    listings = ("channels.json", "users.json", "org_users.json", "dms.json", "mpims.json",
+                "groups.json")
     tops = sorted((n.count("/"), n) for n in names if n.rsplit("/", 1)[-1] in listings
                   and n.count("/") <= 1)
     if tops:
@@ -127,7 +130,7 @@ class SlackZipParser:
             return 0.0
         prefix, roots, days = _layout(names)
         dated = bool(days)
-        if dated and roots & {"channels.json", "users.json"}:
+        if dated and roots & {"channels.json", "users.json", "org_users.json"}:
             return 0.95
         if dated and roots & {"dms.json", "mpims.json", "groups.json", "integration_logs.json"}:
             return 0.9
@@ -137,14 +140,19 @@ class SlackZipParser:
         path = Path(path)
         with SafeZip(path, max_total=self.max_total) as zf:
             prefix, roots, day_files = _layout(zf.names())
-            if not day_files and not roots & {"channels.json", "users.json"}:
+            if not day_files and not roots & {"channels.json", "users.json", "org_users.json"}:
                 raise ParseError("not a Slack export: no channels.json, users.json or "
                                  "<channel>/<YYYY-MM-DD>.json files", file=path)
             users: dict[str, dict[str, Any]] = {}
-            if "users.json" in roots:
-                for u in as_list(_json(zf, prefix + "users.json")):
+            user_file: dict[str, str] = {}
+            # Enterprise Grid exports list the organisation's people in org_users.json.
+            for listing in ("org_users.json", "users.json"):
+                if listing not in roots:
+                    continue
+                for u in as_list(_json(zf, prefix + listing)):
                     if isinstance(u, dict) and u.get("id"):
                         users[str(u["id"])] = u
+                        user_file[str(u["id"])] = listing
             convs: dict[str, dict[str, Any]] = {}
             for listing, kind in (("channels.json", "channel"), ("groups.json", "private"),
                                   ("mpims.json", "mpim"), ("dms.json", "dm")):
@@ -155,7 +163,7 @@ class SlackZipParser:
                         continue
                     folder = str(c.get("id") if kind == "dm" else c.get("name") or c.get("id"))
                     convs[folder] = {**c, "_kind": kind}
-            yield from self._user_entities(users)
+            yield from self._user_entities(users, user_file)
             yield from self._memberships(convs, users)
             for folder, day, name in day_files:
                 yield from self._day(zf, folder, day, name, convs.get(folder), users)
@@ -165,7 +173,7 @@ class SlackZipParser:
     def _user_party(self, uid: str, users: dict[str, dict[str, Any]], role: str,
                     profile: dict[str, Any] | None = None) -> Party:
         u = users.get(uid, {})
-        up = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+        up: dict[str, Any] = u["profile"] if isinstance(u.get("profile"), dict) else {}
         prof = profile if isinstance(profile, dict) else {}
         label = (prof.get("real_name") or prof.get("display_name") or up.get("real_name")
                  or u.get("real_name") or up.get("display_name") or prof.get("name")
@@ -184,10 +192,11 @@ class SlackZipParser:
             props["team"] = team
         return account(uid, label, PLATFORM, role, props)
 
-    def _user_entities(self, users: dict[str, dict[str, Any]]) -> Iterator[Record]:
+    def _user_entities(self, users: dict[str, dict[str, Any]],
+                       user_file: dict[str, str]) -> Iterator[Record]:
         for uid, u in users.items():
             party = self._user_party(uid, users, "account_holder")
-            up = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+            up: dict[str, Any] = u["profile"] if isinstance(u.get("profile"), dict) else {}
             links = []
             if up.get("email"):
                 links.append(ParsedLink("uses", party, Party(kind="email",
@@ -195,7 +204,8 @@ class SlackZipParser:
             if up.get("phone"):
                 links.append(ParsedLink("uses", party, Party(kind="phone",
                                                              value=str(up["phone"]))))
-            yield ParsedEntity(party=party, ref=f"users.json {uid}", links=tuple(links))
+            yield ParsedEntity(party=party, ref=f"{user_file.get(uid, 'users.json')} {uid}",
+                               links=tuple(links))
 
     def _conv_party(self, folder: str, conv: dict[str, Any] | None) -> Party:
         if conv is None:
@@ -296,6 +306,13 @@ class SlackZipParser:
             if f.get("mode") in ("hidden_by_limit", "tombstone"):
                 # Only the file's id is left: beyond a free plan's history, or deleted.
                 unavailable.append({"id": f.get("id"), "reason": f["mode"]})
+                continue
+            if f.get("file_access") in ("file_not_found", "access_denied") or (
+                    f.get("mode") == "file_access" and not f.get("name")):
+                # A stub for a file the exporting workspace cannot reach (deleted, or in
+                # another organisation's Slack Connect channel).
+                unavailable.append({"id": f.get("id"),
+                                    "reason": f.get("file_access") or "file_access"})
                 continue
             fname = str(f.get("name") or f.get("title") or f.get("id") or "file")
             size = f.get("size")

@@ -16,6 +16,7 @@ page (``messages<N-1>.html``) when the run crosses a page boundary.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,11 @@ _NOT_INCLUDED_PREFIX = "("  # "(File not included. Change data exporting setting
 #: it only stops a runaway input (a disk image picked by mistake).
 MAX_RESULT_JSON_BYTES = MAX_STREAMED_JSON_BYTES
 
+
+# Fields of a service entry read elsewhere (or not facts of the action itself).
+_SERVICE_SKIP = frozenset({"id", "type", "date", "date_unixtime", "actor", "actor_id", "text",
+                           "text_entities", "members", "photo", "width", "height", "edited",
+                           "edited_unixtime", "from", "from_id"})
 
 _TOP = ("", 0)  # the chat of a single-chat export: the top-level object itself
 
@@ -182,9 +188,23 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
     if isinstance(msg.get("location_information"), dict):
         loc = msg["location_information"]
         props["location"] = {"latitude": loc.get("latitude"), "longitude": loc.get("longitude")}
-        for key in ("place_name", "address", "live_location_period_seconds"):
-            if msg.get(key):
-                props[key] = msg[key]
+    # A venue keeps its name and address even when its point is not valid (then
+    # tdesktop writes no location_information); a live location its period.
+    for key in ("place_name", "address", "live_location_period_seconds"):
+        if msg.get(key):
+            props[key] = msg[key]
+    if msg.get("game_title"):
+        props["game"] = {k: msg[k] for k in ("game_title", "game_description", "game_link")
+                         if msg.get(k)}
+    invoice = msg.get("invoice_information")
+    if isinstance(invoice, str):
+        # tdesktop writes this object as a string holding its JSON text.
+        try:
+            invoice = json.loads(invoice)
+        except ValueError:
+            invoice = {"text": invoice}
+    if isinstance(invoice, dict) and invoice:
+        props["invoice"] = invoice
     if isinstance(msg.get("contact_information"), dict):
         props["contact"] = dict(msg["contact_information"])
     vcard = msg.get("contact_vcard")
@@ -217,6 +237,43 @@ def _contact_parties(msg: dict[str, Any]) -> list[Party]:
     label = " ".join(str(info.get(k) or "") for k in ("first_name", "last_name")).strip()
     return [Party(kind="phone", value=str(info["phone_number"]), role="mentioned",
                   label=label or None)]
+
+
+def _reactions(raw: list[Any]) -> tuple[list[dict[str, Any]], list[Party]]:
+    """(reactions as kept on the message, the people listed as having reacted).
+
+    Since 2024 Telegram Desktop writes ``{"type": "emoji"|"custom_emoji"|"paid", "count",
+    "emoji" | "document_id", "recent": [{"from", "from_id", "date"}]}``; earlier exports
+    only ``{"emoji", "count"}``. Who reacted and when is kept (``recent``, the local time as
+    written) and each of them is a party of the message with the role "reacted".
+    """
+    out: list[dict[str, Any]] = []
+    people: dict[str, Party] = {}
+    for r in raw:
+        if not isinstance(r, dict):
+            continue
+        kept: dict[str, Any] = {"type": r.get("type") or ("emoji" if r.get("emoji") else None),
+                                "count": r.get("count")}
+        for key in ("emoji", "document_id"):
+            if r.get(key) not in (None, ""):
+                kept[key] = r[key]
+        recent: list[dict[str, Any]] = []
+        for who in as_list(r.get("recent")):
+            if not isinstance(who, dict):
+                continue
+            entry = {k: who.get(k) for k in ("from", "from_id", "date")
+                     if who.get(k) not in (None, "")}
+            when = _msg_time(who)
+            if when is not None:
+                entry["date"] = when.isoformat()
+            recent.append(entry)
+            party = _sender(who, role="reacted")
+            if party is not None and party.value not in people:
+                people[party.value] = party
+        if recent:
+            kept["recent"] = recent
+        out.append({k: v for k, v in kept.items() if v is not None})
+    return out, list(people.values())
 
 
 def _msg_time(msg: dict[str, Any], key: str = "date") -> datetime | None:
@@ -397,12 +454,23 @@ class TelegramJsonParser:
                     parties.append(account(name, name, PLATFORM, "participant",
                                            {"identified_by": "display name"}))
             action = str(msg.get("action") or "service")
-            for key in ("action", "title", "duration_seconds", "discard_reason", "inviter",
-                        "message_id"):
-                if msg.get(key) not in (None, ""):
-                    props["target_message_id" if key == "message_id" else key] = msg[key]
-            who = msg.get("actor") or (actor.value if actor else "")
+            # Every action has its own details (score, amount, period, new_title, to,
+            # distance, ...): all plain values are kept. A custom action has no "action"
+            # but an "information_text", which is what Telegram showed.
+            for key, value in msg.items():
+                if key in _SERVICE_SKIP or value in (None, "") or \
+                        not isinstance(value, (str, int, float, bool)):
+                    continue
+                props["target_message_id" if key == "message_id" else key] = value
+            if not body and isinstance(msg.get("information_text"), str):
+                body = msg["information_text"]
+            if msg.get("to_id") not in (None, ""):  # proximity_reached: the other person
+                parties.append(account(str(msg["to_id"]), str(msg.get("to") or "") or None,
+                                       PLATFORM, "participant"))
+            who = msg.get("actor") or msg.get("from") or (actor.value if actor else "")
             title = f"{who} {action.replace('_', ' ')}".strip()
+            if not msg.get("action") and body:
+                title = body.split("\n", 1)[0]
             return ParsedEvent(kind="system", occurred_at=_msg_time(msg), ref=ref, title=title,
                                body=body or None, parties=tuple(parties),
                                properties=props)
@@ -431,8 +499,9 @@ class TelegramJsonParser:
             if msg.get(key) not in (None, ""):
                 props[key] = msg[key]
         if isinstance(msg.get("reactions"), list):
-            props["reactions"] = [{"emoji": r.get("emoji"), "count": r.get("count")}
-                                  for r in msg["reactions"] if isinstance(r, dict)]
+            reactions, reactors = _reactions(msg["reactions"])
+            props["reactions"] = reactions
+            parties.extend(reactors)
         if props.get("media_type") is not None:
             props["media_type"] = str(props["media_type"])
         return ParsedEvent(kind="message", occurred_at=_msg_time(msg), ref=ref,
@@ -466,7 +535,9 @@ def _separator_day(text: str) -> date | None:
         return None
 
 
-def _service_times(messages: list[_HtmlMessage]) -> dict[int, tuple[datetime, dict[str, Any]]]:
+def _service_times(messages: list[_HtmlMessage], day: date | None = None,
+                   prev: datetime | None = None,
+                   ) -> dict[int, tuple[datetime, dict[str, Any]]]:
     """Times for service entries that carry none (joins, pins, title changes...), by their
     index among the non-separator messages: (occurred_at, properties).
 
@@ -476,10 +547,10 @@ def _service_times(messages: list[_HtmlMessage]) -> dict[int, tuple[datetime, di
     It gets the earlier message's time ("time_source": "previous_message"); when none
     precedes it that day, the start of the day ("time_source": "date_separator",
     "time_precision": "day"). "time_not_after" is the next timed message's time that day.
+    ``day`` and ``prev`` carry the previous page's last day and timed message, for a page
+    whose first entries come before any date separator of its own.
     """
     out: dict[int, tuple[datetime, dict[str, Any]]] = {}
-    day: date | None = None
-    prev: datetime | None = None
     # Untimed entries waiting for the next timed message, with their day and the offset
     # to give a start of day when no message of that day has one (the previous message's).
     pending: list[tuple[int, date, tzinfo | None]] = []
@@ -793,6 +864,49 @@ def _read_page(path: Path, encoding: str | None) -> _TelegramPage:
     return page
 
 
+#: (pages and their sizes and times) -> whether the export's pages hold over two senders.
+_GROUP_VOICES: dict[tuple[tuple[str, int, int], ...], bool] = {}
+
+
+def _export_pages(path: Path) -> list[Path]:
+    """The pages of the export ``path`` belongs to (messages.html, messages2.html...)."""
+    if _page_number(path) is None:
+        return []
+    try:
+        found = [p for p in path.parent.iterdir() if _page_number(p) is not None]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: _page_number(p) or 0)
+
+
+def _export_has_group_voices(path: Path, encoding: str | None) -> bool:
+    """True when the pages of this export (``path`` among them) together have more than two
+    senders: read once per export, remembered while the pages are unchanged."""
+    pages = _export_pages(path)
+    if len(pages) < 2:
+        return False
+    try:
+        key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in pages)
+    except OSError:
+        return False
+    if key in _GROUP_VOICES:
+        return _GROUP_VOICES[key]
+    names: set[str] = set()
+    for p in pages:
+        try:
+            page = _read_page(p, encoding)
+        except (ParseError, OSError):
+            continue
+        names.update(n for n in (_clean_html_text(m.sender) for m in page.messages
+                                 if not m.service) if n)
+        if len(names) > 2:
+            break
+    if len(_GROUP_VOICES) > 64:
+        _GROUP_VOICES.clear()
+    _GROUP_VOICES[key] = len(names) > 2
+    return _GROUP_VOICES[key]
+
+
 class TelegramHtmlParser:
     """Telegram Desktop HTML export page (``messages.html``, ``messages2.html``...).
 
@@ -844,13 +958,21 @@ class TelegramHtmlParser:
                 prev_sender = name
                 if name not in senders:
                     senders.append(name)
-        is_group = len(senders) > 2
+        # One chat, one entity: a page with only two voices of a group chat is still the
+        # group (the other pages of the same export say so).
+        is_group = len(senders) > 2 or _export_has_group_voices(path, options.encoding)
         members = [self._party(s, "participant") for s in senders]
         conv = group(chat, chat, PLATFORM) if is_group and chat else None
         base: dict[str, Any] = {"channel": PLATFORM}
         if chat:
             base["conversation"] = chat
-        service_times = _service_times(page.messages)
+        carry_day, carry_prev = (None, None)
+        if page.messages and page.messages[0].service and \
+                not page.messages[0].html_id.startswith("message-"):
+            # The page opens with a notice before any date line: the day runs on from the
+            # previous page (messages are in time order across pages).
+            carry_day, carry_prev = self._previous_page_day(path, options)
+        service_times = _service_times(page.messages, carry_day, carry_prev)
         for n, (m, name) in enumerate(zip(real, resolved)):
             yield self._event(m, name, base, members, conv, service_times.get(n))
 
@@ -948,6 +1070,32 @@ class TelegramHtmlParser:
                                body=body or None, parties=tuple(notice), properties=props)
         return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, body=body or None,
                            parties=tuple(parties), attachments=tuple(atts), properties=props)
+
+    @staticmethod
+    def _previous_page_day(path: Path, options: ImportOptions,
+                           ) -> tuple[date | None, datetime | None]:
+        """(last date separator's day, last timed message) of the previous page."""
+        n = _page_number(path)
+        if n is None or n <= 1:
+            return None, None
+        prev = path.with_name("messages.html" if n == 2 else f"messages{n - 1}.html")
+        if not prev.is_file():
+            return None, None
+        try:
+            page = _read_page(prev, options.encoding)
+        except ParseError:
+            return None, None
+        day: date | None = None
+        last: datetime | None = None
+        for m in page.messages:
+            if m.service and m.html_id.startswith("message-"):
+                day = _separator_day(_clean_html_text(m.service_text)) or day
+            elif m.time_title:
+                when = parse_title_time(m.time_title)
+                if when is not None:
+                    last = when
+                    day = when.date()
+        return day, last
 
     @staticmethod
     def _previous_page_sender(path: Path, options: ImportOptions) -> str | None:

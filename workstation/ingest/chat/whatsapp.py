@@ -76,6 +76,7 @@ from workstation.ingest.records import (
     Party,
     Record,
     RowError,
+    forced_date_order,
 )
 from workstation.ingest.chat.safezip import SafeZip
 from workstation.ingest.textio import SAMPLE_BYTES, detect_encoding, open_text
@@ -100,7 +101,7 @@ _HEADER_RE = re.compile(
     rf"""^{_M}*+[ \t]*+
     (?P<open>\[)?{_M}*+
     (?P<d1>\d{{1,4}}){_M}*(?P<sep>[./\-])[ ]?(?P<d2>\d{{1,2}}){_M}*(?P=sep)[ ]?
-    (?P<d3>\d{{1,4}})\.?(?:{_SP}?(?P<era>هـ))?
+    (?P<jera>[RHS](?=\d))?(?P<d3>\d{{1,4}})\.?(?:{_SP}?(?:(?P<era>هـ)|(?P<be>BE|B\.E\.|พ\.{_SP}?ศ\.)))?
     (?:[,\u060c]{_SP}*|{_SP}+)(?:(?:klo|à|um|kl\.|saat){_SP}+)?
     (?:(?P<ap1>오전|오후|上午|下午|午前|午後|de\.|du\.){_SP}?)?
     (?P<h>\d{{1,2}})(?:[:.]|{_SP}?h{_SP}?)(?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
@@ -110,6 +111,18 @@ _HEADER_RE = re.compile(
     (?(open)\]{_SP}?|(?:{_SP}{{0,3}}[-\u2013]{_SP}|(?P<colon>:){_SP}))
     (?P<rest>.*)$""",
     re.X)
+# Vietnamese iOS writes the time first: "[14:56:01, 3/18/22] Name: text" (bracketed only:
+# a continuation line starting "10:30, 5/6/24 - " is likelier text than a header).
+_HEADER_TIME_FIRST_RE = re.compile(
+    rf"""^{_M}*+[ \t]*+(?P<open>\[){_M}*+
+    (?P<h>\d{{1,2}})[:.](?P<mi>\d{{2}})(?:[:.](?P<s>\d{{2}}))?
+    (?:{_SP}*(?P<ap2>{_AMPM_AFTER}))?
+    ,?{_SP}+(?P<d1>\d{{1,4}})(?P<sep>[./\-])(?P<d2>\d{{1,2}})(?P=sep)(?P<d3>\d{{1,4}})\.?
+    {_M}*\]{_SP}?(?P<rest>.*)$""",
+    re.X)
+# Japanese phones set to the imperial calendar write the era's initial and its year
+# ("3/27/R4" is 27 March 2022): the year before each era's first.
+_JAPANESE_ERAS = {"R": 2018, "H": 1988, "S": 1925}
 _NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$", re.S)
 
 # Markers with dots and spaces removed, lower case.
@@ -218,6 +231,24 @@ _OMITTED_PHRASES: dict[str, tuple[str, str]] = {
     "audio pominięte": ("audio", "pl"), "pominięto naklejkę": ("sticker", "pl"),
     "plik gif pominięty": ("gif", "pl"), "dokument pominięty": ("document", "pl"),
     "pominięta wizytówka kontaktu": ("contact", "pl"),
+    "зображення відсутнє": ("image", "uk"), "відео відсутнє": ("video", "uk"),
+    "аудіо відсутнє": ("audio", "uk"), "наклейку не додано": ("sticker", "uk"),
+    "gif-анімацію пропущено": ("gif", "uk"), "документ пропущено": ("document", "uk"),
+    "картка контакту відсутня": ("contact", "uk"),
+    "đã bỏ qua hình ảnh": ("image", "vi"), "đã bỏ video": ("video", "vi"),
+    "bỏ qua tệp âm thanh": ("audio", "vi"), "đã bỏ sticker": ("sticker", "vi"),
+    "đã bỏ qua ảnh gif": ("gif", "vi"), "đã bỏ qua tài liệu": ("document", "vi"),
+    "bỏ qua thẻ liên lạc": ("contact", "vi"),
+    "ไม่มีรูปภาพ": ("image", "th"), "วิดีโอถูกลบ": ("video", "th"),
+    "ไม่มีไฟล์เสียง": ("audio", "th"), "ไม่มีสติกเกอร์": ("sticker", "th"),
+    "ละเว้น gif": ("gif", "th"), "ละเว้นเอกสาร": ("document", "th"),
+    "บัตรรายชื่อที่ละเว้น": ("contact", "th"),
+    # Japanese writes no space before the placeholder ("Report.pdf ドキュメントは…" has one
+    # only after a file name); each is one "word".
+    "画像は含まれていません": ("image", "ja"), "ビデオは含まれていません": ("video", "ja"),
+    "音声は含まれていません": ("audio", "ja"), "スタンプは含まれていません": ("sticker", "ja"),
+    "gifは含まれていません": ("gif", "ja"), "ドキュメントは含まれていません": ("document", "ja"),
+    "連絡先カードを省略": ("contact", "ja"),
 }
 _OMITTED_PHRASE_ENDS = frozenset(p.rsplit(None, 1)[-1] for p in _OMITTED_PHRASES)
 _MEDIA_WORDS = ("media", "medien", "multimedia", "mídia", "médias", "медиа", "medya")
@@ -252,7 +283,16 @@ _DELETED: dict[str, str] = {
     "ta wiadomość została usunięta": "pl", "usunąłeś(-ęłaś) tę wiadomość": "pl",
     "usunąłeś(aś) tę wiadomość": "pl", "تم حذف هذه الرسالة": "ar",
     "لقد حذَفت هذه الرسالة": "ar", "أنت حذفت هذه الرسالة": "ar",
+    "це повідомлення було видалено": "uk", "ви видалили це повідомлення": "uk",
+    "tin nhắn này đã bị xóa": "vi", "tin nhắn này đã bị xoá": "vi",
+    "bạn đã xoá tin nhắn này": "vi", "bạn đã xóa tin nhắn này": "vi",
+    "ข้อความนี้ถูกลบแล้ว": "th", "คุณได้ลบข้อความนี้": "th",
+    "このメッセージは削除されました": "ja", "このメッセージを削除しました": "ja",
 }
+# A group admin deleted the sender's message: the notice names the admin.
+_ADMIN_DELETED_RE = re.compile(
+    r"^(?:this message was deleted by admin (?P<en>[^\n]{1,120})|"
+    r"un admin\.?, (?P<es>[^\n]{1,120}?), eliminó este mensaje)$", re.I)
 # One line that is a file name: what Android writes below "<Media omitted>" for a document.
 _DOCUMENT_NAME_RE = re.compile(r"^[^\n/\\<>:]{1,200}\.[A-Za-z0-9]{1,8}$")
 _WA_MEDIA_NAME = re.compile(r"^(?:IMG|VID|AUD|PTT|STK|DOC|PHOTO|VIDEO|AUDIO)-\d{8}-WA\d+",
@@ -275,7 +315,9 @@ _ENCRYPTION_RE = re.compile(
     r"cifrad[oa]s? de extremo a extremo|criptografia de ponta a ponta|chiffrés de bout en "
     r"bout|crittografia end-to-end|crittografati end-to-end|end-to-end versleuteld|"
     r"сквозным шифрованием|מקצה לקצה|uçtan uca şifrel|terenkripsi secara end-to-end|"
-    r"encriptadas ponto a ponto|w pełni zaszyfrowane|مشفرة تمامًا بين الطرفين", re.I)
+    r"encriptadas ponto a ponto|w pełni zaszyfrowane|مشفرة تمامًا بين الطرفين|"
+    r"наскрізним шифруванням|mã hóa đầu cuối|เข้ารหัสจากต้นทางถึงปลายทาง|"
+    r"エンドツーエンド暗号化", re.I)
 _GROUP_SYSTEM_RE = re.compile(
     r"created group|changed the subject|changed this group's|changed the group|group "
     r"description|joined using this group's invite link|\badded\b|\bremoved\b|\bleft$|"
@@ -299,7 +341,8 @@ _MAPS_RE = re.compile(
 _IOS_CONTENT_RE = re.compile(
     r"^(?:location|live location|standort|live-standort|ubicación|ubicacion|localização|"
     r"localizacao|position|posizione|locatie|местоположение|konum|lokasi|poll|umfrage|"
-    r"encuesta|enquete|sondage|sondaggio|peiling|опрос|anket)\b", re.I)
+    r"encuesta|enquete|sondage|sondaggio|peiling|опрос|anket|localisation|розташування|"
+    r"vị trí|ตำแหน่งที่ตั้ง|位置情報)\b", re.I)
 _POLL_HEAD_RE = re.compile(r"^(?:poll|umfrage|encuesta|enquete|sondage|sondaggio|peiling|"
                            r"опрос|anket)\s?:\s*$", re.I)
 _POLL_OPTION_RE = re.compile(
@@ -335,6 +378,160 @@ _CALL_WORDS: dict[str, tuple[str, bool]] = {
 _CALL_WORDS_RE = re.compile(
     r"^(?P<words>" + "|".join(sorted(map(re.escape, _CALL_WORDS), key=len, reverse=True))
     + r")(?=$|[\s,.])(?P<rest>.*)$", re.I | re.S)
+# Notices iOS writes under a name ("[date] Alice: \u200eAlice added Bob"). Copied through an
+# editor or a forensic tool's text export the U+200E is gone, and only the wording tells
+# them from a message. Each locale's sentences as WhatsApp's string tables word them
+# (Android values-*/strings.xml group_* and identity_changed_name keys; the English iOS
+# strings): "{a}" the person acting, "{o}" the person(s) acted on, "{x}" a group subject in
+# quotes (any quote marks), "{t}" the rest of a sentence ("Tap to learn more."). Kinds
+# after "!" are not group-only (they occur in one-to-one chats too).
+_NOTICE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "created": ("{a} created group “{x}”", "{a} hat die Gruppe “{x}” erstellt",
+                "{a} creó el grupo “{x}”", "{a} a créé le groupe “{x}”",
+                "{a} criou o grupo “{x}”", "{a} heeft de groep “{x}” aangemaakt"),
+    "added": ("{a} added {o}", "{a} added you", "{o} was added", "{a} hat {o} hinzugefügt",
+              "{a} hat dich hinzugefügt", "{o} wurde hinzugefügt", "{a} añadió a {o}",
+              "{a} te añadió", "Se añadió a {o}", "{a} a ajouté {o}", "{a} vous a ajouté",
+              "{o} a été ajouté(e)", "{a} adicionou {o}", "{a} adicionou você",
+              "{o} foi adicionado", "{a} ha aggiunto {o}", "{a} ti ha aggiunto",
+              "{o} è stato aggiunto", "{a} heeft {o} toegevoegd", "{a} heeft u toegevoegd",
+              "{o} is toegevoegd", "{a} добавил(-а) {o}", "{a} добавил(-а) вас",
+              "{o} был(-а) добавлен(-а)"),
+    "removed": ("{a} removed {o}", "{a} removed you", "{o} was removed",
+                "{a} hat {o} entfernt", "{a} hat dich entfernt", "{o} wurde entfernt",
+                "{a} eliminó a {o}", "{a} te eliminó", "Se eliminó a {o}",
+                "{a} a retiré {o}", "{a} vous a retiré", "{o} a été retiré(e)",
+                "{a} removeu {o}", "{a} removeu você", "{o} foi removido",
+                "{a} ha rimosso {o}", "{a} ti ha rimosso", "{o} è stato rimosso",
+                "{a} heeft {o} verwijderd", "{a} heeft u verwijderd", "{o} is verwijderd",
+                "{a} удалил(-а) {o}", "{a} удалил(-а) вас", "{o} был(-а) удален(-а)"),
+    "left": ("{a} left", "{a} hat die Gruppe verlassen", "{a} salió", "{a} est parti",
+             "{a} est parti(e)", "{a} saiu", "{a} ha abbandonato",
+             "{a} heeft de groep verlaten", "{a} покинул(-а) группу"),
+    "joined": ("{a} joined using this group's invite link",
+               "{a} ist dieser Gruppe mit dem Einladungslink beigetreten",
+               "{a} se unió usando el enlace de invitación de este grupo",
+               "{a} a intégré ce groupe grâce au lien d'invitation",
+               "{a} entrou usando o link de convite deste grupo",
+               "{a} è entrato usando il link d'invito al gruppo",
+               "{a} is deelnemer geworden via de uitnodigingslink van deze groep",
+               "{a} присоединился(-ась) к группе, используя приглашение"),
+    "description": ("{a} changed the group description", "{a} hat die Gruppenbeschreibung "
+                    "geändert", "{a} cambió la descripción del grupo",
+                    "{a} a changé la description du groupe", "{a} alterou a descrição do "
+                    "grupo", "{a} mudou a descrição do grupo",
+                    "{a} heeft het groepsonderwerp gewijzigd"),
+    "icon": ("{a} changed this group's icon", "{a} deleted this group's icon",
+             "{a} mudou o ícone deste grupo"),
+    "subject": ("{a} changed the subject to “{x}”", "{a} changed the subject from “{x}” to "
+                "“{x}”", "{a} changed the group name to “{x}”", "{a} changed the group name "
+                "from “{x}” to “{x}”", "{a} hat den Betreff zu “{x}” geändert",
+                "{a} hat den Betreff von “{x}” zu “{x}” geändert",
+                "{a} cambió el asunto a “{x}”", "{a} cambió el asunto de “{x}” a “{x}”",
+                "{a} a modifié le sujet en “{x}”", "{a} a modifié le sujet “{x}” en “{x}”",
+                "{a} alterou o nome do grupo para “{x}”", "{a} alterou o nome de “{x}” para "
+                "“{x}”", "{a} mudou o nome de “{x}” para “{x}”",
+                "{a} ha cambiato l'oggetto in “{x}”", "{a} ha cambiato l'oggetto da “{x}” a "
+                "“{x}”", "{a} heeft het onderwerp gewijzigd naar “{x}”",
+                "{a} heeft het onderwerp gewijzigd van “{x}” naar “{x}”",
+                "{a} изменил(-а) тему на “{x}”", "{a} изменил(-а) тему с “{x}” на “{x}”"),
+    "ended": ("{a} hat diese Gruppe aufgelöst", "{a} cerró este grupo", "{a} a fermé ce groupe",
+              "{a} encerrou este grupo", "{a} heeft deze groep beëindigd"),
+    "!pinned": ("{a} pinned a message",),
+    "!disappearing_on": ("{a} turned on disappearing messages.{t}",),
+    "!disappearing_off": ("{a} turned off disappearing messages.{t}",),
+    "!security_code": ("Your security code with {o} changed.{t}",
+                       "Die Sicherheitsnummer von {o} hat sich geändert.{t}",
+                       "El código de seguridad de {o} cambió.{t}",
+                       "Le code de sécurité de {o} a changé.{t}",
+                       "O código de segurança de {o} mudou.{t}",
+                       "Il codice sicurezza di {o} è cambiato.{t}",
+                       "{o}'s beveiligingscode is gewijzigd.{t}",
+                       "Код безопасности пользователя {o} изменился.{t}",
+                       # iOS wordings (Localizable.strings) where they differ
+                       "Deine Sicherheitsnummer für {o} hat sich geändert.{t}",
+                       "Votre code de sécurité avec {o} a changé.{t}",
+                       "O seu código de segurança partilhado com {o} mudou.{t}",
+                       "Ваш код безопасности с контактом {o} изменился.{t}",
+                       "Код безпеки з контактом {o} змінився.{t}",
+                       "Mã bảo mật của bạn với {o} đã thay đổi.{t}",
+                       "รหัสความปลอดภัยของคุณกับ {o} มีการเปลี่ยนแปลง{t}"),
+    "!number_changed": ("{a} changed their phone number to a new number.{t}",
+                        "{a} changed their phone number.{t}"),
+}
+_QUOTES = "\"'“”„‟«»‘’‚"
+_NOTICE_SLOTS = {"{a}": r"(?P<a>[^\n]{1,100}?)", "{o}": r"(?P<o>[^\n]{1,300}?)",
+                 "{x}": r"[^\n]{0,200}?", "{t}": r"(?:\s[^\n]{0,300})?"}
+_NOTICE_SLOT_RE = re.compile(r"\{[aoxt]\}|[" + _QUOTES + "]")
+_TOKEN_STRIP = ".,:;!?()" + _QUOTES
+
+
+def _notice_regex(template: str) -> re.Pattern[str]:
+    parts = []
+    pos = 0
+    for m in _NOTICE_SLOT_RE.finditer(template):
+        parts.append(re.escape(template[pos:m.start()]))
+        slot = m.group(0)
+        parts.append(_NOTICE_SLOTS.get(slot, "[" + _QUOTES + "]"))
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(parts) + r"\.?$", re.I)
+
+
+def _notice_index() -> dict[str, list[tuple[re.Pattern[str], str, bool]]]:
+    """Templates by their longest fixed word, so a line's words find the few that may fit."""
+    index: dict[str, list[tuple[re.Pattern[str], str, bool]]] = {}
+    for kind, templates in _NOTICE_TEMPLATES.items():
+        for template in templates:
+            words = [w.strip(_TOKEN_STRIP).lower()
+                     for w in _NOTICE_SLOT_RE.sub(" ", template).split()]
+            key = max(words, key=len)
+            index.setdefault(key, []).append(
+                (_notice_regex(template), kind.lstrip("!"), not kind.startswith("!")))
+    return index
+
+
+_NOTICE_INDEX = _notice_index()
+_NOTICE_MAX_CHARS = 600
+
+
+@dataclass(frozen=True)
+class _NoticeShape:
+    """A text worded exactly like a notice: its kind, who acts ("{a}") and who is acted on
+    ("{o}"), and whether only groups have it."""
+
+    kind: str
+    actor: str | None
+    objects: str | None
+    group_only: bool
+
+    def names(self) -> set[str]:
+        """The people the notice names ("A, B and C" read as three)."""
+        out = {self.actor} if self.actor else set()
+        if self.objects:
+            out.update(n for n in _NAME_LIST_RE.split(self.objects) if n)
+            out.add(self.objects)
+        return out
+
+
+_NAME_LIST_RE = re.compile(r",\s*|\s+(?:and|und|y|e|et|en|и)\s+")
+
+
+def _notice_shape(text: str) -> _NoticeShape | None:
+    """The notice a one-line text is worded as, else None (cheap for ordinary text)."""
+    if len(text) > _NOTICE_MAX_CHARS or "\n" in text:
+        return None
+    clean = strip_marks(text).strip()
+    for word in clean.lower().split():
+        for rx, kind, group_only in _NOTICE_INDEX.get(word.strip(_TOKEN_STRIP), ()):
+            m = rx.match(clean)
+            if m:
+                groups = m.groupdict()
+                return _NoticeShape(kind, (groups.get("a") or "").strip() or None,
+                                    (groups.get("o") or "").strip() or None, group_only)
+    return None
+
+
 # vCard lines we read from an exported contact card (folded lines are rare in these).
 _VCARD_LINE_RE = re.compile(r"^(?P<key>FN|TEL|EMAIL)(?:;[^:\r\n]*)?:(?P<value>.+)$",
                             re.I | re.M)
@@ -377,20 +574,30 @@ class _Header:
 def _match_header(line: str, line_no: int, colon_ok: bool = True) -> _Header | None:
     """The header starting ``line``, or None; ``colon_ok`` False refuses the pre-2017
     "time: " ending (the file's first header decides, see ``_AMPM_AFTER``)."""
-    m = _HEADER_RE.match(line)
-    if not m or (m["colon"] and not colon_ok):
+    m = _HEADER_RE.match(line) or _HEADER_TIME_FIRST_RE.match(line)
+    if not m:
         return None
+    g = m.groupdict()
+    if g.get("colon") and not colon_ok:
+        return None
+    d3 = m["d3"]
+    if g.get("jera"):
+        if int(d3) < 1 or len(d3) > 2:
+            return None
+        d3 = str(_JAPANESE_ERAS[g["jera"]] + int(d3))
+    elif g.get("be") and len(d3) <= 2:
+        d3 = str(2500 + int(d3))  # "65 BE": Buddhist era 2565
     h, mi = int(m["h"]), int(m["mi"])
     s = int(m["s"]) if m["s"] else 0
     if h > 24 or mi > 59 or s > 59:
         return None
-    ap = m["ap1"] or m["ap2"]
+    ap = g.get("ap1") or m["ap2"]
     ampm = None
     foreign = False
-    digits = set(m["d1"] + m["d2"] + m["d3"])
+    digits = set(m["d1"] + m["d2"] + d3)
     hints = {cal for cal, script in (("jalali", _PERSIAN_DIGITS), ("hijri", _ARABIC_DIGITS))
              if digits & script}
-    if m["era"]:
+    if g.get("era"):
         hints.add("hijri")
     if ap:
         token = re.sub(rf"[.\s\u00a0\u202f]", "", ap).lower()
@@ -401,9 +608,9 @@ def _match_header(line: str, line_no: int, colon_ok: bool = True) -> _Header | N
         if token in _CALENDAR_OF_MARKER:
             hints.add(_CALENDAR_OF_MARKER[token])
     time_text = m.group(0)[: m.start("rest")].strip(" -:\u2013\u00a0\u202f" + BIDI_MARKS)
-    return _Header(line_no, m["d1"], m["d2"], m["d3"], m["sep"], h, mi, s, ampm, m["junk"],
+    return _Header(line_no, m["d1"], m["d2"], d3, m["sep"], h, mi, s, ampm, g.get("junk"),
                    time_text, m["rest"], foreign, hints.pop() if len(hints) == 1 else None,
-                   bool(m["colon"]))
+                   bool(g.get("colon")))
 
 
 @dataclass
@@ -431,13 +638,62 @@ def _placeholder(text: str) -> dict[str, Any] | None:
 
     Returns None for ordinary text. Keys: what ("attached", "omitted", "deleted"), name,
     media_kind, lang, caption.
+
+    Older exports put the placeholder first and a caption after it; iOS since 2025 writes
+    the caption first and the placeholder at the end of the last line ("caption
+    \u200e<attached: 00000034-PHOTO-....jpg>", "caption \u200eimage omitted"). A trailing
+    ``<label: file.ext>`` tag is read as such; a trailing typed placeholder only when the
+    mark WhatsApp writes before it is there, since without it ordinary text can end with
+    the same words.
     """
+    info = _leading_placeholder(text)
+    if info is not None:
+        return info
+    end = text.rstrip(_TRAILING_SPACE)
+    if end.endswith(">"):
+        cut = end.rfind("<")
+        if cut > 0 and "\n" not in end[cut:]:
+            m = _IOS_ATTACHED_RE.match(end[cut:])
+            if m and m.end() == len(end) - cut:
+                return _with_caption(_leading_placeholder(end[cut:]), end[:cut])
+    cut = end.rfind("\u200e", 1)
+    if cut > 0 and "\n" not in end[cut:] and strip_marks(end[:cut]):
+        info = _leading_placeholder(end[cut:])
+        if info is not None and info["what"] in ("attached", "omitted"):
+            return _with_caption(info, end[:cut])
+    return None
+
+
+_TRAILING_SPACE = " \t\u00a0\u202f" + BIDI_MARKS
+
+
+def _with_caption(info: dict[str, Any] | None, before: str) -> dict[str, Any] | None:
+    """``info`` of a trailing placeholder, with the text written before it as caption."""
+    if info is not None:
+        info["caption"] = strip_marks(before)
+    return info
+
+
+def _described(desc: str, media_kind: str) -> bool:
+    """Whether ``desc``, written before a typed placeholder, is what iOS puts there: the
+    file's name and page count ("Report.pdf • 2 pages"), or a document's name alone
+    ("Notes.txt document omitted")."""
+    return "•" in desc or (media_kind == "document" and bool(_DOCUMENT_NAME_RE.match(desc)))
+
+
+def _leading_placeholder(text: str) -> dict[str, Any] | None:
+    """``_placeholder`` for a text that starts with the placeholder."""
     clean = strip_marks(text)
     first, _, caption = clean.partition("\n")
     first = strip_marks(first)
-    low = first.lower().rstrip(".")
+    low = first.lower().rstrip(".。")
     if low in _DELETED:
         return {"what": "deleted", "lang": _DELETED[low], "caption": caption}
+    if "admin" in low:
+        m = _ADMIN_DELETED_RE.match(first.rstrip("."))
+        if m:
+            return {"what": "deleted", "lang": "en" if m["en"] else "es", "caption": caption,
+                    "deleted_by": (m["en"] or m["es"]).strip()}
     m = _IOS_ATTACHED_RE.match(first)
     if m:
         label = m["label"].strip().lower()
@@ -472,7 +728,7 @@ def _placeholder(text: str) -> dict[str, Any] | None:
             if low != phrase and not low.endswith(" " + phrase):
                 continue
             desc = first.rstrip(".")[: len(low) - len(phrase)].strip()
-            if desc and "•" not in desc:
+            if desc and not _described(desc, media_kind):
                 return None  # ordinary text that happens to end like a placeholder
             name = desc.split("•", 1)[0].strip() if desc else first
             if bracketed and not desc:
@@ -488,7 +744,7 @@ def _placeholder(text: str) -> dict[str, Any] | None:
             if kind not in _KIND_WORDS:
                 continue
             desc = (first[: m.start("words")] + " ".join(words[:k])).strip()
-            if desc and "•" not in desc:
+            if desc and not _described(desc, _KIND_WORDS[kind][0]):
                 return None  # ordinary text that happens to end like a placeholder
             media_kind, lang = _KIND_WORDS[kind]
             verb_lang = _OMIT_VERBS.get(m["verb"].lower(), lang)
@@ -596,6 +852,32 @@ class _Scan:
     era_line: int | None = None
     calendar_hints: Counter[str] = field(default_factory=Counter)
     fits: dict[tuple[tuple[str, bool], str, str], _Fit] = field(default_factory=dict)
+    # Lines under a name worded exactly as a notice (line, name, shape), decided once the
+    # whole file's senders are known; the header lines found to be notices.
+    notice_candidates: list[tuple[int, str, _NoticeShape]] = field(default_factory=list)
+    notice_lines: set[int] = field(default_factory=set)
+
+    def decide_notices(self) -> None:
+        """Which lines worded as notices are notices. One is when the person it names is
+        the name it is written under ("Alice: Alice left", "Bob: Your security code with
+        Bob changed."), or when that name is no person's: it writes no message and no
+        notice names it (the group's own name). A person's message that only sounds like a notice ("Alice: Bob
+        left") stays a message. Names of rejected lines become senders."""
+        people = set(self.senders)
+        for _line_no, _name, shape in self.notice_candidates:
+            people.update(shape.names())
+        for line_no, name, shape in self.notice_candidates:
+            named = shape.names()
+            own = _names_writer(name, named)
+            if own or name not in people:
+                self.notice_lines.add(line_no)
+                if not own:
+                    self.system_names[name] += 1
+                if shape.group_only:
+                    self.group_signals += 1
+        for line_no, name, _shape in self.notice_candidates:
+            if line_no not in self.notice_lines:
+                self.senders.setdefault(name, None)
 
     def note_date(self, h: _Header) -> None:
         key = h.date_key
@@ -632,6 +914,14 @@ class _Scan:
                     fit.add(_to_gregorian(year, month, day, calendar))
                 except ValueError as exc:
                     fit.bad = fit.bad or (h.line_no, h.date_text, str(exc))
+
+
+def _names_writer(name: str, named: set[str]) -> bool:
+    """Whether a notice naming ``named`` is about ``name``, the name it is written under.
+    iOS names the contact by the short name ("Your security code with Ana changed." under
+    "Ana Lima"; "Lima Ana" where the family name comes first)."""
+    return name in named or any(
+        n and (name.startswith(n + " ") or name.endswith(" " + n)) for n in named)
 
 
 def _day_number(parts: tuple[int, int, int], order: str) -> int | None:
@@ -963,7 +1253,7 @@ class WhatsAppParser:
     def _parse(self, path: Path, source: _Source, options: ImportOptions) -> Iterator[Record]:
         scan = self._scan(path, source)
         profile = options.profile or {}
-        forced = str(profile.get("date_order") or "").lower() or None
+        forced = forced_date_order(options, path)
         orders = _decide_orders(scan, forced)
         reading = _Reading(orders, _decide_calendar(scan, orders, profile, path))
         title = _chat_title_from_path(path)
@@ -984,7 +1274,8 @@ class WhatsAppParser:
         base: dict[str, Any] = {"channel": PLATFORM}
         if title:
             base["conversation"] = title
-        yield from self._emit(source, reading, base, members, conv, bool(scan.colon_style))
+        yield from self._emit(source, reading, base, members, conv, bool(scan.colon_style),
+                              scan.notice_lines)
 
     # ------------------------------------------------------------------ passes
 
@@ -992,6 +1283,7 @@ class WhatsAppParser:
         scan = _Scan()
         sample: list[str] = []
         sample_len = 0
+        last_candidate: int | None = None  # the line just read if worded as a notice
         for n, line in source.lines():
             if sample_len < 4096:
                 sample.append(line)
@@ -1000,6 +1292,11 @@ class WhatsAppParser:
                     raise ParseError("binary data, not a WhatsApp text export", file=path)
             h = _match_header(line, n, scan.colon_style is not False)
             if h is None:
+                if last_candidate is not None and line.strip(BIDI_MARKS + " \t"):
+                    # A notice is one line: text going on below is a message.
+                    _, name, _ = scan.notice_candidates.pop()
+                    scan.senders.setdefault(name, None)
+                    last_candidate = None
                 continue
             if scan.colon_style is None:
                 scan.colon_style = h.colon
@@ -1021,13 +1318,20 @@ class WhatsAppParser:
             lang = info.get("lang") if info else None
             if lang:
                 scan.langs[lang] += 1
+            shape = None
+            if not system and cl.name and info is None:
+                shape = _notice_shape(cl.text)
             if system:
                 if cl.name:
                     scan.system_names[cl.name] += 1
                 if _GROUP_SYSTEM_RE.search(strip_marks(cl.text)):
                     scan.group_signals += 1
+            elif shape is not None and cl.name:
+                scan.notice_candidates.append((n, strip_marks(cl.name), shape))
             elif cl.name:
                 scan.senders.setdefault(cl.name, None)
+            last_candidate = n if shape is not None else None
+        scan.decide_notices()
         if sample and sample_len < 4096 and looks_binary("\n".join(sample)):
             raise ParseError("binary data, not a WhatsApp text export", file=path)
         if scan.headers == 0:
@@ -1051,7 +1355,9 @@ class WhatsAppParser:
         return len(text) < 400 and stripped.lower().startswith(
             ("messages", "your messages", "nachrichten", "los mensajes", "as mensagens",
              "les messages", "i messaggi", "berichten", "сообщения", "הודעות", "mesajlar",
-             "pesan dan panggilan", "wiadomości i połączenia", "الرسائل")) and bool(
+             "pesan dan panggilan", "wiadomości i połączenia", "الرسائل",
+             "повідомлення й дзвінки", "tin nhắn và cuộc gọi", "ข้อความและการโทร",
+             "メッセージと通話")) and bool(
             _ENCRYPTION_RE.search(text))
 
     @staticmethod
@@ -1108,7 +1414,8 @@ class WhatsAppParser:
         return account(value, label, PLATFORM, role, props)
 
     def _emit(self, source: _Source, reading: _Reading, base: dict[str, Any],
-              members: list[Party], conv: Party | None, colon_ok: bool) -> Iterator[Record]:
+              members: list[Party], conv: Party | None, colon_ok: bool,
+              notice_lines: set[int]) -> Iterator[Record]:
         current: _Header | None = None
         extra: list[str] = []
         for n, line in source.lines():
@@ -1121,13 +1428,16 @@ class WhatsAppParser:
                                    message="text before the first WhatsApp message header")
                 continue
             if current is not None:
-                yield self._event(current, extra, reading, base, members, conv, source)
+                yield self._event(current, extra, reading, base, members, conv, source,
+                                  notice_lines)
             current, extra = h, []
         if current is not None:
-            yield self._event(current, extra, reading, base, members, conv, source)
+            yield self._event(current, extra, reading, base, members, conv, source,
+                              notice_lines)
 
     def _event(self, h: _Header, extra: list[str], reading: _Reading, base: dict[str, Any],
-               members: list[Party], conv: Party | None, source: _Source) -> Record:
+               members: list[Party], conv: Party | None, source: _Source,
+               notice_lines: set[int] | frozenset[int] = frozenset()) -> Record:
         ref = f"line {h.line_no}"
         order, basis = reading.orders[h.date_key]
         calendar, calendar_basis = reading.calendar_of(_ymd(h, order)[0])
@@ -1150,8 +1460,16 @@ class WhatsAppParser:
             props["malformed_header"] = h.time_text
         cl = _classify(h.rest)
         text = "\n".join([cl.text, *extra]) if extra else cl.text
+        edited = False
+        if cl.kind == "message" and text.rstrip().endswith(">") and _EDITED_RE.search(text):
+            # Before the placeholder is read: an edited caption ends in the marker.
+            text, edited = _EDITED_RE.sub("", text), True
         info = _placeholder(text) if cl.kind == "message" else None
-        if self._is_system(cl, info):
+        notice = (_notice_shape(text) if h.line_no in notice_lines and not extra
+                  and info is None else None)
+        if notice is not None:
+            props["notice"] = notice.kind
+        if notice is not None or self._is_system(cl, info):
             body = strip_marks(text if cl.kind == "message" else "\n".join([h.rest, *extra]))
             notice_parties: tuple[Party, ...] = ()
             call = _read_call(body) if cl.name else None
@@ -1170,8 +1488,7 @@ class WhatsAppParser:
             parties.append(conv)
         else:
             parties.extend(recipients_for(sender.value, members))
-        if text.rstrip().endswith(">") and _EDITED_RE.search(text):
-            text = _EDITED_RE.sub("", text)
+        if edited:
             props["edited"] = True
         body: str | None = strip_marks(text)
         attachments: list[Attachment] = []
@@ -1179,6 +1496,8 @@ class WhatsAppParser:
             body = info.get("caption") or None
             if info["what"] == "deleted":
                 props["deleted"] = True
+                if info.get("deleted_by"):
+                    props["deleted_by_admin"] = info["deleted_by"]
             elif info["what"] == "attached":
                 name = info["name"]
                 size, sha256 = source.media(name)
