@@ -29,7 +29,7 @@ from tests.reliability.support import count, table_counts
 from workstation.errors import WorkstationError
 from workstation.ingest.formats import all_parsers, get_parser
 from workstation.ingest.pipeline import _records, run_import
-from workstation.ingest.records import ImportOptions, ParsedEntity, ParsedEvent, ParseError, RowError
+from workstation.ingest.records import ImportOptions, Notice, ParsedEntity, ParsedEvent, ParseError, RowError
 
 PARSER_NAMES = [p.name for p in all_parsers()]
 ZIP_ONLY = {"slack_zip"}  # no lines to recombine: fuzzed member by member in the mutation test
@@ -54,11 +54,11 @@ def consume(fmt: str, path: Path, options: ImportOptions | None = None) -> int:
     ParseError when the file is refused; an AssertionError for a malformed record."""
     n = 0
     for rec in itertools.islice(_records(get_parser(fmt), path, options or ImportOptions()), MAX_RECORDS):
-        assert isinstance(rec, (ParsedEvent, ParsedEntity, RowError)), f"{type(rec).__name__} is not a record"
+        assert isinstance(rec, (ParsedEvent, ParsedEntity, RowError, Notice)), f"{type(rec).__name__} is not a record"
         if isinstance(rec, ParsedEvent):
             assert isinstance(rec.ref, str) and rec.ref
             assert rec.occurred_at is None or isinstance(rec.occurred_at, datetime)
-        elif isinstance(rec, RowError):
+        elif isinstance(rec, (RowError, Notice)):
             assert isinstance(rec.ref, str) and isinstance(rec.message, str)
         n += 1
     return n

@@ -23,7 +23,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         options = ImportOptions(timezone=args.timezone or case.timezone,
                                 default_region=args.region or ws.settings.phone_region,
                                 profile=profile, encoding=args.encoding, owner=args.owner,
-                                strict=not args.lenient)
+                                strict=not args.lenient, date_order=args.date_order)
         if args.preview:
             pv = preview(args.file, fmt=args.format, options=options, limit=args.preview)
             emit(args, {"format": pv.format, "records": [r.__dict__ for r in pv.records],
@@ -109,6 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--region", help="phone region for numbers without a country code (default: settings)")
     sp.add_argument("--encoding", help="force a text encoding instead of detecting it")
     sp.add_argument("--owner", help="the export owner's name or handle (chat exports)")
+    sp.add_argument("--date-order", choices=["dmy", "mdy"],
+                    help="day/month order of all-digit dates such as 05/03/2024 (dmy: day first, "
+                         "mdy: month first); default: decided from the file")
     sp.add_argument("--lenient", action="store_true", help="accept statements with server errors (OFX)")
     sp.add_argument("--preview", type=int, metavar="N", help="show the first N records without importing")
     sp.set_defaults(func=cmd_import)

@@ -206,9 +206,10 @@ class _Resolver:
         self.w = writer
         self.options = options
         self.counters = counters
-        # (kind, value, platform) → entity id; a person with a date of birth is kept under
-        # (kind, value, platform, dob).
-        self._cache: dict[tuple[Any, ...], int] = {}
+        # (kind, value, platform) → (entity id, the party last resolved to it); a person
+        # with a date of birth is kept under (kind, value, platform, dob).
+        self._cache: dict[tuple[Any, ...], tuple[int, Party]] = {}
+        self._mentioned: dict[str, int] = {}
         # Parsers hand over one ParsedLink object per distinct link (a card's holder on every
         # row of a statement): by identity, each is written once. Holding the object keeps
         # its id from being reused by another.
@@ -220,9 +221,14 @@ class _Resolver:
         if party.kind == "person" and party.properties.get("dob"):
             # Namesakes born on different days are different people (see ``dedupe``).
             ck = (*ck, party.properties["dob"])
-        found = self._cache.get(ck)
-        if found is not None:
-            return found
+        hit = self._cache.get(ck)
+        if hit is not None:
+            found, seen = hit
+            # The same party object (parsers reuse one per card, per sender) or one that
+            # says the same: nothing new. Another label or more properties (a display name
+            # in a later mail) go to the writer, which adds what the entity lacks.
+            if seen is party or (seen.label == party.label and seen.properties == party.properties):
+                return found
         kind = party.kind.strip().lower() or "other"
         value = (party.value or "").strip()
         label = party.label or value
@@ -242,7 +248,8 @@ class _Resolver:
             props.update(last4=last4, partial=True)
         elif kind in IDENTIFIER_KINDS:
             try:
-                shown, key, nprops, sensitive = self.ws.normalise(kind, value, platform=party.platform)
+                shown, key, nprops, sensitive = self.ws.normalise(kind, value, platform=party.platform,
+                                                                  region=self.options.default_region)
                 props = {**nprops, **props}
                 if kind == "account" and party.label and party.label != shown:
                     label = f"{party.label} ({shown})"
@@ -260,14 +267,20 @@ class _Resolver:
                     label = party.label or value
                 else:
                     props["unnormalised"] = True
-                    if len(self.counters.warnings) < MAX_ERRORS_KEPT:
+                    if hit is None and len(self.counters.warnings) < MAX_ERRORS_KEPT:
                         self.counters.warnings.append(f"{ref}: {exc}")
+        if hit is not None:
+            # Seen before under this party's own value: the same entity, whatever label the
+            # writer would key it by now; it gains what it lacked.
+            self.w.add_properties(hit[0], props)
+            self._cache[ck] = (hit[0], party)
+            return hit[0]
         dedupe = None
         if kind == "person" and props.get("dob"):
             dedupe = f"person:{label.casefold()}|{props['dob']}"
         eid = self.w.entity(kind, label or value or kind, key, properties=props, sensitive=sensitive,
                             ref=ref, dedupe=dedupe)
-        self._cache[ck] = eid
+        self._cache[ck] = (eid, party)
         return eid
 
     def mentions(self, text: str, ref: str) -> list[tuple[int, str]]:
@@ -277,13 +290,12 @@ class _Resolver:
         for found in extract(text, region=self.options.default_region or self.ws.settings.phone_region,
                              card_key=self._fp_key):
             ident = found.identifier
-            ck = ("mention", ident.key, None)
-            eid = self._cache.get(ck)
+            eid = self._mentioned.get(ident.key)
             if eid is None:
                 eid = self.w.entity(ident.kind, ident.display, ident.key, properties=dict(ident.properties),
                                     sensitive=ident.sensitive if self.ws.settings.keep_full_card_numbers else None,
                                     ref=ref)
-                self._cache[ck] = eid
+                self._mentioned[ident.key] = eid
             out.append((eid, "mentioned"))
         return out
 

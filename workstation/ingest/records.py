@@ -160,6 +160,38 @@ class ImportOptions:
     encoding: str | None = None          # force an encoding instead of detecting it
     owner: str | None = None             # the device owner / account holder of a chat export
     strict: bool = True                  # OFX and friends: reject a statement with errors
+    date_order: str | None = None        # "dmy" / "mdy" for all-digit dates (None: from the file)
+
+
+HEAD_BYTES = 65536
+
+
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of ``path`` (what sniffing and format checks look at);
+    ParseError naming the file when it cannot be read."""
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(size)
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+
+
+DATE_ORDERS = ("dmy", "mdy")
+
+
+def forced_date_order(options: ImportOptions, path: Path | None = None) -> str | None:
+    """The day/month order the officer gave for all-digit dates ("dmy" or "mdy"): the
+    import option, else a profile's ``date_order``; None to decide from the file. Raises
+    ParseError for any other value."""
+    profile = options.profile if isinstance(options.profile, Mapping) else {}
+    given = options.date_order or profile.get("date_order")
+    if not given:
+        return None
+    order = str(given).strip().lower()
+    if order not in DATE_ORDERS:
+        raise ParseError(f"date order {given!r} is not 'dmy' (day first) or 'mdy' (month first)",
+                         file=path, field="date_order")
+    return order
 
 
 class Parser(Protocol):

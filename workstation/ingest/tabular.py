@@ -1,4 +1,4 @@
-"""Shared reading of tabular exports (CSV and XLSX) and column-mapping profiles.
+"""Shared reading of tabular exports (CSV, XLSX, .xls) and column-mapping profiles.
 
 Bank statements, card exports, payment-processor reports and jail booking lists arrive
 as spreadsheets whose columns differ by producer and language. A :class:`MappingProfile`
@@ -9,8 +9,14 @@ built-in profiles cover known layouts, :func:`auto_profile` recognises them by h
 
 Reading is streaming: CSV rows come from :mod:`csv` over :func:`textio.open_text` (any
 line ending, BOM, UTF-16, cp1252) and XLSX rows from openpyxl in read-only mode, after a
-zip-bomb check. Nothing here loads a whole file into memory; where a file-wide decision
-is needed (day-first dates, decimal comma) a bounded pre-scan pass decides it first.
+zip-bomb check. Old binary Excel (.xls, BIFF5/BIFF8) is read with xlrd, which holds the
+one sheet read in memory (an .xls has at most 65,536 rows; limits in XLS_MAX_*, checked
+before xlrd parses the sheet). Many banks' ".xls" downloads are an HTML page of tables
+or tab-separated text: they are told apart by content and read as HTML (the standard
+library's html.parser, streamed) or as CSV. Nothing else here loads a whole file into
+memory; where a file-wide decision is needed (day-first dates, decimal comma) a bounded
+pre-scan pass decides it first. A file is never converted: what is read is the file
+received (its SHA-256 is the one the import records).
 
 Errors: a file that cannot be read raises :class:`ParseError` naming the file; a row that
 cannot be read becomes a :class:`RowError` (``ref="row N"``, N being the spreadsheet row
@@ -20,10 +26,12 @@ skipped and counted in :class:`ReadStats`, not reported as errors.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
 import re
+import struct
 import unicodedata
 import zipfile
 from collections import Counter
@@ -31,10 +39,11 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NamedTuple, Union, cast
 
-from workstation.ingest.records import ImportOptions, ParseError, RowError
+from workstation.ingest.records import ImportOptions, ParseError, RowError, forced_date_order, read_head
 from workstation.ingest.textio import open_text
 
 PROFILE_VERSION = 1
@@ -303,6 +312,26 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
        {"date": "Date", "merchant": "Description", "cardholder": "Card Member",
         "card_last4": "Account #", "amount": "Amount"},
        sign="positive_is_debit"),
+    # American Express's longer export (US and UK): what the statement shows and the
+    # merchant's address beside the five columns above (or without the card member's
+    # two). A charge is positive here too.
+    _p("amex_extended", "American Express card activity (with extended details)",
+       {"date": "Date", "merchant": "Description", "amount": "Amount",
+        "memo": "Extended Details", "description": "Appears On Your Statement As",
+        "reference": "Reference", "category": "Category"},
+       sign="positive_is_debit"),
+    _p("amex_extended_member", "American Express card activity (with extended details)",
+       {"date": "Date", "merchant": "Description", "cardholder": "Card Member",
+        "card_last4": "Account #", "amount": "Amount", "memo": "Extended Details",
+        "description": "Appears On Your Statement As", "reference": "Reference",
+        "category": "Category"},
+       sign="positive_is_debit"),
+    # Apple Card (Wallet's export): a purchase is positive, a payment or credit negative.
+    _p("applecard", "Apple Card transactions",
+       {"date": "Transaction Date", "posted_date": "Clearing Date",
+        "description": "Description", "merchant": "Merchant", "category": "Category",
+        "type": "Type", "amount": "Amount (USD)", "cardholder": "Purchased By"},
+       sign="positive_is_debit", currency="USD", dayfirst=False),
     _p("discover", "Discover card statement",
        {"date": "Trans. Date", "posted_date": "Post Date", "merchant": "Description",
         "amount": "Amount", "category": "Category"},
@@ -438,7 +467,8 @@ def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
 
 
 # Header synonyms of the generic guesser, per field, in English, French, German, Spanish,
-# Dutch (and the odd Italian/Portuguese word). Order matters: earlier is preferred, and a
+# Dutch, the Nordic and Baltic languages, Czech and Polish (and the odd Italian/Portuguese
+# word). Order matters: earlier is preferred, and a
 # column taken by an earlier field is not offered to a later one. Money columns are
 # matched without a currency or sign written into the header ("Amount (EUR)", "Belastung
 # CHF", "Withdrawal (-)"): see :func:`_header_keys`.
@@ -450,15 +480,24 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
              "boekdatum", "data", "data operazione", "timestamp", "datetime", "created",
              "created (utc)", "date (utc)", "order date", "purchase date", "booking date",
              "started date", "datums", "kuupäev", "bokföringsdag", "bokföringsdatum",
-             "transaktionsdag", "kirjauspäivä", "päivämäärä", "dato", "bogføringsdato"),
+             "transaktionsdag", "kirjauspäivä", "päivämäärä", "dato", "bogføringsdato",
+             # Belgian (the execution date), Czech, Slovak and Polish.
+             "uitvoeringsdatum", "date d'exécution", "date d'execution", "datum provedení",
+             "datum transakce", "dátum transakcie", "data operacji", "data transakcji",
+             # Fidelity's account history: the day the entry was run.
+             "run date"),
     "time": ("time", "transaction time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
     "posted_date": ("posted date", "post date", "posting date", "posted", "valuta",
-                    "valutadatum", "wertstellung", "date de valeur", "fecha valor",
+                    "valutadatum", "wertstellung", "wertstellungstag", "date de valeur",
+                    "fecha valor",
                     "rentedatum", "data valuta", "settlement date", "value date",
-                    "completed date"),
+                    "completed date", "date valeur", "datum zaúčtování", "data księgowania",
+                    "data waluty"),
     "amount": ("amount", "transaction amount", "betrag", "umsatz", "montant", "importe",
                "bedrag", "importo", "valor", "total", "gross", "brutto", "brut",
-               "net amount", "value", "suma", "summa", "belopp", "beløb", "beløp", "määrä"),
+               "net amount", "value", "suma", "summa", "belopp", "beløb", "beløp", "määrä",
+               "objem", "částka", "zaúčtovaná částka", "suma transakcie", "kwota",
+               "kwota transakcji (waluta rachunku)", "kwota operacji"),
     "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out",
               "paid out", "soll", "ausgang", "belastung", "belastungen", "lastschrift",
               "débit", "cargo", "cargos", "debe", "uitgaven", "af"),
@@ -467,7 +506,9 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                "abono", "abonos", "haber", "inkomsten", "bij"),
     "currency": ("currency", "ccy", "currency code", "währung", "waehrung", "whg", "devise",
                  "monnaie", "moneda", "divisa", "munteenheid", "munt", "valuta code",
-                 "valutacode", "valutasoort", "valiuta", "valūta", "valuuta", "valuutta"),
+                 "valutacode", "valutasoort", "valiuta", "valūta", "valuuta", "valuutta",
+                 "valuta rekening", "devise du compte", "měna", "mena", "měna účtu", "waluta",
+                 "waluta rachunku"),
     "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam", "nom",
                  "name / description", "naam / omschrijving", "empfänger",
                  "zahlungsempfänger", "beguenstigter/zahlungspflichtiger",
@@ -475,14 +516,19 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "bénéficiaire", "beneficiaire", "comercio", "beneficiario", "counterparty",
                  "counter party", "tegenpartij", "naam tegenpartij", "tegenrekeninghouder",
                  "naam tegenrekening", "partner name", "store", "store name", "vendor",
-                 "gavėjas", "saņēmējs/maksātājs", "saaja/maksja"),
+                 "gavėjas", "saņēmējs/maksātājs", "saaja/maksja", "beneficiary's name",
+                 "beneficiary name", "beneficiary", "název protiúčtu", "nazev protiuctu",
+                 "protistrana", "nadawca/odbiorca", "odbiorca/nadawca", "dane kontrahenta",
+                 "kontrahent", "nom de la contrepartie", "naam van de tegenpartij"),
     "description": ("description", "transaction description", "details", "narrative",
                     "particulars", "memo", "omschrijving", "omschrijving-1", "mededelingen",
-                    "beschreibung", "verwendungszweck", "buchungstext", "libellé",
+                    "beschreibung", "verwendungszweck", "umsatztext", "buchungstext", "libellé",
                     "libelle", "libellé de l'opération", "descripción", "descripcion",
                     "concepto", "descrizione", "descrição", "reference text",
                     "payment reference", "original description", "reason",
-                    "umsatzbeschreibung", "paaiškinimai", "informācija saņēmējam", "selgitus"),
+                    "umsatzbeschreibung", "paaiškinimai", "informācija saņēmējam", "selgitus",
+                    "zpráva pro příjemce", "opis operacji", "opis transakcji", "tytuł",
+                    "tytuł operacji", "communication", "mededeling", "action"),
     "mcc": ("mcc", "merchant category code", "category code", "sic", "mcc code"),
     "card_number": ("card number", "card no", "card no.", "card", "pan", "kartennummer",
                     "numéro de carte", "numero de carte", "número de tarjeta",
@@ -495,11 +541,15 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
     "account": ("account", "account number", "account no", "account name", "iban",
                 "iban/bban", "konto", "kontonummer", "auftragskonto", "compte",
                 "numéro de compte", "cuenta", "número de cuenta", "rekening",
-                "rekeningnummer", "sąskaitos nr.", "klienta konts", "kliendi konto"),
+                "rekeningnummer", "sąskaitos nr.", "klienta konts", "kliendi konto",
+                "číslo účtu", "rachunek"),
     "counterparty_account": ("counterparty account", "counterparty iban", "partner iban",
                              "payee account number", "tegenrekening", "tegenrekeningnummer",
                              "tegenrekening iban/bban", "kontonummer/iban",
-                             "iban zahlungsbeteiligter", "iban tegenpartij"),
+                             "iban zahlungsbeteiligter", "iban tegenpartij",
+                             "beneficiary's account", "beneficiary account", "protiúčet",
+                             "číslo protiúčtu", "numer konta", "nr rachunku",
+                             "rachunek kontrahenta", "contrepartie", "tegenrekening iban"),
     "ip": ("ip", "ip address", "ip addr", "client ip", "ip adresse", "adresse ip",
            "dirección ip", "ip-adres"),
     "email": ("email", "e-mail", "email address", "e-mail address", "customer email",
@@ -511,23 +561,30 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                   "referenz", "référence", "referencia", "referentie", "kenmerk",
                   "transactiereferentie", "transaktionscode", "numéro de transaction",
                   "transferwise id", "fitid", "order id", "check #", "check number",
-                  "check no", "check or slip #"),
+                  "check no", "check or slip #", "archive id", "id pohybu", "id transakce",
+                  "volgnummer", "numéro de séquence", "numero de sequence"),
     "type": ("type", "transaction type", "trans type", "debit/credit", "dr/cr", "cr/dr",
              "af bij", "af/bij", "buchungsart", "soll/haben", "type d'opération",
              "tipo", "typ", "mutatiesoort", "indicator", "base type", "buchungstext",
              "posting text", "creditdebet", "credit/debet", "debet/credit", "d/k",
-             "debets/kredīts", "deebet/kreedit"),
-    "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria"),
+             "debets/kredīts", "deebet/kreedit", "d/c", "(d/c)", "c/d", "(c/d)",
+             "typ transakcji", "typ operacji", "type de transaction", "transaction"),
+    "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria",
+                 "kategoria"),
     "balance": ("balance", "running balance", "runningbalance", "running bal.", "saldo",
-                "saldo na trn", "saldo na mutatie", "solde", "kontostand", "guthaben"),
+                "saldo na trn", "saldo na mutatie", "solde", "kontostand", "guthaben",
+                "saldo po operacji", "saldo po transakcji", "zůstatek", "current balance",
+                "available balance"),
     "status": ("status", "state", "statut", "état", "etat", "estado"),
     "timezone": ("timezone", "time zone", "zeitzone", "fuseau horaire", "zona horaria"),
-    "fee": ("fee", "fees", "total fees", "gebühr", "gebühren", "frais", "comisión"),
+    "fee": ("fee", "fees", "total fees", "gebühr", "gebühren", "frais", "comisión",
+            "commission fee", "commission", "poplatek"),
 }
 # Headers of a column that only says which way the money went (amounts are unsigned).
 _DIRECTION_HEADERS = frozenset({"debit/credit", "dr/cr", "cr/dr", "af bij", "af/bij",
                                 "soll/haben", "indicator", "creditdebet", "credit/debet",
-                                "debet/credit", "d/k", "debets/kredīts", "deebet/kreedit"})
+                                "debet/credit", "d/k", "debets/kredīts", "deebet/kreedit",
+                                "d/c", "(d/c)", "c/d", "(c/d)"})
 # Money columns: matched on the header without its currency or sign designation.
 _MONEY_FIELDS = frozenset({"amount", "debit", "credit", "balance", "fee"})
 
@@ -745,10 +802,11 @@ def guess_profile(headers: Sequence[Any], target: str = "transaction") -> Mappin
 
 
 _HEADER_SIGN = re.compile(r"\s*\(\s*[-+\u2212]\s*\)$")
-_HEADER_CURRENCY = re.compile(r"\s*[(\[]\s*(?:[Ii]n\s+)?([A-Z]{3}|€|£)\s*[)\]]$"
+_HEADER_CURRENCY = re.compile(r"\s*[(\[]\s*(?:[Ii]n\s+)?([A-Z]{3}|€|£|\$)\s*[)\]]$"
                               r"|\s(?:[Ii]n\s+)?([A-Z]{3}|€|£)$")
 # The currency signs a header may stand for a code with (DKB's "Betrag (€)"): only those
-# that name one currency.
+# that name one currency. A "$" (Fidelity's "Amount ($)") stays "$": the import region's
+# dollar, marked as assumed, as a "$" written in the cells is.
 _HEADER_SIGN_CODES = {"€": "EUR", "£": "GBP"}
 
 
@@ -756,12 +814,15 @@ def _header_keys(text: Any) -> tuple[str, str, str | None]:
     """How a header cell is compared with the synonyms: ``(key, money_key, currency)``.
 
     ``key`` is the normalised header without the ``*`` that marks a required column
-    (Xero's ``*Date``). ``money_key`` also drops what a money column's header adds to
-    its name: a sign (``Withdrawal (-)``) and a currency code written in capitals
-    (``Amount (EUR)``, ``Belastung CHF``, ``Gutschrift in CHF``) or a sign that names
-    one currency (``Betrag (€)``), returned as ``currency``.
+    (Xero's ``*Date``) or the ``#`` that starts a column name (mBank's ``#Kwota``).
+    ``money_key`` also drops what a money column's header adds to its name: a sign
+    (``Withdrawal (-)``) and a currency code written in capitals (``Amount (EUR)``,
+    ``Belastung CHF``, ``Gutschrift in CHF``) or a sign that names one currency
+    (``Betrag (€)``), returned as ``currency``.
     """
     raw = "" if text is None else str(text).replace("\ufeff", "").strip().strip("*").strip()
+    if raw[:1] == "#" and raw[1:2].isalpha():
+        raw = raw[1:]
     money = _HEADER_SIGN.sub("", raw)
     currency = None
     m = _HEADER_CURRENCY.search(money)
@@ -797,6 +858,16 @@ def _guess_transaction_profile(headers: Sequence[Any]) -> MappingProfile | None:
             index[fld] = idx
             taken.add(idx)
             break
+    direction = next((i for i, k in enumerate(keyed)
+                      if k[0] in _DIRECTION_HEADERS and i not in taken), None)
+    if direction is not None and "amount" in index:
+        # A column that only says which way the money went ("(D/C)") is the one the sign
+        # is read from, even beside a column called "Type" (SEB's payment kind, kept with
+        # the row's other columns).
+        if "type" in index:
+            taken.discard(index["type"])
+        index["type"] = direction
+        taken.add(direction)
     if "date" not in index and "posted_date" in index:
         index["date"] = index.pop("posted_date")  # Chase: "Posting Date" is the only date
     if "date" not in index:
@@ -1108,7 +1179,7 @@ def resolve_zone(text: str) -> tzinfo:
 def _split_date_time(s: str) -> tuple[str, str | None]:
     if len(s) > 64:
         return s, None  # no date and time is this long (the pattern is slow on long runs)
-    m = re.match(r"^(.*?\d)(?:\s*[T ,]\s*|\s+)(\d{1,2}[:.h]\d{2}.*)$", s)
+    m = re.match(r"^(.*?\d)\.?(?:\s*[T ,]\s*|\s+)(\d{1,2}[:.h]\d{2}.*)$", s)
     if m and re.search(r"\d", m.group(1)):
         return m.group(1).strip(), m.group(2).strip()
     return s, None
@@ -1536,6 +1607,427 @@ def _iter_xlsx(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]
             wb.close()
 
 
+# --- Old binary Excel (.xls), OpenDocument, and "Excel" downloads that are HTML ---------
+#
+# .xls (BIFF8, Excel 97-2003, and BIFF5, Excel 5/95) is read with xlrd (pure Python, reads
+# only .xls). xlrd copies the workbook stream of the OLE2 container into memory (the file
+# itself is memory-mapped) and, opened ``on_demand``, parses only the sheet asked for,
+# holding that sheet's cells (at most 65,536 rows x 256 columns in the format) until the
+# rows have been yielded. Before xlrd parses a sheet, _check_xls_sheet walks the sheet's
+# record headers (a few bytes each, no cell data kept) and refuses a sheet that declares
+# more rows or columns than the format allows or holds more than XLS_MAX_CELLS cells, so
+# the memory the parse takes stays bounded whatever the file claims. A password-protected
+# workbook (a FILEPASS record; or an encrypted .xlsx, which is an OLE2 file too) is
+# refused by name. Formula cells give the value the producer cached (never evaluated).
+XLS_MAX_BYTES = 256 << 20          # Excel's own limits make a full .xls about 250 MB
+XLS_MAX_CELLS = 8_000_000          # ~65,536 rows x 122 columns; ~300 MB of Python cells
+XLS_MAX_ROWS = 65_536
+XLS_MAX_COLUMNS = 256
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
+_XLS_SUFFIXES = {".xls", ".xlt"}
+
+
+def is_xls(path: Path, head: bytes | None = None) -> bool:
+    """Whether the file is an OLE2 compound file (old binary Excel, by its magic)."""
+    if head is None:
+        with Path(path).open("rb") as fh:
+            head = fh.read(8)
+    return head[:8] == _OLE_MAGIC
+
+
+def is_spreadsheet(path: Path, head: bytes | None = None) -> bool:
+    """Whether the file is a binary workbook (XLSX/XLSM zip or .xls OLE2) by content:
+    its cells are typed values and its rows may stop at their last filled cell."""
+    if head is None:
+        with Path(path).open("rb") as fh:
+            head = fh.read(8)
+    return is_xlsx(path, head) or is_xls(path, head)
+
+
+class _Discard:
+    """xlrd's log sink: its warnings about odd records would otherwise go to stdout (and
+    a file of many odd records must not fill memory with them)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_XLS_CELL_RECORDS = {0x0203: 1, 0x00FD: 1, 0x0204: 1, 0x027E: 1, 0x0205: 1, 0x0006: 1,
+                     0x00D6: 1, 0x0003: 1, 0x0004: 1, 0x0002: 1}  # NUMBER, LABELSST, LABEL...
+_XLS_MULRK = 0x00BD
+_XLS_DIMENSIONS = (0x0200, 0x0000)
+_XLS_EOF = 0x000A
+
+
+def _check_xls_sheet(path: Path, book: Any, index: int, name: str) -> None:
+    """Refuse a sheet that declares more rows or columns than an .xls can hold (a
+    DIMENSIONS record promising billions of rows in a file of a few KB) or that holds more
+    than XLS_MAX_CELLS cells, before xlrd builds it. Walks record headers only."""
+    mem = getattr(book, "mem", None)
+    positions = getattr(book, "_sh_abs_posn", None)
+    if mem is None or positions is None or index >= len(positions):
+        return  # an xlrd without these internals: the file-size cap still bounds the parse
+    biff8 = getattr(book, "biff_version", 80) >= 80
+    pos = positions[index]
+    end = min(len(mem), getattr(book, "stream_len", len(mem)) + getattr(book, "base", 0))
+    cells = 0
+    where = f"sheet {name!r}"
+    while pos + 4 <= end:
+        typ, size = struct.unpack_from("<HH", mem, pos)
+        body = pos + 4
+        pos = body + size
+        if typ == _XLS_EOF:
+            break
+        if typ in _XLS_DIMENSIONS:
+            if biff8 and size >= 12:
+                first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", mem, body)
+            elif size >= 8:
+                first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", mem, body)
+            else:
+                continue
+            if last_row > XLS_MAX_ROWS or last_col > XLS_MAX_COLUMNS:
+                raise ParseError(
+                    f"refused: the sheet declares {last_row:,} rows and {last_col:,} columns, "
+                    f"beyond what an .xls can hold ({XLS_MAX_ROWS:,} x {XLS_MAX_COLUMNS}); "
+                    "the file is damaged or crafted", file=path, ref=where)
+        elif typ == _XLS_MULRK:
+            cells += max(0, (size - 6) // 6)
+        elif typ in _XLS_CELL_RECORDS:
+            cells += 1
+        if cells > XLS_MAX_CELLS:
+            raise ParseError(f"refused: the sheet holds more than {XLS_MAX_CELLS:,} cells",
+                             file=path, ref=where)
+
+
+def _xls_failure(path: Path, exc: BaseException) -> ParseError:
+    """The ParseError for an .xls that xlrd could not open."""
+    text = str(exc).strip() or type(exc).__name__
+    if "encrypted" in text.lower():
+        return ParseError("the workbook is password-protected (encrypted); ask the source "
+                          "for an export without a password to open it", file=path)
+    if "can't find workbook" in text.lower():
+        names: list[str] = []
+        try:
+            from xlrd import compdoc
+
+            doc = compdoc.CompDoc(path.read_bytes(), logfile=_Discard())
+            names = [d.name for d in doc.dirlist]
+        except Exception:
+            pass
+        if "EncryptedPackage" in names:
+            return ParseError("the workbook is a password-protected (encrypted) Excel file; "
+                              "ask the source for an export without a password to open it",
+                              file=path)
+        return ParseError("not an Excel workbook: an OLE2 compound file without a workbook "
+                          "stream (a Word document or an Outlook message?)", file=path)
+    return ParseError(f"not a readable .xls workbook (damaged or truncated): {text}",
+                      file=path)
+
+
+_WHOLE_LIMIT = float(2 ** 53)
+
+
+def _xls_row(types: Sequence[int], values: Sequence[Any], epoch: datetime, from_excel: Any,
+             errors: Mapping[int, str]) -> list[Any]:
+    """xlrd cells as the XLSX path gives them: date-formatted numbers as datetime (a time
+    of day alone as time, via openpyxl's own conversion), whole numbers as int, booleans
+    as bool, errors as their text ("#DIV/0!"), empty cells as None."""
+    row: list[Any] = []
+    for ctype, value in zip(types, values):
+        if ctype == 1:  # XL_CELL_TEXT
+            row.append(value)
+        elif ctype == 2:  # XL_CELL_NUMBER
+            row.append(int(value) if value.is_integer() and -_WHOLE_LIMIT < value < _WHOLE_LIMIT
+                       else value)
+        elif ctype == 3:  # XL_CELL_DATE, by the cell's number format and the date mode
+            try:
+                row.append(from_excel(value, epoch))
+            except (OverflowError, ValueError, TypeError):
+                row.append(value)  # no date in range: the number as written; the row says so
+        elif ctype == 4:  # XL_CELL_BOOLEAN
+            row.append(bool(value))
+        elif ctype == 5:  # XL_CELL_ERROR
+            row.append(errors.get(value, "#ERROR"))
+        else:  # XL_CELL_EMPTY, XL_CELL_BLANK
+            row.append(None)
+    return row
+
+
+def _iter_xls(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of an .xls sheet (the named one, else the first worksheet, as for XLSX), each
+    padded to the sheet's width. Row numbers are as Excel shows them (first row = 1)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from None
+    if size > XLS_MAX_BYTES:
+        raise ParseError(f"refused: the .xls file is {size:,} bytes (limit {XLS_MAX_BYTES:,})",
+                         file=path)
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True,
+                                  logfile=_Discard(), verbosity=0)
+    except Exception as exc:  # xlrd raises many types for a damaged file
+        raise _xls_failure(path, exc) from None
+    try:
+        names = book.sheet_names()
+        if sheet is not None:
+            if sheet not in names:
+                raise ParseError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})",
+                                 file=path)
+            index = names.index(sheet)
+        elif not names:
+            raise ParseError("the workbook has no worksheet", file=path)
+        else:
+            index = 0
+        where = f"sheet {names[index]!r}"
+        _check_xls_sheet(path, book, index, names[index])
+        try:
+            ws = book.sheet_by_index(index)
+        except Exception as exc:
+            text = str(exc).strip() or type(exc).__name__
+            raise ParseError(f"broken worksheet data (damaged or truncated): {text}",
+                             file=path, ref=where) from None
+        from openpyxl.utils.datetime import from_excel
+        from xlrd import error_text_from_code
+
+        epoch = datetime(1904, 1, 1) if book.datemode == 1 else datetime(1899, 12, 30)
+        width = ws.ncols
+        for rowx in range(ws.nrows):
+            row = _xls_row(ws.row_types(rowx), ws.row_values(rowx), epoch, from_excel,
+                           error_text_from_code)
+            if len(row) < width:
+                row.extend([None] * (width - len(row)))
+            yield rowx + 1, row
+    finally:
+        book.release_resources()
+
+
+_HTML_START = re.compile(r"<\s*(?:!doctype\s+html|html|head|meta|body|table|style|title|tr|td|th)\b",
+                         re.IGNORECASE)
+_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_SPREADSHEET_ML = re.compile(r"urn:schemas-microsoft-com:office:spreadsheet|<\s*(?:ss:)?Workbook\b")
+HTML_MAX_COLUMNS = 16_384          # Excel's own column limit
+HTML_MAX_CELL_CHARS = 1 << 20      # a cell's text (the CSV path's field limit is smaller)
+HTML_MAX_NESTING = 64              # tables inside tables
+HTML_MAX_WAITING = 50_000          # finished rows held behind a row still open
+HTML_MAX_PENDING = 4 << 20         # characters of an unfinished tag or comment
+
+
+def _head_text(head: bytes) -> str:
+    """The start of a file as text, for telling markup from delimited text."""
+    from workstation.ingest.textio import detect_encoding
+
+    try:
+        enc = detect_encoding(head[:65536])
+    except ParseError:
+        return ""
+    return head.decode(enc, errors="ignore").lstrip("\ufeff \t\r\n")
+
+
+def markup_kind(head: bytes) -> str | None:
+    """"html" for a file (a bank's ".xls" download) that is an HTML page, "spreadsheetml"
+    for an Excel 2003 XML spreadsheet, None otherwise (decided by content)."""
+    text = _head_text(head)
+    if not text.startswith("<"):
+        return None
+    start = text[:65536]
+    if text.startswith("<?xml") and _SPREADSHEET_ML.search(start) and not re.search(
+            r"<\s*html\b", start, re.IGNORECASE):
+        return "spreadsheetml"
+    if _HTML_START.search(start):
+        return "html"
+    return None
+
+
+class _TableRows(HTMLParser):
+    """Rows of the tables of an HTML page, in document order, as Excel lays them out when
+    it opens the page: every <tr> is a row (a nested table's rows too, in their place),
+    a cell's text with its whitespace collapsed, a colspan leaving the cells it covers
+    empty and a rowspan pushing the cells of the rows below it to the right. Tables
+    follow one another with an empty row between them. Script and style text is not
+    cell text; character references are the standard ones (html.unescape)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.done: list[list[str]] = []     # finished rows, in order, not yet taken
+        self._slots: list[list[Any]] = []   # rows in order of their <tr>: [cells, finished]
+        self._tables: list[dict[str, Any]] = []
+        self._skip = 0                       # inside <script>/<style>
+        self.tables_seen = 0
+
+    # A table: {"row": slot or None, "cell": list of text parts or None, "span": col->rows
+    # left, "colspan": the open cell's colspan}.
+    def _close_cell(self, table: dict[str, Any]) -> None:
+        if table["cell"] is None or table["row"] is None:
+            table["cell"] = None
+            return
+        text = " ".join("".join(table["cell"]).split())
+        cells = table["row"][0]
+        cells.append(text)
+        cells.extend([""] * (table["colspan"] - 1))
+        self._skip_spanned(table)
+        table["cell"] = None
+
+    def _skip_spanned(self, table: dict[str, Any]) -> None:
+        cells = table["row"][0]
+        while len(cells) < HTML_MAX_COLUMNS and table["above"].get(len(cells), 0) > 0:
+            cells.append("")
+
+    def _close_row(self, table: dict[str, Any]) -> None:
+        self._close_cell(table)
+        slot = table["row"]
+        if slot is None:
+            return
+        for col, left in list(table["span"].items()):
+            if left > 0:
+                table["span"][col] = left - 1
+        for col, rows in table["new_span"].items():
+            table["span"][col] = max(table["span"].get(col, 0), rows)
+        table["new_span"] = {}
+        del slot[0][HTML_MAX_COLUMNS:]
+        slot[1] = True
+        table["row"] = None
+        self._flush()
+
+    def _flush(self) -> None:
+        # A row still open (one holding a nested table) keeps the rows after it waiting,
+        # at most HTML_MAX_WAITING of them: past that it is given out as it stands.
+        while self._slots and (self._slots[0][1] or len(self._slots) > HTML_MAX_WAITING):
+            cells, finished = self._slots.pop(0)
+            self.done.append(cells if finished else list(cells))  # later cells go nowhere
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+            return
+        if tag == "table":
+            if self.tables_seen and not self._tables:
+                self._slots.append([[], True])  # an empty row between top-level tables
+                self._flush()
+            self.tables_seen += 1
+            if len(self._tables) >= HTML_MAX_NESTING:
+                raise ValueError(f"tables nested more than {HTML_MAX_NESTING} deep")
+            self._tables.append({"row": None, "cell": None, "span": {}, "new_span": {},
+                                 "above": {}, "colspan": 1, "cell_len": 0})
+            return
+        if not self._tables:
+            return
+        table = self._tables[-1]
+        if tag == "tr":
+            self._close_row(table)
+            slot: list[Any] = [[], False]
+            self._slots.append(slot)
+            table["row"] = slot
+            table["above"] = {c: n for c, n in table["span"].items() if n > 0}
+            self._skip_spanned(table)
+        elif tag in ("td", "th"):
+            if table["row"] is None:  # a cell without its <tr>
+                self.handle_starttag("tr", [])
+            self._close_cell(table)
+            values = dict(attrs)
+            colspan = _span(values.get("colspan"), HTML_MAX_COLUMNS)
+            rowspan = _span(values.get("rowspan"), XLS_MAX_ROWS * 16)
+            start = len(table["row"][0])
+            if rowspan > 1:
+                for col in range(start, min(start + colspan, HTML_MAX_COLUMNS)):
+                    table["new_span"][col] = rowspan - 1
+            table["colspan"] = colspan
+            table["cell"] = []
+            table["cell_len"] = 0
+        elif tag == "br" and table["cell"] is not None:
+            table["cell"].append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "table":
+            self.handle_starttag(tag, attrs)
+        if tag in ("td", "th") and self._tables:
+            self._close_cell(self._tables[-1])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+            return
+        if not self._tables:
+            return
+        table = self._tables[-1]
+        if tag == "table":
+            self._close_row(table)
+            self._tables.pop()
+        elif tag == "tr":
+            self._close_row(table)
+        elif tag in ("td", "th"):
+            self._close_cell(table)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip or not self._tables:
+            return
+        table = self._tables[-1]
+        if table["cell"] is not None:
+            table["cell"].append(data)
+            table["cell_len"] += len(data)
+            if table["cell_len"] > HTML_MAX_CELL_CHARS:
+                raise ValueError(f"a cell of more than {HTML_MAX_CELL_CHARS:,} characters")
+
+    def finish(self) -> None:
+        self.close()
+        while self._tables:
+            self._close_row(self._tables.pop())
+        for slot in self._slots:
+            slot[1] = True
+        self._flush()
+
+
+def _span(text: str | None, limit: int) -> int:
+    try:
+        return max(1, min(int(str(text).strip()), limit))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _iter_html(path: Path, encoding: str | None) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of the tables of an HTML page saved with an Excel name (see _TableRows),
+    streamed: the page is parsed in chunks and rows are yielded as they close. The
+    encoding is the one given, else the BOM's, else the page's <meta charset>, else
+    detected as for CSV."""
+    if encoding is None:
+        head = read_head(path)
+        if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            found = _HTML_CHARSET.search(head)
+            if found:
+                try:
+                    encoding = codecs.lookup(found.group(1).decode("ascii")).name
+                except LookupError:
+                    encoding = None
+    parser = _TableRows()
+    number = 0
+    with open_text(path, encoding) as fh:
+        try:
+            for chunk in iter(lambda: fh.read(1 << 16), ""):
+                parser.feed(chunk)
+                if len(parser.rawdata) > HTML_MAX_PENDING:
+                    raise ValueError("an unterminated tag or comment of more than "
+                                     f"{HTML_MAX_PENDING:,} characters")
+                for row in parser.done:
+                    number += 1
+                    yield number, row
+                parser.done.clear()
+            parser.finish()
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"cannot decode the text: {exc.reason}", file=path,
+                             ref=f"row {number + 1}") from None
+        except ValueError as exc:
+            raise ParseError(f"refused: {exc}", file=path, ref=f"row {number + 1}") from None
+    for row in parser.done:
+        number += 1
+        yield number, row
+    if not parser.tables_seen:
+        raise ParseError("an HTML page without a table: no rows to read", file=path)
+
+
 def sniff_delimiter(sample: str) -> str:
     """The delimiter of a CSV sample: csv.Sniffer restricted to , ; TAB |, checked by how
     consistently it splits the first lines; falls back to the most consistent of those."""
@@ -1552,9 +2044,14 @@ def sniff_delimiter(sample: str) -> str:
 
     try:
         sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(CSV_DELIMITERS))
-        if sniffed.delimiter in CSV_DELIMITERS and score(sniffed.delimiter)[0] >= max(
-                1, len(lines) // 2):
-            return sniffed.delimiter
+        chosen = score(sniffed.delimiter) if sniffed.delimiter in CSV_DELIMITERS else (0, 0)
+        if chosen[0] >= max(1, len(lines) // 2):
+            # The sniffer may take the decimal comma of one amount per line ("-0,42") for
+            # the delimiter of a semicolon file: another that splits as many lines as
+            # consistently into more columns is the one.
+            wider = [d for d in CSV_DELIMITERS if d != sniffed.delimiter
+                     and score(d)[0] >= chosen[0] and score(d)[1] > chosen[1]]
+            return max(wider, key=score) if wider else sniffed.delimiter
     except csv.Error:
         pass
     best = max(CSV_DELIMITERS, key=lambda d: score(d))
@@ -1593,25 +2090,41 @@ def _iter_csv(path: Path, encoding: str | None, delimiter: str | None) -> Iterat
 
 def iter_raw_rows(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
                   sheet: str | None = None) -> Iterator[tuple[int, list[Any]]]:
-    """Stream ``(row number, cells)`` from a CSV or XLSX file (decided by content).
+    """Stream ``(row number, cells)`` from a CSV, XLSX or .xls file, or an HTML page of
+    tables (an "Excel" download from many banks), decided by content, not name.
 
     Row numbers are as a spreadsheet shows them (first record = 1; a quoted field spanning
-    lines is still one row). CSV cells are strings; XLSX cells are Python values.
-    Raises ParseError for a file that cannot be read at all.
+    lines is still one row). CSV and HTML cells are strings; XLSX and .xls cells are
+    Python values (dates as datetime, whole numbers as int). ``sheet`` names the
+    workbook's sheet (default: the first). Raises ParseError for a file that cannot be
+    read at all (.ods and Excel 2003 XML are refused by name).
     """
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ParseError("old binary Excel (.xls) is not supported; save it as .xlsx or CSV",
-                         file=p)
-    if is_xlsx(p, head):
+    head = read_head(p)
+    if is_xls(p, head):
+        yield from _iter_xls(p, sheet)
+    elif is_xlsx(p, head):
+        if _ODS_MIMETYPE in head[:256]:
+            raise ParseError("an OpenDocument spreadsheet (.ods) cannot be read yet; ask the "
+                             "source for an Excel (.xls/.xlsx) or CSV export", file=p)
         yield from _iter_xlsx(p, sheet)
     else:
-        yield from _iter_csv(p, encoding, delimiter)
+        markup = markup_kind(head)
+        if markup == "html":
+            yield from _iter_html(p, encoding)
+        elif markup == "spreadsheetml":
+            raise ParseError("an Excel 2003 XML spreadsheet cannot be read yet; ask the "
+                             "source for an Excel (.xls/.xlsx) or CSV export", file=p)
+        else:
+            yield from _iter_csv(p, encoding, delimiter)
+
+
+def _rows_end_early(path: Path) -> bool:
+    """Whether the file's rows may stop at their last filled cell (a workbook, or an HTML
+    page whose rows omit trailing cells), so a short row is padded, not an error."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    return is_spreadsheet(path, head) or markup_kind(head) == "html"
 
 
 _YEAR_FIRST = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\D|$)")
@@ -1651,6 +2164,8 @@ class ReadStats:
     profile: MappingProfile | None = None
     header: list[str] | None = None
     column_index: dict[str, int] = field(default_factory=dict)
+    # Whether a section line ("Pending Transactions") marked rows with a status.
+    sections: bool = False
 
 
 class MappedRow(NamedTuple):
@@ -1697,8 +2212,10 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
         (r for r in (*profile.columns.values(), *profile.amount_by_currency.values())
          if isinstance(r, int)), default=-1)
     skipped_leading = 0
+    overflow: bool | None = None  # decided at the first row longer than the header
+    section: str | None = None  # the status a "Pending Transactions" line gives the rows below
     try:
-        spreadsheet = is_xlsx(p)
+        spreadsheet = _rows_end_early(p)
     except OSError:
         spreadsheet = False  # iter_raw_rows names the problem
     for number, row in iter_raw_rows(p, encoding=encoding, delimiter=profile.delimiter,
@@ -1750,9 +2267,28 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
             # an error only when it lacks a column a field reads.
             row.extend([None] * (width - len(row)))
         if len(row) != width:
-            yield RowError(ref=f"row {number}", field=None,
-                           message=f"expected {width} columns, found {len(row)}")
-            continue
+            if len(row) > width and not spreadsheet:
+                if overflow is None:
+                    overflow = _overflow_column(p, profile, encoding, header, index)
+                if overflow:
+                    # The exporter wrote the last column's text as several cells.
+                    row[width - 1:] = [" | ".join(t for c in row[width - 1:] if (t := c.strip()))]
+            elif (len(row) <= 2 and not spreadsheet and profile.target == "transaction"
+                  and _note_line(row[0]) and all(_blank(c) or _note_line(c) for c in row)):
+                # (Fidelity's '"Date downloaded" 12/31/2021, 9:11 AM' is two such cells.)
+                stats.rows -= 1
+                stats.skipped["note line"] += 1
+                # A line that opens a block of pending (or posted) rows: Schwab's
+                # "Pending Transactions" above its "Posted Transactions".
+                heading = _SECTION_LINE.match(strip_accents(str(row[0]).strip().lower()))
+                if heading and len(row) == 1:
+                    section = "pending" if heading.group(1) else None
+                    stats.sections = True
+                continue
+            if len(row) != width:
+                yield RowError(ref=f"row {number}", field=None,
+                               message=f"expected {width} columns, found {len(row)}")
+                continue
         try:  # every cell text (CSV): the quick way
             values: dict[str, Any] = {fld: cell for fld, idx in index_items if (cell := row[idx].strip())}
         except AttributeError:  # numbers, dates or empty cells of a spreadsheet
@@ -1771,9 +2307,51 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                 cell = row[i] if i < len(row) else None
                 if not _blank(cell):
                     extra[name] = cell.strip() if isinstance(cell, str) else cell
+        if section is not None and "status" not in values:
+            values["status"] = section
         yield MappedRow(number, values, extra)
     if index is None and profile.has_header:
         raise ParseError("the file has no header row (it is empty)", file=p)
+
+
+# Fields whose column may hold free text that an exporter splits over several cells.
+_FREE_TEXT_FIELDS = frozenset({"description", "memo"})
+
+
+def _overflow_column(path: Path, profile: MappingProfile, encoding: str | None,
+                     header: list[str] | None, index: Mapping[str, int]) -> bool:
+    """Whether cells beyond the header's width are the last column's text continued
+    (Austrian banks write a transaction's text lines as separate cells after the
+    header's last column, "Umsatztext"). Only so when the last column is a free-text
+    column (or one no field reads) and the file is not comma-separated: a comma file's
+    extra cells may be an unquoted decimal comma ("12,50") that shifted every column
+    after it, which must stay an error."""
+    if header is None or not header[-1]:
+        return False
+    last = len(header) - 1
+    if any(i == last and fld not in _FREE_TEXT_FIELDS for fld, i in index.items()):
+        return False
+    delimiter = profile.delimiter
+    if delimiter is None:
+        try:
+            with open_text(path, encoding) as fh:
+                delimiter = sniff_delimiter(fh.read(64 * 1024))
+        except (OSError, UnicodeError):
+            return False
+    return delimiter in (";", "\t", "|")
+
+
+def _note_line(cell: Any) -> bool:
+    """Whether a line of one cell below a statement's table is a note ("* noch nicht
+    ausgeführte Umsätze"), not a transaction cut short: text that is no date or amount."""
+    text = cell.strip() if isinstance(cell, str) else ""
+    return bool(text) and _amount_or_none(text) is None and not _DATED_TEXT.match(text)
+
+
+# A line of one cell that heads a block of a statement's rows by their status.
+_SECTION_LINE = re.compile(r"^(?:(pending)|posted|cleared|completed|booked)\s+"
+                           r"(?:transactions?|activity|items?)$")
+_DATED_TEXT = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{8}\b")
 
 
 def _extra_columns(header: list[str], used: set[int]) -> list[tuple[int, str]]:
@@ -1946,7 +2524,16 @@ def choose_profile(path: Path, options: ImportOptions, target: str) -> MappingPr
     """The options' profile, else the one recognised from the header, else (a statement
     without a header line) the one headerless built-in layout its first rows fit (see
     :func:`headerless_layouts`). Raises ParseError, naming the candidate layouts when the
-    rows fit several or none."""
+    rows fit several or none. A date order the officer gave (``options.date_order``)
+    settles a profile's open day/month order."""
+    profile = _choose_profile(path, options, target)
+    order = forced_date_order(options, path)
+    if order is not None and profile.dayfirst is None:
+        profile = replace(profile, dayfirst=order == "dmy")
+    return profile
+
+
+def _choose_profile(path: Path, options: ImportOptions, target: str) -> MappingProfile:
     try:
         profile = profile_from_options(options, target)
     except ParseError as exc:
@@ -2195,17 +2782,28 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
     """Confidence that ``path`` is a tabular export of ``target`` records.
 
     Recognised built-in layouts score 0.9, guessed ones 0.6 (lower for unusual
-    suffixes). A workbook that fails the zip-bomb check scores 0.3 for transactions so
-    the import reports why it was refused. A statement without a header line scores 0.6
+    suffixes). A workbook that fails the zip-bomb check, an .xls that cannot be read and
+    an .ods score 0.3 for transactions so the import reports why it was refused. Named
+    .xls, an OLE2 workbook, a zip workbook, an HTML page of tables and tab-separated text
+    are all read by content; an OLE2 file with another name (a Word document, an Outlook
+    message) is not claimed. A statement without a header line scores 0.6
     when its rows fit one headerless built-in layout, else 0.35 (its import then says
     that a mapping profile is needed).
     """
     suffix = path.suffix.lower()
-    if is_xlsx(path, head):
-        if suffix not in _XLSX_SUFFIXES:
+    xls_named = suffix in _XLS_SUFFIXES
+    markup = None if is_spreadsheet(path, head) else markup_kind(head)
+    if is_xls(path, head) or is_xlsx(path, head) or (xls_named and markup is not None):
+        if is_xls(path, head) and not xls_named:
+            return 0.0  # other OLE2 files: Word documents, Outlook messages
+        if is_xlsx(path, head) and _ODS_MIMETYPE in head[:256]:
+            # Claimed only so that the import says why it cannot be read.
+            return 0.3 if target == "transaction" and suffix in (".ods", ".ots") else 0.0
+        if is_xlsx(path, head) and suffix not in _XLSX_SUFFIXES and not xls_named:
             return 0.0
         try:
-            check_zip_safe(path)
+            if is_xlsx(path, head):
+                check_zip_safe(path)
             rows: list[tuple[int, list[Any]]] = []
             for number, row in iter_raw_rows(path):
                 if number > HEADER_SEARCH_ROWS:
@@ -2215,7 +2813,7 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
             return 0.3 if target == "transaction" else 0.0
     else:
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-        if first in (b"{", b"[", b"<"):
+        if first in (b"{", b"[", b"<") or markup is not None:
             return 0.0  # JSON, XML and HTML are other parsers' business
         rows = list(enumerate(text_sample_rows(head, max_rows=HEADER_SEARCH_ROWS), start=1))
     found = find_header(rows, target)
@@ -2236,6 +2834,6 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
     score = 0.6 if profile.name == "guessed" else 0.9
     if number > 1:
         score -= 0.1  # a header below other lines is less certain
-    if suffix not in _TEXT_SUFFIXES and suffix not in _XLSX_SUFFIXES:
-        score *= 0.5
+    if suffix not in _TEXT_SUFFIXES and suffix not in _XLSX_SUFFIXES and not xls_named:
+        score *= 0.5  # (a ".xls" of tab-separated text or HTML is a common bank download)
     return score

@@ -404,3 +404,23 @@ def test_type_column_gives_the_sign_only_when_it_says_debit_or_credit(
                     encoding="utf-8")
     events = _events(list(read_transactions(path)))
     assert [e.properties["amount"] for e in events] == [Decimal(a) for a in amounts]
+
+
+def test_officer_given_date_order_settles_ambiguous_statement_dates(tmp_path: Path) -> None:
+    """No date on the statement shows a day above 12: read by the import region (US:
+    month first) unless the officer gives the order; a QIF file likewise."""
+    path = tmp_path / "card.csv"
+    path.write_text("Date,Description,Amount\n03/04/2024,KIOSK A,-12.50\n05/06/2024,KIOSK B,-3.00\n",
+                    encoding="utf-8")
+    guessed = _events(list(read_transactions(path, options=ImportOptions(default_region="US"))))
+    given = _events(list(read_transactions(path, options=ImportOptions(default_region="US", date_order="dmy"))))
+    assert [e.occurred_at.date() for e in guessed] == [datetime(2024, 3, 4).date(), datetime(2024, 5, 6).date()]
+    assert [e.occurred_at.date() for e in given] == [datetime(2024, 4, 3).date(), datetime(2024, 6, 5).date()]
+    qif = tmp_path / "card.qif"
+    qif.write_text("!Type:CCard\nD03/04/2024\nT-12.50\nPKIOSK A\n^\n", encoding="utf-8")
+    from workstation.ingest.finance.qif import read_qif
+
+    (ev,) = _events(list(read_qif(qif, ImportOptions(default_region="US", date_order="dmy"))))
+    assert ev.occurred_at.date() == datetime(2024, 4, 3).date()
+    with pytest.raises(ParseError, match="not 'dmy'"):
+        list(read_transactions(path, options=ImportOptions(date_order="ymd")))

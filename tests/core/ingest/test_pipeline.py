@@ -356,9 +356,10 @@ def test_mail_senders_keep_the_name_their_mail_gave(ws, case_id, tmp_path: Path)
     run_import(ws, case_id, mbox)
     emails = {e.label: e for e in ws.list_entities(case_id, kind="email")}
     assert set(emails) == {"alice@example.org", "bob@example.net"}
-    # The name of the first mail that wrote one for the address.
+    # The name of the first mail that wrote one for the address; an address first seen
+    # bare gets the name a later mail gives it.
     assert emails["alice@example.org"].properties["display_name"] == "Alice Example"
-    assert "display_name" not in emails["bob@example.net"].properties
+    assert emails["bob@example.net"].properties["display_name"] == "Bob Example"
 
 
 def test_padded_names_are_one_entity(ws, case_id, tmp_path: Path) -> None:
@@ -376,3 +377,17 @@ def test_padded_names_are_one_entity(ws, case_id, tmp_path: Path) -> None:
     events = ws.list_events(case_id, limit=None)
     prune = [e for e in events if any(p.label == "PRUNE NEW YORK" for p in e.parties)]
     assert len(prune) == 2
+
+
+def test_phone_parties_are_read_in_the_imports_region(ws, case_id, tmp_path: Path) -> None:
+    """`import --region GB`: a roster's phone written without a country code is a UK
+    number, whatever the workstation's own phone region (US here)."""
+    from workstation.ingest.records import ImportOptions
+
+    assert ws.settings.phone_region == "US"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Booking Number,Last Name,First Name,Date of Birth,Booking Date,Phone,Charge\n"
+                      "B-1,EXAMPLE,ROBIN,1990-01-02,2024-03-01 10:00,07700 900123,THEFT\n", encoding="utf-8")
+    run_import(ws, case_id, roster, options=ImportOptions(default_region="GB"))
+    (phone,) = ws.list_entities(case_id, kind="phone")
+    assert phone.key == "phone:+447700900123"

@@ -58,7 +58,13 @@ else booking time, title "Arrest <number>", with the arrest number, charges, pla
 and the arrestee's descriptors (age or age group, sex, race...) in ``properties
 ["arrestee"]``; no person party is made up. The address columns of such a list are the
 place of arrest. A booking or release time unlike the arrest's gives a ``booking`` or
-``release`` event beside it, as for named bookings.
+``release`` event beside it, as for named bookings. An anonymised list of jail
+admissions (a booking date and no arrest date: Connecticut's pre-trial inmates) gives
+``ParsedEvent(kind="booking")`` titled "Booking <number>" with ``booking_number`` instead.
+
+A date cell may end in a US zone abbreviation ("2017-11-11 00:42:00 EST"): it is read as
+that fixed offset. A date of birth written as a year alone is kept as ``birth_year``. A
+charge cell that only says there is none ("No arrests listed.") is no charge.
 
 A booking without any name (outside such a list), or with an unreadable
 booking/arrest/release time, raises :class:`BookingFieldError` (the caller turns it into a
@@ -98,6 +104,7 @@ _LIST_SEPARATORS = re.compile(r"[;|\n]+")
 # from each of its positions); the caller strips the space before it.
 _HOURS_WORD = re.compile(r"(?i)(?:hrs?|hours)\.?$")
 _HAS_DATE = re.compile(r"\d[-/]\d|\d{5}")
+_BIRTH_YEAR = re.compile(r"^(?:18|19|20)\d\d$")
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "2nd", "3rd", "4th"})
 # Words that belong to the surname after them ("Maria de la Cruz").
 _SURNAME_PARTICLES = frozenset({"de", "del", "della", "der", "den", "di", "da", "das", "dos",
@@ -110,6 +117,20 @@ _BADGE_AFTER_NAME = re.compile(
 # A badge and the words before it fit in a name's last characters; searching only there
 # keeps a long cell linear (the pattern's runs would be rescanned from each position).
 _BADGE_WINDOW = 64
+# US zone abbreviations written after a time; their fixed offsets (a standard-time name
+# is that offset all year: "EST" in July is still UTC-5).
+_US_ZONES = {"EST": "-05:00", "EDT": "-04:00", "CST": "-06:00", "CDT": "-05:00",
+             "MST": "-07:00", "MDT": "-06:00", "PST": "-08:00", "PDT": "-07:00",
+             "AKST": "-09:00", "AKDT": "-08:00", "HST": "-10:00", "UTC": "+00:00",
+             "GMT": "+00:00"}
+_ZONE_ABBREVIATION = re.compile(r"(?i)\b(" + "|".join(_US_ZONES) + r")\s*$")
+# A class code padded to the end of a charge's description (Connecticut DOC: "DF" = class
+# D felony, "UM" = unclassified misdemeanor): two spaces or more set it apart. Possessive
+# runs keep a long cell linear.
+_TRAILING_CLASS = re.compile(r"^(\S(?:\s?+\S)*+)\s{2,}([A-EU]?[FM])$")
+# A charge cell that says there is none ("No arrests listed.", "No charges filed").
+_NO_CHARGE = re.compile(r"(?i)^\W*no\s+(?:charges?|arrests?|offen[cs]es?|incidents?)"
+                        r"(?:\s+(?:listed|found|filed|recorded|on\s+file))?\W*$")
 # Excel stores times as day fractions; its clock shows whole milliseconds.
 _MS_PER_DAY = 86_400_000
 
@@ -251,7 +272,13 @@ def person_name(values: Mapping[str, Any]) -> PersonName | None:
 
 def _date_cell(value: Any) -> Any:
     """A date cell as :class:`DateReader` reads it: an Excel serial number (a workbook
-    cell formatted "General", or its text pasted into a CSV) becomes its datetime."""
+    cell formatted "General", or its text pasted into a CSV) becomes its datetime; a US
+    zone abbreviation after the time ("2017-11-11 00:42:00 EST", jail scrapers) becomes
+    its UTC offset (the date reader would drop it, or refuse it in lower case)."""
+    if isinstance(value, str):
+        m = _ZONE_ABBREVIATION.search(value)
+        if m and m.start() > 0 and value[:m.start()].rstrip()[-1:].isdigit():
+            return f"{value[:m.start()].rstrip()} {_US_ZONES[m.group(1).upper()]}"
     if isinstance(value, bool) or not (isinstance(value, (int, float)) or (
             isinstance(value, str) and _SERIAL_TEXT.match(value.strip()))):
         return value
@@ -409,6 +436,15 @@ def charge_level(severity: Any) -> str | None:
     return None
 
 
+def _names_a_level(value: Any) -> bool:
+    """Whether ``value`` is a charge level and nothing more ("Misdemeanor", "F", "M1")."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip().rstrip(".")
+    return (text.upper() in _LEVEL_CODES or bool(_LEVEL_DEGREE.match(text.upper()))
+            or bool(_LEVEL_WORD.fullmatch(text)))
+
+
 def _with_levels(charges: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
     """The charges (empty keys dropped, empty charges skipped) with the ``level`` each
     severity states, and the most serious level among them."""
@@ -416,6 +452,18 @@ def _with_levels(charges: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, A
     worst: str | None = None
     for charge in charges:
         kept = {k: v for k, v in charge.items() if v != "" and not is_absent(v)}
+        if _names_a_level(kept.get("description")) and isinstance(kept.get("severity"), str) \
+                and not _names_a_level(kept["severity"]):
+            # The two columns swapped (a scraper writing "Misdemeanor" under the charge
+            # and the charge under its degree): each value where it belongs.
+            kept["description"], kept["severity"] = kept["severity"], kept["description"]
+        if "severity" not in kept and isinstance(kept.get("description"), str) and (
+                m := _TRAILING_CLASS.match(kept["description"])):
+            # "LARCENY 6TH DEG   CM": the class code a fixed-width list pads to its column.
+            kept["description"], kept["severity"] = m.group(1), m.group(2)
+            kept.setdefault("level", _LEVEL_CODES[m.group(2)[-1].upper()])
+        if isinstance(kept.get("description"), str) and _NO_CHARGE.match(kept["description"]):
+            del kept["description"]  # the list's way of saying there is no charge
         if not kept:
             continue
         level = charge_level(kept.get("severity")) if "level" not in kept else kept["level"]
@@ -496,7 +544,11 @@ def _descriptors(values: Mapping[str, Any], dates: DateReader) -> dict[str, Any]
             person_props["dob"] = DateReader("auto", dates.dayfirst).parse(
                 _date_cell(values["dob"])).date().isoformat()
         except ValueError:
-            person_props["dob_text"] = str(plain_value(values["dob"]))
+            shown = str(plain_value(values["dob"]))
+            if _BIRTH_YEAR.match(shown):
+                person_props["birth_year"] = int(shown)  # a year alone: no day made up
+            else:
+                person_props["dob_text"] = shown
     sex = normalise_sex(values.get("sex"))
     if sex:
         person_props["sex"] = sex
@@ -540,10 +592,16 @@ def _unnamed_arrest_events(values: Mapping[str, Any], charges: Iterable[Mapping[
     untimed: set[str] = set()
     booked, arrested, released, custody = booking_moments(values, dates, untimed)
     number = _text(values, "booking_number")
+    # A list of anonymised jail admissions (a booking date, no arrest date) gives
+    # bookings, not arrests: what the record dates is the person's intake.
+    kind = "booking" if arrested is None and booked is not None else "arrest"
+    number_key = f"{kind}_number"
     charge_list, level = _with_levels(charges)
-    props: dict[str, Any] = {"arrest_number": number or None, "charges": charge_list}
+    props: dict[str, Any] = {number_key: number or None, "charges": charge_list}
     if level:
         props["level"] = level
+    if _text(values, "booking_bond"):
+        props["bond_amount"] = plain_value(values["booking_bond"])
     for key, moment in (("arrest_time", arrested), ("booking_time", booked),
                         ("release_time", released)):
         if moment is not None:
@@ -559,11 +617,11 @@ def _unnamed_arrest_events(values: Mapping[str, Any], charges: Iterable[Mapping[
     props.update(geo)
     agency, officer, links = _agency_and_officer(values, props)
     parties += [p for p in (agency, officer) if p is not None]
-    title = f"Arrest {number}" if number else "Arrest"
-    events = [ParsedEvent(kind="arrest", occurred_at=arrested or booked, ref=ref, title=title,
+    title = f"{kind.title()} {number}" if number else kind.title()
+    events = [ParsedEvent(kind=kind, occurred_at=arrested or booked, ref=ref, title=title,
                           parties=tuple(parties), links=tuple(links),
                           properties=_dated(props, "arrest" if arrested else "booking", untimed))]
-    short = {"arrest_number": number or None}
+    short = {number_key: number or None}
     if booked is not None and arrested is not None and booked != arrested:
         events.append(ParsedEvent(
             kind="booking", occurred_at=booked, ref=f"{ref} (booking)", title=f"Booking ({title})",
@@ -611,6 +669,8 @@ def build_booking_events(values: Mapping[str, Any], charges: Iterable[Mapping[st
     props: dict[str, Any] = {"booking_number": number or None, "charges": charge_list}
     if level:
         props["level"] = level
+    if _text(values, "booking_bond"):
+        props["bond_amount"] = plain_value(values["booking_bond"])  # all charges' bond
     for key, moment in (("booking_time", booked), ("arrest_time", arrested),
                         ("release_time", released)):
         if moment is not None:

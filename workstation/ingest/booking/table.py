@@ -34,6 +34,12 @@ for its number of columns is an error; it also ends the booking open above it, s
 come in row order. A bad row gives a RowError naming the row and the field; a booking
 that cannot be read (no name, a bad booking date) names the row its field came from.
 
+Headers the common names miss are read through aliases (:func:`_alias`): a subject
+prefix ("inmate_lastname", "arrestee_sex"), "booking_timestamp", "latest admission date",
+an "Arrests" column of charges, and an anonymised row key ("IDENTIFIER") beside an
+admission date. A detail cell with one value beside several charges is every charge's,
+except a bond: that is the booking's (``properties["bond_amount"]``).
+
 A list without any name column (police open-data arrest lists: NYPD, LAPD, Chicago,
 Baltimore, Dallas) is read as arrests (``unnamed`` in :mod:`.common`): one arrest event
 per arrest number, its charges from one row or several, the arrestee's age, sex and race
@@ -65,6 +71,9 @@ from workstation.ingest.booking.common import (
 )
 from workstation.ingest.records import ImportOptions, ParseError, Record, RowError
 from workstation.ingest.tabular import (
+    _BOOKING_SYNONYMS,
+    _BOOKING_TIME_OF_DAY,
+    HEADER_SEARCH_ROWS,
     ClockSurvey,
     DateReader,
     MappedRow,
@@ -72,11 +81,17 @@ from workstation.ingest.tabular import (
     ReadStats,
     choose_profile,
     decide_file_conventions,
+    guess_profile,
+    is_spreadsheet,
+    is_xlsx,
+    markup_kind,
     iter_mapped_rows,
     iter_raw_rows,
     normalise_header,
     parse_amount,
+    profile_from_options,
     sniff_table,
+    text_sample_rows,
     zone_for_profile,
 )
 
@@ -177,6 +192,116 @@ _FOOTER = re.compile(
     r"|confidential|law\s+enforcement\s+sensitive|for\s+official\s+use|\*{2,}|-{3,}|={3,})")
 
 
+# Header spellings read as a known one (:func:`_aliased_headers`): jail scrapers put the
+# subject before each field ("inmate_lastname", "arrestee_sex"), write "timestamp" for a
+# date and time, "latest admission date" for the booking date; an arrest report lists
+# what the person was arrested for under "Arrests".
+_SUBJECT_PREFIXES = ("inmate", "arrestee", "defendant", "subject", "offender", "detainee",
+                     "prisoner", "perp", "person", "suspect", "accused", "booking subject")
+_QUALIFIERS = ("latest", "most recent", "last", "initial", "original")
+_RENAMED = {"arrests": "charges", "arrest offenses": "charges", "arrest offense": "charges",
+            "offenses charged": "charges", "charged offenses": "charges"}
+# An anonymised row key, read as the booking number only beside a booking/admission date.
+_ROW_KEYS = ("identifier", "id", "record id", "person id", "inmate identifier")
+_KNOWN_HEADERS = frozenset(
+    {n for names in (*_BOOKING_SYNONYMS.values(), *_BOOKING_TIME_OF_DAY.values()) for n in names})
+
+
+def _alias(norm: str) -> str | None:
+    """A normalised header as a known one, or None (see :data:`_SUBJECT_PREFIXES`)."""
+    if norm in _KNOWN_HEADERS or norm in _DETAIL_BY_HEADER:
+        return None
+    tries = [norm]
+    for prefix in _SUBJECT_PREFIXES:
+        if norm.startswith(prefix + " ") and len(norm) > len(prefix) + 1:
+            tries.append(norm[len(prefix) + 1:])
+    for word in _QUALIFIERS:
+        tries += [t[len(word) + 1:] for t in list(tries) if t.startswith(word + " ")]
+    tries += [t[:-len("timestamp")] + "date/time" for t in list(tries)
+              if t.endswith(" timestamp")]
+    for t in tries:
+        t = _RENAMED.get(t, t)
+        if t != norm and (t in _KNOWN_HEADERS or t in _DETAIL_BY_HEADER):
+            return t
+    return None
+
+
+def _aliased_headers(headers: Sequence[Any]) -> list[Any]:
+    """``headers`` with the spellings :func:`_alias` knows replaced by the known name
+    (a name already present, or given by an earlier column, is not given twice)."""
+    norms = [normalise_header(h) for h in headers]
+    out: list[Any] = list(headers)
+    used = set(norms)
+    for i, norm in enumerate(norms):
+        alias = _alias(norm)
+        if alias is not None and alias not in used:
+            out[i] = alias
+            used.add(alias)
+    dated = any(normalise_header(h) in _BOOKING_SYNONYMS["booking_date"]
+                or normalise_header(h) in _BOOKING_SYNONYMS["booking_time"] for h in out)
+    if dated and not any(normalise_header(h) in _BOOKING_SYNONYMS["booking_number"]
+                         for h in out):
+        for i, norm in enumerate(norms):
+            if norm in _ROW_KEYS:
+                out[i] = "inmate id"
+                break
+    return out
+
+
+def _aliased_profile(headers: Sequence[Any]) -> MappingProfile | None:
+    """The guessed booking profile of a header read through :func:`_aliased_headers`,
+    its columns naming the file's own headers; None when the aliases change nothing or
+    no layout applies."""
+    aliased = _aliased_headers(headers)
+    if aliased == list(headers):
+        return None
+    profile = guess_profile(aliased, "booking")
+    if profile is None:
+        return None
+    back = {str(a).replace("\ufeff", "").strip(): str(h).replace("\ufeff", "").strip()
+            for a, h in zip(aliased, headers, strict=True)}
+    columns = {fld: back.get(ref, ref) if isinstance(ref, str) else ref
+               for fld, ref in profile.columns.items()}
+    return replace(profile, columns=columns)
+
+
+def _header_rows(rows: Iterable[tuple[int, Sequence[Any]]]
+                 ) -> Iterator[tuple[int, MappingProfile]]:
+    """The rows (by number) that :func:`_aliased_profile` reads as a header."""
+    for number, row in rows:
+        if number > HEADER_SEARCH_ROWS:
+            break
+        if sum(1 for c in row if c is not None and str(c).strip()) < 2:
+            continue
+        found = _aliased_profile(row)
+        if found is not None:
+            yield number, found
+
+
+def _booking_profile(path: Path, options: ImportOptions) -> MappingProfile:
+    """The profile of a booking list: the options', a built-in one, else the better of
+    the header guess and the guess through :func:`_aliased_headers` (the one reading
+    more columns). Raises ParseError when neither applies."""
+    if profile_from_options(options, "booking") is not None:
+        return choose_profile(path, options, "booking")
+    try:
+        profile: MappingProfile | None = choose_profile(path, options, "booking")
+        refused: ParseError | None = None
+    except ParseError as exc:
+        profile, refused = None, exc
+    if profile is not None and profile.name != "guessed":
+        return profile
+    with closing(cast(_RawRows, iter_raw_rows(path, encoding=options.encoding))) as rows:
+        found = next(_header_rows(rows), None)
+    if found is not None and (profile is None or len(found[1].columns) > len(profile.columns)):
+        number, aliased = found
+        return replace(aliased, skip_rows=number - 1)
+    if profile is None:
+        assert refused is not None
+        raise refused
+    return profile
+
+
 class _DetailColumns:
     """Which unmapped header holds which detail field (and the unit its header states),
     decided once from the header row; a second header for the same field stays "other"."""
@@ -199,7 +324,7 @@ class _DetailColumns:
             fld = _DETAIL_BY_HEADER.get(norm)
             if fld is None:
                 bare, unit = _header_note(norm)
-                fld = _DETAIL_BY_HEADER.get(bare)
+                fld = _DETAIL_BY_HEADER.get(bare) or _DETAIL_BY_HEADER.get(_alias(bare) or "")
             if fld is not None and fld not in taken:
                 taken.add(fld)
                 self.by_header[text] = (fld, unit if fld in _UNIT_FIELDS else None)
@@ -228,12 +353,15 @@ def _charge_value(fld: str, value: Any) -> Any:
 
 
 def _row_charges(cells: Mapping[str, Any],
-                 numbered: Mapping[int, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+                 numbered: Mapping[int, Mapping[str, Any]] | None = None,
+                 aside: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The charges one row gives (``cells``: its ``charges``, ``charge_N`` and detail
     fields; ``numbered``: charge N's details from its own columns). Several charges in
-    the description cell are paired with detail cells that list as many values;
-    otherwise the row is one charge, as written. A charges cell that only lists the
-    numbered charges again (a summary column beside them) adds none."""
+    the description cell are paired with detail cells that list as many values; a
+    detail cell with one value is every charge's, except a bond, which is the whole
+    booking's (put in ``aside["booking_bond"]``); otherwise the row is one charge, as
+    written. A charges cell that only lists the numbered charges again (a summary
+    column beside them) adds none."""
     detail = {k: v for k, v in cells.items() if k in _CHARGE_DETAILS}
     out: list[dict[str, Any]] = []
     desc = cells.get("charges")
@@ -242,6 +370,17 @@ def _row_charges(cells: Mapping[str, Any],
         listed = {k: split_list(v) for k, v in detail.items() if isinstance(v, str)}
         if not detail:
             out = parts
+        elif len(parts) > 1 and any(len(v) == len(parts) for v in listed.values()) and all(
+                k in listed and len(listed[k]) in (0, 1, len(parts)) for k in detail):
+            shared = {k: v[0] for k, v in listed.items() if len(v) == 1}
+            if "bond_amount" in shared:
+                bond = shared.pop("bond_amount")
+                if aside is not None:
+                    aside["booking_bond"] = _charge_value("bond_amount", bond)
+            out = [{**part, **{k: _charge_value(k, v[i]) for k, v in listed.items()
+                               if len(v) == len(parts)},
+                    **{k: _charge_value(k, v) for k, v in shared.items()}}
+                   for i, part in enumerate(parts)]
         elif len(parts) > 1 and len(listed) == len(detail) and all(
                 len(v) == len(parts) for v in listed.values()):
             out = [{**part, **{k: _charge_value(k, v[i]) for k, v in listed.items()}}
@@ -514,7 +653,7 @@ def read_bookings(path: str | Path, profile: MappingProfile | None = None,
     options = options or ImportOptions()
     stats = stats if stats is not None else ReadStats()
     if profile is None:
-        profile = choose_profile(p, options, "booking")
+        profile = _booking_profile(p, options)
     elif profile.target != "booking":
         raise ParseError(f"mapping profile {profile.name!r} is not for bookings", file=p)
     dayfirst, _ = decide_file_conventions(p, profile, date_fields=_DATE_FIELDS,
@@ -591,7 +730,9 @@ def _split_row(row: MappedRow, details: _DetailColumns) -> _Row:
         if unit and _NUMBER.fullmatch(str(plain_value(v))):
             v = f"{plain_value(v)} {unit}"  # "Weight (lbs)": 180 → "180 lbs"
         (charge_cells if fld in _CHARGE_DETAILS else values)[fld] = v
-    charges = _row_charges(charge_cells, numbered) if charge_cells or numbered else []
+    aside: dict[str, Any] = {}
+    charges = _row_charges(charge_cells, numbered, aside) if charge_cells or numbered else []
+    values.update(aside)
     return _Row(row.number, values, _name_key(values), charges, other)
 
 
@@ -603,10 +744,25 @@ class BookingTableParser:
 
     def sniff(self, path: Path, head: bytes) -> float:
         """Confidence from the header row's booking column names."""
+        p = Path(path)
         try:
-            return sniff_table(Path(path), head, "booking")
+            score = sniff_table(p, head, "booking")
+            if score:
+                return score
+            # A header only its aliases make a booking list ("inmate_lastname"...).
+            if is_spreadsheet(p, head) or markup_kind(head) == "html":
+                with closing(cast(_RawRows, iter_raw_rows(p))) as raw:
+                    found = next(_header_rows(raw), None)
+            elif head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[", b"<"):
+                return 0.0
+            else:
+                found = next(_header_rows(enumerate(
+                    text_sample_rows(head, max_rows=HEADER_SEARCH_ROWS), start=1)), None)
         except (ParseError, OSError, UnicodeError):
             return 0.0
+        if found is None:
+            return 0.0
+        return 0.5 if found[0] > 1 else 0.6
 
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
         """Stream the list's booking, arrest and release events."""

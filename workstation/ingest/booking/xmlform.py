@@ -98,7 +98,22 @@ _CHARGE_FIELDS = {
                     "chargetext", "statutedescriptiontext"),
     "severity": ("severity", "level", "degree", "chargeseveritytext", "chargeseveritylevel",
                  "class", "chargeclass", "category"),
+    "disposition": ("disposition", "chargedisposition", "dispositiontext",
+                    "dispositiondescriptiontext"),
+    "counts": ("chargecountquantity", "counts", "count"),
 }
+# Where an arrest happened (NIEM ``j:ArrestLocation``): its address fields are the place
+# of arrest (common.PLACE_FIELDS), not the person's address of record.
+_PLACE_CONTAINERS = {"arrestlocation", "locationofarrest", "arrestplace"}
+_PLACE_FIELDS = {"address": "arrest_location", "city": "arrest_city", "state": "arrest_state",
+                 "postal_code": "arrest_zip"}
+_COORDINATES = {"latitudedegreevalue": "latitude", "latitude": "latitude",
+                "longitudedegreevalue": "longitude", "longitude": "longitude"}
+# An activity's own identifier: the arrest number of an arrest report.
+_ACTIVITY_IDS = {"activityidentification", "arrestidentification", "arrestnumber"}
+# NIEM's structural attributes (``structures:id``, ``structures:ref``...) name elements
+# of the document, not records: never a booking number.
+_STRUCTURAL = {"id", "ref", "uri", "metadata", "relationshipmetadata"}
 
 
 def _norm(name: str) -> str:
@@ -194,11 +209,13 @@ def _booking_values(elem: Any, lines: Mapping[int, int] | None = None,
         sources[fld] = (name, lines.get(id(where), 0))
 
     for key, val in elem.attrib.items():
+        if key.startswith("{") and _norm(key) in _STRUCTURAL:
+            continue
         fld = _FIELDS.get(_norm(key))
         if fld and val.strip():
             put(fld, val.strip(), elem, f"{_local(elem.tag)} @{_local(key)}")
 
-    def walk(node: Any, ctx: str, depth: int) -> None:
+    def walk(node: Any, ctx: str, depth: int, place: bool = False) -> None:
         if depth >= _MAX_DEPTH:
             return
         for child in node:
@@ -211,12 +228,25 @@ def _booking_values(elem: Any, lines: Mapping[int, int] | None = None,
                     if charge:
                         charges.append(charge)
                 else:
-                    walk_one(target, child, ctx, depth + 1)
+                    walk_one(target, child, ctx, depth + 1, place)
                 continue
-            walk_one(child, child, ctx, depth + 1)
+            walk_one(child, child, ctx, depth + 1, place)
 
-    def walk_one(child: Any, named: Any, ctx: str, depth: int) -> None:
+    def walk_one(child: Any, named: Any, ctx: str, depth: int, place: bool = False) -> None:
         key = _norm(named.tag)
+        if key in _PLACE_CONTAINERS and len(child):
+            walk(child, ctx, depth, place=True)
+            return
+        if place and key in _COORDINATES:
+            text = _text(child)
+            if text:
+                put(_COORDINATES[key], text, child, _local(named.tag))
+            return
+        if key in _ACTIVITY_IDS and ctx == context and len(child):
+            text = _text_resolved(child, resolve)
+            if text:
+                put("booking_number", text, child, _local(named.tag))
+            return
         if key in _CHARGE_TAGS:
             charge = _charge(child)
             if charge:
@@ -224,7 +254,7 @@ def _booking_values(elem: Any, lines: Mapping[int, int] | None = None,
             return
         if key in _CHARGE_CONTAINERS:
             if len(child):
-                walk(child, ctx, depth)
+                walk(child, ctx, depth, place)
             elif _text(child):
                 charges.extend(split_charges(_text(child)))
             return
@@ -234,19 +264,25 @@ def _booking_values(elem: Any, lines: Mapping[int, int] | None = None,
         for akey, aval in child.attrib.items():
             fld = _FIELDS.get(_norm(akey))
             if fld and aval.strip() and fld != "booking_number":
-                put(fld, aval.strip(), child, f"{_local(child.tag)} @{_local(akey)}")
+                put(_PLACE_FIELDS.get(fld, fld) if place else fld, aval.strip(), child,
+                    f"{_local(child.tag)} @{_local(akey)}")
         fld = f"{ctx}_time" if key in _ACTIVITY_DATES else _FIELDS.get(key)
         if fld == "booking_number" and key == "id":
             fld = None  # a bare <id> below the booking belongs to something else
-        if fld is not None and not (fld == "full_name" and len(child) and
-                                    any(_norm(c.tag) in _FIELDS for c in child
-                                        if isinstance(c.tag, str))):
+        # A name or address given in parts (<PersonName><PersonGivenName>...; <Address>
+        # <LocationStreet>...<LocationCityName>...) is read part by part.
+        if fld is not None and not (fld in ("full_name", "address") and len(child) and any(
+                _FIELDS.get(_norm(c.tag)) in (("address",) if fld == "address" else _FIELDS.values())
+                for c in child if isinstance(c.tag, str))):
             text = _text_resolved(child, resolve)
             if text:
-                put(fld, text, child, _local(named.tag))
+                if place and fld in _DATE_FIELDS:
+                    return  # a date of the place is not the record's
+                put(_PLACE_FIELDS.get(fld, fld) if place else fld, text, child,
+                    _local(named.tag))
                 return
         if len(child):
-            walk(child, ctx, depth)
+            walk(child, ctx, depth, place)
 
     walk(elem, context, 0)
     return values, charges, sources
@@ -359,24 +395,43 @@ def _iterparse(p: Path, fh: Any) -> tuple[Any, _LineTarget]:
     return iterparse(_xml_stream(fh, p), events=("start", "end"), parser=parser), target
 
 
-def _id_index(p: Path) -> tuple[dict[str, Any], dict[int, int], Any]:
+def _id_index(p: Path) -> tuple[dict[str, Any], dict[int, int], Any, set[str]]:
     """Every element with a namespaced id (``structures:id``), for resolving references,
-    with the lines of that pass's elements and its root (which keeps them alive, so
-    their ids stay unique). A separate first pass: NIEM puts the people after the
-    activities that name them."""
+    with the lines of that pass's elements, its root (which keeps them alive, so their
+    ids stay unique) and the ids a booking refers to (an arrest declared beside the
+    booking that names it is that booking's, not a record of its own). A separate first
+    pass: NIEM puts the people after the activities that name them."""
     index: dict[str, Any] = {}
+    booked: set[str] = set()
     root: Any = None
+    inside = 0  # booking elements open
     with p.open("rb") as fh:
         events, target = _iterparse(p, fh)
         for event, elem in events:
+            is_booking = _norm(elem.tag) in _BOOKING_TAGS - {"arrestrecord"}
             if event != "start":
+                inside -= is_booking
                 continue
+            inside += is_booking
             if root is None:
                 root = elem
             for key, val in elem.attrib.items():
-                if key.startswith("{") and key.rsplit("}", 1)[-1] == "id" and val.strip():
+                if not key.startswith("{") or not val.strip():
+                    continue
+                local = key.rsplit("}", 1)[-1]
+                if local == "id":
                     index.setdefault(val.strip(), elem)
-    return index, target.lines, root
+                elif local == "ref" and inside:
+                    booked.add(val.strip())
+    return index, target.lines, root, booked
+
+
+def _own_id(elem: Any) -> str:
+    """An element's namespaced id (``structures:id``), else ""."""
+    for key, val in elem.attrib.items():
+        if key.startswith("{") and key.rsplit("}", 1)[-1] == "id":
+            return str(val).strip()
+    return ""
 
 
 def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> Iterator[Record]:
@@ -405,8 +460,9 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
     try:
         resolve: Resolver | None = None
         ref_lines: dict[int, int] = {}
+        booked: set[str] = set()
         if _has_references(p):
-            index, ref_lines, _ref_root = _id_index(p)
+            index, ref_lines, _ref_root, booked = _id_index(p)
             resolve = index.get
         parser, target = _iterparse(p, fh)
         lines = ChainMap(target.lines, ref_lines)
@@ -416,7 +472,8 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
             # inside a booking it is part of that booking.
             is_record = tag in _BOOKING_TAGS or (
                 tag == "arrest" and not any(_norm(e.tag) in _BOOKING_TAGS
-                                            for e in open_records))
+                                            for e in open_records)
+                and not (booked and _own_id(elem) in booked))
             if event == "start":
                 if root is None:
                     root = elem
@@ -439,7 +496,15 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
             values, charges, sources = _booking_values(
                 elem, lines, resolve, "arrest" if arrest_only else "booking")
             try:
-                events = build_booking_events(values, charges, ref, dates)
+                if arrest_only and not _names_anyone(values) and not (
+                        charges or any(values.get(k) for k in (
+                            "booking_number", "arrest_time", "booking_time"))):
+                    raise BookingFieldError("last_name", "no person, number, date or charge "
+                                            "in this arrest")
+                # An arrest report may be anonymised (no person at all): an arrest with
+                # its charges, as the open-data lists give them. A booking names someone.
+                events = build_booking_events(values, charges, ref, dates,
+                                              unnamed=arrest_only)
             except BookingFieldError as exc:
                 where = sources.get(exc.field)
                 message = exc.message
@@ -482,6 +547,10 @@ def read_booking_xml(path: str | Path, options: ImportOptions | None = None) -> 
     if count == 0:
         raise ParseError("no booking or arrest record in this XML file (looked for "
                          "<Booking>, <BookingRecord>, <ArrestRecord>, <Arrest>...)", file=p)
+
+
+def _names_anyone(values: Mapping[str, Any]) -> bool:
+    return any(values.get(k) for k in ("last_name", "first_name", "full_name"))
 
 
 def _looks_like_booking_root(elem: Any) -> bool:

@@ -31,14 +31,19 @@ What it yields (see :func:`read_ofx` for the document-level view):
   one file are all read.
 * a ``ParsedEntity`` per account of an account-information listing (``ACCTINFO``).
 * a ``ParsedEvent(kind="transaction")`` per ``STMTTRN`` (``ref="transaction N, line
-  L"``): ``occurred_at`` from DTPOSTED (aware when the file gives ``[-5:EST]``, else
+  L"``): ``occurred_at`` when the user made it, DTUSER (the purchase; DTPOSTED, when
+  the bank booked it, is then ``posted_at`` and ``date_basis`` is "DTUSER"), else
+  DTPOSTED (aware when the file gives ``[-5:EST]``, else
   naive: banks write local time; a date without a time, or the one time of day a file
   writes on every transaction of several days in place of one, ``000000`` or
   ``120000``, is kept as written and marked ``time_precision: "day"``), ``title`` NAME or PAYEE name (else MEMO), properties
   amount (Decimal), currency (the transaction's CURRENCY, else the statement's CURDEF),
   fitid, type, memo, check_number, reference, mcc (from SIC) and mcc_description,
-  user_date, exchange_rate (Decimal; CURRENCY or ORIGCURRENCY's CURRATE),
-  original_currency, extended_name, to_account (BANKACCTTO/CCACCTTO), and parties: the
+  user_date, exchange_rate (Decimal; CURRENCY or ORIGCURRENCY's CURRATE, the ratio of
+  CURDEF to CURSYM), original_currency, with CURRENCY (amount in CURSYM) the account's
+  ``account_amount``/``account_currency``, with ORIGCURRENCY (amount in CURDEF) the
+  ``original_amount`` as made, extended_name, to_account (BANKACCTTO/CCACCTTO), and
+  parties: the
   account/card and the counterparty (``organisation``; role ``merchant`` on card
   statements, ``payee`` for bank debits, ``payer`` for bank credits).
 * investment statements: each cash line (INVBANKTRAN) as above; each other activity
@@ -65,6 +70,11 @@ What it yields (see :func:`read_ofx` for the document-level view):
   (``1,234.56``, ``-1.234,56``); dates: every OFX form, ``[-5:EST]``, ``[+5.5:IST]``,
   ``[-7]``, ``[-0500]``.
 
+Corrections (CORRECTFITID + CORRECTACTION): a REPLACE takes the place of the
+transaction it names, a DELETE removes it, neither counted twice; see
+:func:`_corrections_and_duplicates`. Notices: each correction, a FITID given to several
+transactions of one statement (all kept), a BUY with a positive TOTAL (kept as written).
+
 Errors: with ``options.strict`` (default) a server error status (sign-on or statement),
 a transaction with a missing/invalid date or amount, or an invalid balance raises
 ParseError naming file, place and field; lenient mode yields one RowError per bad
@@ -87,6 +97,7 @@ from typing import Any
 from workstation.ingest.finance.mcc import mcc_description, normalise_mcc
 from workstation.ingest.records import (
     ImportOptions,
+    Notice,
     ParsedEntity,
     ParsedEvent,
     ParseError,
@@ -512,7 +523,10 @@ class OfxTransaction:
     cash: bool = True  # False: an investment move without money (amount None)
     total: Decimal | None = None  # a REINVEST's TOTAL (no cash moved: amount None)
     activity: bool = False  # an investment activity (BUYSTOCK...), not a cash line
-    date_text: str | None = None  # DTPOSTED (DTTRADE) as written: does it give a time?
+    date_text: str | None = None  # the date used, as written: does it give a time?
+    booked: datetime | None = None  # DTPOSTED when the event is dated by DTUSER
+    booked_text: str | None = None
+    superseded: str | None = None  # why it is left out (a correction replaced it)
 
 
 @dataclass
@@ -837,6 +851,17 @@ def _read_transaction(node: Node) -> OfxTransaction:
         trn.posted = parse_ofx_datetime(trn.date_text)
     except ValueError as exc:
         problems.append(("DTPOSTED", "missing date" if "DTPOSTED" not in fields_ else str(exc)))
+    if trn.posted is not None and fields_.get("DTUSER"):
+        # DTUSER is when the user made the transaction (the purchase at the till, the
+        # cheque written), DTPOSTED when the bank booked it, often days later: the
+        # event is the purchase. A DTUSER after the posting is no purchase moment.
+        try:
+            user = parse_ofx_datetime(fields_["DTUSER"])
+        except ValueError:
+            user = None
+        if user is not None and _not_after(user, trn.posted):
+            trn.booked, trn.booked_text = trn.posted, trn.date_text
+            trn.posted, trn.date_text = user, fields_["DTUSER"]
     try:
         trn.amount = parse_ofx_amount(fields_.get("TRNAMT"))
     except ValueError as exc:
@@ -846,6 +871,13 @@ def _read_transaction(node: Node) -> OfxTransaction:
     elif problems:
         trn.error = (problems[0][0], "; ".join(f"{f}: {m}" for f, m in problems))
     return trn
+
+
+def _not_after(first: datetime, second: datetime) -> bool:
+    """Whether ``first`` is on or before ``second`` (by the day when either is naive)."""
+    if (first.tzinfo is None) != (second.tzinfo is None):
+        return first.date() <= second.date()
+    return first <= second or first.date() <= second.date()
 
 
 def _read_investment_activity(node: Node, securities: dict[str, tuple[str, str]] | None
@@ -1160,8 +1192,12 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                                      properties=props,
                                      issuer=stmt.bank_id or stmt.fid or stmt.org)
             yield ParsedEntity(party=account, ref=ref)
+        for nref, message in _corrections_and_duplicates(stmt):
+            yield Notice(ref=nref, message=message)
         for trn in stmt.transactions:
             tref = f"transaction {trn.index}, line {trn.line}"
+            if trn.superseded is not None:
+                continue
             if trn.error is not None:
                 fld, msg = trn.error
                 if strict:
@@ -1216,6 +1252,84 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         yield ParsedEntity(party=party, ref=f"account listing {info.index}, line {info.line}")
 
 
+def _tref(trn: OfxTransaction) -> str:
+    return f"transaction {trn.index}, line {trn.line}"
+
+
+def _corrections_and_duplicates(stmt: OfxStatement) -> list[tuple[str, str]]:
+    """Apply the statement's corrections and say what the reader should know.
+
+    A transaction with CORRECTFITID and CORRECTACTION corrects an earlier one: REPLACE
+    puts it in the place of the transaction whose FITID it names, DELETE removes that
+    transaction (the DELETE entry itself moved no money). When the corrected
+    transaction is in this statement it is left out, so nothing is counted twice;
+    when it is not (it came in an earlier download), a REPLACE is kept, marked
+    ``corrects_fitid``, and a DELETE is not imported; a notice says so either way.
+    Some issuers write every transaction's own FITID as its CORRECTFITID: that
+    corrects nothing. Two transactions of one statement with the same FITID are both
+    kept (they may be two real purchases), with a notice; so is a BUY whose TOTAL is
+    positive (money into the account for a purchase: a sign error of the producer).
+    Returns (ref, message) pairs; sets ``superseded`` on the transactions left out."""
+    notes: list[tuple[str, str]] = []
+    by_fitid: dict[str, list[OfxTransaction]] = {}
+    for trn in stmt.transactions:
+        fitid = (trn.fields.get("FITID") or "").strip()
+        if fitid:
+            by_fitid.setdefault(fitid, []).append(trn)
+    for trn in stmt.transactions:
+        target = (trn.fields.get("CORRECTFITID") or "").strip()
+        action = (trn.fields.get("CORRECTACTION") or "").strip().upper()
+        if not target or action not in ("REPLACE", "DELETE") or trn.superseded:
+            continue
+        if target == (trn.fields.get("FITID") or "").strip():
+            continue  # its own FITID: a producer's habit, no correction
+        earlier = [t for t in by_fitid.get(target, []) if t is not trn and not t.superseded]
+        for old in earlier:
+            old.superseded = f"{action.lower()}d by {_tref(trn)}"
+        gone = ", ".join(_tref(t) for t in earlier)
+        if action == "DELETE":
+            trn.superseded = "a deletion"
+            if earlier:
+                notes.append((_tref(trn), f"correction: deletes FITID {target} ({gone}); "
+                               "neither is imported"))
+            else:
+                notes.append((_tref(trn), f"correction: deletes FITID {target}, which is not "
+                               "in this file (an earlier download): not imported; remove that "
+                               "transaction if it was imported before"))
+        elif earlier:
+            notes.append((_tref(trn), f"correction: replaces FITID {target} ({gone}), which "
+                           "is not imported"))
+        else:
+            notes.append((_tref(trn), f"correction: replaces FITID {target}, which is not in "
+                           "this file (an earlier download): if that was imported, it is "
+                           "counted twice until removed"))
+    for fitid, same in by_fitid.items():
+        kept = [t for t in same if not t.superseded]
+        if len(kept) > 1:
+            notes.append((_tref(kept[0]), f"FITID {fitid} is given to {len(kept)} transactions "
+                          f"({', '.join(_tref(t) for t in kept)}): all are kept"))
+    for trn in stmt.transactions:
+        if (trn.activity and not trn.superseded and trn.amount is not None and trn.amount > 0
+                and trn.fields.get("TRNTYPE", "").upper().startswith("BUY")):
+            notes.append((_tref(trn), f"{trn.fields['TRNTYPE'].upper()} with a positive TOTAL "
+                          f"({trn.amount}): a purchase takes money out of the account, so the "
+                          "sign is probably wrong; the amount is kept as written"))
+    return notes
+
+
+def _converted(amount: Decimal | None, rate: Decimal | None, divide: bool) -> Decimal | None:
+    """``amount`` times (or divided by) ``rate``, to the amount's own decimal places."""
+    if amount is None or rate is None or rate == 0:
+        return None
+    value = amount / rate if divide else amount * rate
+    written = amount.as_tuple().exponent
+    exponent = min(written, -2) if isinstance(written, int) else -2
+    try:
+        return value.quantize(Decimal(1).scaleb(exponent))
+    except InvalidOperation:
+        return value
+
+
 def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
                        account: Party | None, *, day_only: bool = False) -> ParsedEvent:
     f = trn.fields
@@ -1262,6 +1376,30 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
                 props["exchange_rate"] = parse_ofx_amount(rate)
             except ValueError:
                 props["exchange_rate"] = rate
+        # CURRATE is the ratio of the statement's currency (CURDEF) to CURSYM. With
+        # CURRENCY the amount is in CURSYM (the currency it was made in): the account's
+        # is amount x rate. With ORIGCURRENCY the amount is already the account's: the
+        # amount as made is amount / rate. Either way both are kept.
+        cursym = f[f"{agg}.CURSYM"].upper()
+        value = props.get("exchange_rate")
+        if not isinstance(value, Decimal) or not stmt.currency or cursym == stmt.currency:
+            continue
+        money = trn.amount if trn.amount is not None else trn.total
+        if agg == "CURRENCY":
+            converted = _converted(money, value, divide=False)
+            if converted is not None:
+                props["account_amount"], props["account_currency"] = converted, stmt.currency
+        else:
+            converted = _converted(money, value, divide=True)
+            if converted is not None:
+                props["original_amount"] = converted
+    if trn.booked is not None:
+        props["posted_at"] = trn.booked.isoformat()
+        props["date_basis"] = "DTUSER"
+    target = (f.get("CORRECTFITID") or "").strip()
+    action = (f.get("CORRECTACTION") or "").strip().upper()
+    if target and action in ("REPLACE", "DELETE") and target != (f.get("FITID") or "").strip():
+        props["corrects_fitid"], props["correct_action"] = target, action
     for key, tag in (("user_date", "DTUSER"), ("available_date", "DTAVAIL")):
         if f.get(tag):
             try:
@@ -1288,7 +1426,10 @@ def _transaction_event(stmt: OfxStatement, trn: OfxTransaction, ref: str,
         address = {k.lower(): v for k, v in trn.payee.items() if k != "NAME" and v}
         parties.append(Party(kind="organisation", value=name, role=role, properties=address))
     title = name or f.get("SECNAME") or f.get("TICKER") or f.get("MEMO", "")
-    if stmt.kind == "investment" and f.get("SECNAME") and not name:
+    if stmt.kind == "investment" and not name and trn.activity:
+        what = f.get("SECNAME") or f.get("TICKER") or f.get("UNIQUEID") or ""
+        title = f"{f['TRNTYPE'].upper()} {what}".strip()
+    elif stmt.kind == "investment" and f.get("SECNAME") and not name:
         title = f"{f['TRNTYPE'].upper()} {f['SECNAME']}"
     return ParsedEvent(kind="transaction", occurred_at=trn.posted, ref=ref,
                        title=title, parties=tuple(parties), properties=props)

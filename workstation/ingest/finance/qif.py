@@ -40,7 +40,16 @@ that), ``transfer_amount`` the ``$`` line, ``action_type`` the action's Quicken 
 that move no cash (ReinvDiv/ReinvInt/ReinvLg/ReinvSh/ReinvMd: ``reinvested`` True;
 ShrsIn, ShrsOut, StkSplit, Reminder, Grant, Vest, Expire) have ``amount`` None and
 ``cash_movement`` False; cash records have ``cash_movement`` True. An unknown action
-keeps its total with no amount and gives a Notice once per action.
+keeps its total with no amount and gives a Notice once per action. Quicken writes the
+cash leg of a BuyX/SellX/DivX... twice when it exports both accounts: on the investment
+record (``cash_account`` Checking) and as a transfer in Checking's own section. The
+investment record then gets ``mirror_of`` ("line N", the cash account's record) so a
+sum of amounts skips it, and a Notice says how many were marked. The L line of an X
+action names the account in brackets before or after the bar (``[Checking]|Fees``,
+``Fees|[Checking]``).
+
+Notices: splits whose amounts do not add up to the record's amount (the amount is
+kept), and a U amount that differs from T (T is used).
 
 The payee is an ``organisation`` party (role ``merchant`` in a credit-card section, else
 ``payee`` for a debit, ``payer`` for a credit and ``participant`` for an investment
@@ -70,6 +79,7 @@ from workstation.ingest.records import (
     Party,
     Record,
     RowError,
+    forced_date_order,
 )
 from workstation.ingest.tabular import (
     DateReader,
@@ -263,6 +273,9 @@ def _decide(path: Path, options: ImportOptions) -> tuple[bool, bool | None]:
             break
     if stated.dayfirst is not None:
         dayfirst = stated.dayfirst
+    forced = forced_date_order(options, path)
+    if forced is not None:
+        dayfirst = forced == "dmy"  # the officer's word over the file's
     if dayfirst is None:
         dayfirst = region_dayfirst(options.default_region)
     return dayfirst, decimal_comma
@@ -282,6 +295,8 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
     dayfirst, decimal_comma = _decide(p, options)
     dates = DateReader("auto", dayfirst)
     unknown_actions: set[str] = set()
+    mirrors = _cash_side_transfers(p, options, dates, decimal_comma)
+    mirrored: list[str] = []
     for section, rec in _records(p, options.encoding):
         if isinstance(rec, RowError):
             yield rec
@@ -304,16 +319,32 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                 amount = _amount(f[code], decimal_comma, code)
             elif not invest:
                 raise _Bad("T", "missing amount")
+            other: Decimal | None = None
+            if code == "T" and f.get("U"):
+                try:
+                    other = parse_amount(f["U"], decimal_comma=decimal_comma).value
+                except ValueError:
+                    other = None
             moved: Decimal | None = None  # an investment's "$": the cash transferred
             if invest and f.get("$"):
                 moved = _amount(f["$"], decimal_comma, "$")
         except _Bad as exc:
             yield RowError(ref=ref, field=exc.field, message=exc.message)
             continue
+        if other is not None and amount is not None and other != amount:
+            yield Notice(ref=ref, message=(
+                f"the two amounts differ: T {f['T']} and U {f['U']}; T is used"))
         cash: dict[str, Any] = {}
         if invest:
             amount, cash = _investment_cash(f.get("N", ""), amount, moved, f.get("L", ""),
                                             section.account)
+            if (cash.get("cash_account") and amount is not None
+                    and cash.get("action_type", "").endswith("X")):
+                twin = mirrors.pop((cash["cash_account"], section.account or "", when,
+                                    amount), None)
+                if twin is not None:
+                    cash["mirror_of"] = twin
+                    mirrored.append(ref)
             if cash.get("unknown_action") and cash["unknown_action"] not in unknown_actions:
                 unknown_actions.add(cash["unknown_action"])
                 yield Notice(ref=ref, message=(
@@ -343,6 +374,9 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
             # An investment's "X" action may add the income or expense category after a
             # bar: "[Checking]|_DivInc".
             category, bar, misc = category.partition("|") if invest else (category, "", "")
+            if bar and _TRANSFER.fullmatch(misc.strip()) and not _TRANSFER.fullmatch(
+                    category.strip()):
+                category, misc = misc, category  # "Fees|[Checking]": account after the bar
             if bar and misc.strip():
                 props["misc_category"] = misc.strip()
             m = re.fullmatch(r"\[(.*)\](?:/(.*))?", category)
@@ -393,6 +427,14 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
                     item["percent"] = split["percent"]
                 splits.append(item)
             props["splits"] = splits
+            parts = [a for a in (item.get("amount") for item in splits)
+                     if isinstance(a, Decimal)]
+            if amount is not None and not invest and parts and len(parts) == len(splits):
+                total = sum(parts, Decimal(0))
+                if total != amount and total != -amount:
+                    yield Notice(ref=ref, message=(
+                        f"the splits add up to {total}, not to the amount {amount}: "
+                        "the amount is kept; the splits are as written"))
         # "Opening Balance" (or its translation) is a label, not someone paid.
         payee = None if opening else f.get("P")
         parties: list[Party] = []
@@ -415,6 +457,36 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         title = ("Opening balance" if opening else payee) or action or f.get("M") or ""
         yield ParsedEvent(kind="transaction", occurred_at=when, ref=ref, title=title,
                           parties=tuple(parties), properties=props)
+    if mirrored:
+        yield Notice(ref=mirrored[0], message=(
+            f"{len(mirrored)} investment record(s) ({', '.join(mirrored)}) repeat a transfer "
+            "that the cash account's own section also lists: they are marked mirror_of "
+            "(the cash account's record) so that a sum counts the money once"))
+
+
+def _cash_side_transfers(path: Path, options: ImportOptions, dates: DateReader,
+                         decimal_comma: bool | None
+                         ) -> dict[tuple[str, str, Any, Decimal], str]:
+    """The transfers written in named non-investment sections, keyed (account, other
+    account, date, amount) → "line N": Quicken writes a BuyX/SellX/DivX once in the
+    investment account, its cash leg (the amount the cash account paid or received)
+    with it, and the same money again in the cash account's own section as a transfer
+    to the investment account."""
+    out: dict[tuple[str, str, Any, Decimal], str] = {}
+    for section, rec in _records(path, options.encoding):
+        if isinstance(rec, RowError) or section.type.startswith("inv") or not section.account:
+            continue
+        m = _TRANSFER.fullmatch(rec.fields.get("L", "").strip())
+        code = "T" if rec.fields.get("T") else "U"
+        if not m or not rec.fields.get(code) or not rec.fields.get("D"):
+            continue
+        try:
+            when = dates.parse(_clean_date(rec.fields["D"]))
+            amount = parse_amount(rec.fields[code], decimal_comma=decimal_comma).value
+        except ValueError:
+            continue
+        out.setdefault((section.account, m.group(1).strip(), when, amount), f"line {rec.line}")
+    return out
 
 
 _CLEARED = {"*": "cleared", "c": "cleared", "x": "reconciled", "r": "reconciled"}
@@ -502,8 +574,12 @@ def _investment_cash(action: str, written: Decimal | None, moved: Decimal | None
         if whose == "reinvested":
             extra["reinvested"] = True
         return None, extra
-    m = _TRANSFER.fullmatch(category.partition("|")[0].strip())
-    linked = m.group(1).strip() if m else ""
+    linked = ""
+    for part in category.split("|"):  # "[Checking]|_DivInc", or "Fees|[Checking]"
+        m = _TRANSFER.fullmatch(part.strip())
+        if m:
+            linked = m.group(1).strip()
+            break
     cash_account = account if whose == "transfer" else (linked or account)
     if cash_account:
         extra["cash_account"] = cash_account

@@ -34,7 +34,9 @@ Each data row becomes one ``ParsedEvent(kind="transaction")``:
 Rows that are not transactions by the profile's rules (a pending or cancelled order, a
 repeated header, a blank row) are skipped and counted in :class:`ReadStats`; so are a
 statement's summary lines ("Total", "Closing balance", a "Beginning balance" line without
-an amount), which have no date or no amount and would otherwise read as bad rows.
+an amount), which have no date or no amount and would otherwise read as bad rows. A file
+that writes each transaction over two lines (the second without a date or amount:
+Fintro's card statement) has them joined, decided once per file from its first rows.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from workstation.ingest.tabular import (
     sniff_table,
     MappedRow,
     MappingProfile,
+    _note_line,
     ReadStats,
     decide_file_conventions,
     iter_mapped_rows,
@@ -188,7 +191,13 @@ _SUMMARY_LINE = re.compile(
     r"|^(?:(?:opening|closing|beginning|ending|starting|previous|new|final)\s+balance|"
     r"balance\s+(?:brought|carried)\s+forward|(?:anfangs|end|schluss|eind|begin)saldo|"
     r"(?:neuer|alter)\s+saldo|solde\s+(?:initial|final|precedent|nouveau)|nouveau\s+solde|"
-    r"kontostand)\b")
+    r"kontostand|saldo\s+(?:koncowe|poczatkowe|otwarcia|zamkniecia)|"
+    r"(?:pocatecni|konecny|pociatocny)\s+zustatok?)\b")
+
+
+# In the date column, where no transaction's text stands, any line that starts with a
+# total is one ("Total Pending Check and other Credit(s)", Schwab's pending block).
+_TOTAL_IN_DATE = re.compile(r"^(?:sub-?|grand\s+)?totals?\b")
 
 
 def _is_summary_line(row: MappedRow) -> bool:
@@ -197,14 +206,30 @@ def _is_summary_line(row: MappedRow) -> bool:
     one of its texts is such a line. A real transaction with a bad date or amount is not
     (it stays a row error)."""
     v = row.values
+    when = v.get("date")
+    if isinstance(when, str) and _TOTAL_IN_DATE.match(strip_accents(when.strip().lower())):
+        return True
     texts = [x for x in (v.get("date"), v.get("description"), v.get("merchant"), v.get("type"),
-                         *row.extra.values()) if isinstance(x, str)]
-    summary = [x for x in texts if _SUMMARY_LINE.match(strip_accents(x.strip().lower()))]
+                         v.get("amount"), *row.extra.values()) if isinstance(x, str)]
+    # mBank writes its closing balance's label in the amount column, after a "#".
+    summary = [x for x in texts
+               if _SUMMARY_LINE.match(strip_accents(x.strip().lstrip("#").lower()))]
     if not summary:
         return False
     no_date = "date" not in v or v["date"] in summary
     no_amount = not any(f in v for f in ("amount", "debit", "credit"))
     return no_date or no_amount
+
+
+def _is_note_row(row: MappedRow) -> bool:
+    """Whether a row that failed to convert is a note padded to the table's width: text
+    that is no date written in the date column, every other cell empty (the disclaimer
+    under Fidelity's account history, "The data and information in this spreadsheet
+    ...,,,,,,,,,,,"). A row with anything else filled in stays a row error."""
+    v = row.values
+    when = v.get("date")
+    return (len(v) == 1 and not row.extra and isinstance(when, str)
+            and _note_line(when))
 
 
 # Type-column words that say only which way money went (not what kind of payment it was).
@@ -281,6 +306,10 @@ class _RowConverter:
         # A bank's own built-in layout read in its own country is in that country's money.
         self.layout_currency = (self.region_dollar or _HOME_CURRENCY.get(region or "")
                                 if profile.region == region else None)
+        # A money column's header that says only "$" (Fidelity's "Amount ($)"): a dollar,
+        # which one the region says, as a "$" written in the cells.
+        self.header_dollar = profile.currency == _DOLLAR_SIGN
+        self.currency = None if self.header_dollar else profile.currency
         self.provenance = dict(provenance or {})
         self._currency_amounts = tuple((currency_amount_field(code), code)
                                        for code in profile.amount_by_currency)
@@ -417,7 +446,7 @@ class _RowConverter:
         dollar_sign = written_currency == _DOLLAR_SIGN
         if dollar_sign:
             written_currency = None
-        currency = currency or written_currency or self.p.currency
+        currency = currency or written_currency or self.currency
         props: dict[str, Any] = {"amount": amount, "currency": currency}
         # A row read as midnight may have a date and no time: say so (rows with a time
         # are past this at the first test).
@@ -426,7 +455,8 @@ class _RowConverter:
                 else self.dates.untimed(v["date"], "date")):
             props["time_precision"] = "day"
         if currency is None:
-            assumed = self.region_dollar if dollar_sign else self.layout_currency
+            assumed = (self.region_dollar if dollar_sign or self.header_dollar
+                       else self.layout_currency)
             if assumed:
                 props["currency"] = assumed
                 props["currency_assumed"] = True
@@ -499,8 +529,7 @@ class _RowConverter:
             props["account"] = acct
             if _looks_like_account_number(acct):
                 parties.append(Party(kind="account", value=acct, role="account"))
-        if "counterparty_account" in v:
-            theirs = _account_value(v["counterparty_account"])
+        if "counterparty_account" in v and (theirs := _account_value(v["counterparty_account"])):
             props["counterparty_account"] = theirs
             if _looks_like_account_number(theirs):
                 account = self._memoised(("their account", theirs), lambda: Party(
@@ -525,6 +554,73 @@ def _as_text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+_CONTINUATION_SCAN_ROWS = 200
+
+
+def _continues_row_above(row: MappedRow, money: tuple[str, ...]) -> bool:
+    """Whether a row is the rest of the transaction above it: no date and no amount, but
+    text (the second line of a Belgian card statement's transaction: its merchant)."""
+    v = row.values
+    return "date" not in v and not any(f in v for f in money) and bool(v or row.extra)
+
+
+def _has_continuation_lines(path: Path, profile: MappingProfile, options: ImportOptions,
+                            money: tuple[str, ...]) -> bool:
+    """Whether the file writes transactions over two or more lines: among its first rows,
+    lines without a date or amount (and no summary line) follow at least two dated rows,
+    and none comes before the first. Decided once per file; a file that does not is read
+    row by row as before (such a line there stays an error)."""
+    dated_above = False
+    joined = 0
+    try:
+        rows = iter_mapped_rows(path, profile, encoding=options.encoding)
+        for row in itertools.islice(rows, _CONTINUATION_SCAN_ROWS):
+            if isinstance(row, RowError):
+                dated_above = False
+                continue
+            if _continues_row_above(row, money):
+                if _is_summary_line(row):
+                    dated_above = False
+                    continue
+                if not dated_above:
+                    return False
+                joined += 1
+            else:
+                dated_above = "date" in row.values
+    except ParseError:
+        return False  # the real pass reports it
+    return joined >= 2
+
+
+def _join_continuations(rows: Iterator[MappedRow | RowError], money: tuple[str, ...],
+                        stats: ReadStats) -> Iterator[MappedRow | RowError]:
+    """Rows with their continuation lines joined in: a field the first line leaves empty
+    is taken from the next, a text both give is joined with a space."""
+    held: MappedRow | None = None
+    for row in rows:
+        if isinstance(row, MappedRow) and held is not None and _continues_row_above(row, money) \
+                and not _is_summary_line(row):
+            values, extra = dict(held.values), dict(held.extra)
+            for target, more in ((values, row.values), (extra, row.extra)):
+                for key, cell in more.items():
+                    if key not in target:
+                        target[key] = cell
+                    elif isinstance(cell, str) and isinstance(target[key], str):
+                        target[key] = f"{target[key]} {cell}"
+            held = MappedRow(held.number, values, extra)
+            stats.skipped["continuation line (joined to the row above)"] += 1
+            continue
+        if held is not None:
+            yield held
+            held = None
+        if isinstance(row, MappedRow):
+            held = row
+        else:
+            yield row
+    if held is not None:
+        yield held
 
 
 def _date_header(stats: ReadStats) -> str | None:
@@ -571,12 +667,19 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
     if provenance:
         yield Notice("layout", f"no header line: read as {profile.label or profile.name} "
                                f"({profile.name}), the one built-in layout its rows fit")
-    for row in iter_mapped_rows(p, profile, encoding=options.encoding, stats=stats):
+    rows: Iterator[MappedRow | RowError] = iter_mapped_rows(p, profile, encoding=options.encoding,
+                                                            stats=stats)
+    money = ("amount", "debit", "credit", *map(currency_amount_field, profile.amount_by_currency))
+    if _has_continuation_lines(p, profile, options, money):
+        rows = _join_continuations(rows, money, stats)
+    for row in rows:
         if not zone_known:
             # The header is read with the first row: "Created (UTC)" says the zone.
             dates.zone = zone_for_profile(profile, _date_header(stats))
             if stats.column_index:
-                converter.know_columns(set(stats.column_index))
+                # A "Pending Transactions" line above the rows gives them a status.
+                converter.know_columns(set(stats.column_index) | ({"status"} if stats.sections
+                                                                   else set()))
             zone_known = True
         if isinstance(row, RowError):
             yield row
@@ -600,6 +703,9 @@ def read_transactions(path: str | Path, profile: MappingProfile | None = None,
         except _FieldError as exc:
             if _is_summary_line(row):
                 stats.skipped["summary line"] += 1
+                continue
+            if _is_note_row(row):
+                stats.skipped["note line"] += 1
                 continue
             yield RowError(ref=row.ref, field=exc.field, message=exc.message)
 
