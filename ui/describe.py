@@ -73,8 +73,14 @@ LABELS: dict[str, str] = {
     "positions_count": "Positions", "broker_id": "Broker ID", "card_last4": "Card (last 4 digits)",
     "mcc": "Merchant category code", "category": "Category", "memo": "Memo",
     "platform": "Platform", "handle": "Handle", "time_zone_assumed": "Time zone",
+    "account_amount": "In the account's currency", "original_amount": "Amount as made",
+    "posted_at": "Posted by the bank", "date_basis": "Dated by", "corrects_fitid": "Corrects transaction",
+    "correct_action": "Correction", "mirror_of": "Same transfer as", "deleted_by_admin": "Deleted by group admin",
+    "deleted": "Deleted", "edited": "Edited",
 }
 
+# Amounts in a currency of their own (OFX CURRENCY / ORIGCURRENCY) → the key naming it.
+_OTHER_MONEY = {"account_amount": "account_currency", "original_amount": "original_currency"}
 # Keys whose value is money in the record's currency.
 MONEY_KEYS = frozenset({
     "amount", "total", "price", "unit_price", "commission", "fee", "fees", "taxes", "load",
@@ -87,6 +93,8 @@ CODE_WORDS: dict[str, dict[str, str]] = {
                       "POSDEBT": "Debt / bond", "POSOTHER": "Other"},
     "income_type": {"DIV": "Dividend", "INTEREST": "Interest", "CGLONG": "Long-term capital gain",
                     "CGSHORT": "Short-term capital gain", "MISC": "Miscellaneous"},
+    "date_basis": {"DTUSER": "the day the card was used (DTUSER)", "DTPOSTED": "the day the bank posted it"},
+    "correct_action": {"REPLACE": "replaces an earlier transaction", "DELETE": "deletes an earlier transaction"},
     "channel": {"whatsapp": "WhatsApp", "telegram": "Telegram", "imessage": "iMessage",
                 "sms": "SMS", "irc": "IRC"},
     "date_order": {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year/month/day"},
@@ -382,6 +390,8 @@ def property_rows(props: Mapping[str, Any], tz_name: str | None = None,
                    bool(props.get("media_not_included")), tz_name)
     rows: list[PropertyRow] = []
     folded = set(skip) | ({"currency"} if "amount" in props else set())
+    # An amount in another currency is shown with that currency, on one row.
+    folded |= {cur for amount, cur in _OTHER_MONEY.items() if amount in props}
     if props.get("partial") is True and "last4" in props:
         folded.add("partial")
     for key, value in props.items():
@@ -448,6 +458,10 @@ def _rows_for(key: str, value: Any, props: Mapping[str, Any], ctx: _Context) -> 
         if value in (None, "") and props.get("cash_movement") is False:
             text = "none (no cash moved)"
         yield PropertyRow("Amount", text)
+        return
+    if key in _OTHER_MONEY:
+        other = props.get(_OTHER_MONEY[key])
+        yield PropertyRow(label_for(key), money_text(value, other if isinstance(other, str) else None))
         return
     if key == "other_columns" and isinstance(value, Mapping):
         # The file's own headers: shown as written, they are what the officer can look up.

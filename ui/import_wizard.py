@@ -10,6 +10,7 @@ Thread: UI thread.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,13 @@ class _MappingPage(QWizardPage):
         self.profile_combo.setObjectName("profileCombo")
         self.timezone = QLineEdit()
         self.timezone.setPlaceholderText("e.g. America/Toronto (for times without an offset)")
+        # For a chat export or statement whose all-digit dates never show a day above 12.
+        self.date_order = QComboBox()
+        self.date_order.setObjectName("dateOrder")
+        self.date_order.addItem("Decide from the file", None)
+        self.date_order.addItem("Day first (31/12/2024)", "dmy")
+        self.date_order.addItem("Month first (12/31/2024)", "mdy")
+        self.date_order.currentIndexChanged.connect(lambda _i: self._preview_timer.start())
         self.skip_bad = QCheckBox("Skip bad rows (report each) instead of stopping")
         self.skip_bad.setObjectName("skipBadRows")
         self.dayfirst = QCheckBox("Dates are day-first (31/12/2024)")
@@ -146,6 +154,7 @@ class _MappingPage(QWizardPage):
         form.addRow("Format", self.format_combo)
         form.addRow("Mapping profile", self.profile_combo)
         form.addRow("Time zone", self.timezone)
+        form.addRow("Date order", self.date_order)
         opts = QGridLayout()
         opts.addWidget(self.dayfirst, 0, 0)
         opts.addWidget(self.decimal_comma, 0, 1)
@@ -323,7 +332,8 @@ class _MappingPage(QWizardPage):
     def options(self) -> ImportOptions:
         ws = self.wiz.session.ws
         return ImportOptions(timezone=self.timezone.text().strip() or None,
-                             default_region=ws.settings.phone_region, profile=self.profile_dict())
+                             default_region=ws.settings.phone_region, profile=self.profile_dict(),
+                             date_order=self.date_order.currentData())
 
     def refresh_preview(self) -> None:
         self._preview_timer.stop()
@@ -535,8 +545,9 @@ class _SummaryPage(QWizardPage):
         if r.duplicate_of is not None:
             self.summary.setText(f"This file was already imported into the case (source {r.duplicate_of}); nothing changed.")
             return
+        label = dict(describe()).get(r.format, r.format)
         self.summary.setText(
-            f"Imported as <b>{r.format}</b>: {r.events:,} events, {r.entities:,} new entities, "
+            f"Imported as <b>{html.escape(label)}</b>: {r.events:,} events, {r.entities:,} new entities, "
             f"{r.links:,} links; {r.skipped:,} rows skipped." +
             (f"<br>{len(r.warnings)} warnings: " + "; ".join(r.warnings[:3]) if r.warnings else ""))
         self.errors.setRowCount(len(r.errors))

@@ -269,3 +269,37 @@ def test_import_preview_names_records_and_explains_them(qtbot, session, tmp_path
         assert table.item(0, 4).text() == "Payment card: •••• 4242"
         assert table.item(0, 3).toolTip().startswith("Amount: -4.50 (currency not stated)")
     wiz.close()
+
+
+FOREIGN_OFX = """OFXHEADER:100
+DATA:OFXSGML
+VERSION:102
+SECURITY:NONE
+ENCODING:USASCII
+CHARSET:1252
+COMPRESSION:NONE
+OLDFILEUID:NONE
+NEWFILEUID:NONE
+
+<OFX><CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS>
+<CCSTMTRS><CURDEF>USD<CCACCTFROM><ACCTID>4000000000000002</CCACCTFROM>
+<BANKTRANLIST><DTSTART>20240301<DTEND>20240331
+<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240306120000<DTUSER>20240305120000<TRNAMT>-100.00
+<FITID>T1<NAME>HOTEL CENTRAL PARIS<CURRENCY><CURRATE>1.0825<CURSYM>EUR</CURRENCY></STMTTRN>
+</BANKTRANLIST><LEDGERBAL><BALAMT>-108.25<DTASOF>20240331</LEDGERBAL></CCSTMTRS></CCSTMTTRNRS>
+</CREDITCARDMSGSRSV1></OFX>
+"""
+
+
+def test_foreign_currency_card_purchase_reads_in_both_currencies(qtbot, session, ws, tmp_path):  # noqa: ANN001
+    """A card purchase made in euros on a dollar card: the details say both amounts, each
+    with its money, when the card was used and when the bank posted it — in words."""
+    case_id = _import(ws, tmp_path, "card.ofx", FOREIGN_OFX)
+    ev = _event(ws, case_id, "transaction")
+    _w, rows = _details(qtbot, session, "event", ev.id)
+    _no_raw_dumps(rows)
+    assert rows["Amount"] == "-100.00 EUR"
+    assert rows["In the account's currency"] == "-108.25 USD"
+    assert "Account currency" not in rows
+    assert rows["Dated by"] == "the day the card was used (DTUSER)"
+    assert rows["Posted by the bank"].startswith("2024-03-06")

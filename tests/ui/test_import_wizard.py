@@ -35,6 +35,7 @@ def test_chat_export_imports_with_preview_and_summary(qtbot, session, shared_dat
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
     assert wiz.result is not None and wiz.result.events == 4
     assert "4 events" in wiz.summary_page.summary.text()
+    assert "Imported as <b>Telegram" in wiz.summary_page.summary.text()  # the format's name, not its id
     assert session.ws.count_events(case_id) == 4
     wiz.close()
 
@@ -146,3 +147,30 @@ def test_column_names_are_read_off_the_ui_thread(qtbot, session, tmp_path: Path)
         page.format_combo.setCurrentIndex(page.format_combo.findData("booking_table"))
         assert page.mapping.cellWidget(0, 1).count() == 1  # only "—" so far: nothing was read here
     assert page.mapping.cellWidget(0, 1).findData("BKG_NO") >= 0
+
+
+def test_date_order_chosen_in_the_wizard_reads_ambiguous_dates(qtbot, session, tmp_path: Path) -> None:
+    """A WhatsApp export whose dates never show a day above 12: the preview reads them one
+    way; the officer picks "Day first" and the preview and the import follow."""
+    from datetime import datetime
+
+    path = tmp_path / "WhatsApp Chat with Bob Example.txt"
+    path.write_text("03/04/2024, 10:00 - Alice Example: one\n05/06/2024, 11:00 - Bob Example: two\n",
+                    encoding="utf-8")
+    case_id = session.ws.create_case("W-DO", "wizard date order").id
+    wiz = _wizard(qtbot, session, case_id, path)
+    wiz.next()
+    page = wiz.mapping_page
+    assert page.current_format() == "whatsapp_txt"
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2, timeout=10000)
+    order = page.findChild(QComboBox, "dateOrder")
+    order.setCurrentIndex(order.findData("dmy"))
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 2
+                    and page.preview_table.item(0, 1).text().startswith("2024-04-03"), timeout=10000)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    times = sorted(e.occurred_at.replace(tzinfo=None) for e in session.ws.list_events(case_id, limit=None))
+    assert times == [datetime(2024, 4, 3, 10, 0), datetime(2024, 6, 5, 11, 0)]
+    order.setCurrentIndex(order.findData("mdy"))
+    assert page.options().date_order == "mdy"
+    wiz.close()

@@ -74,7 +74,7 @@ def test_hover_gives_the_date_and_says_the_time_is_unknown(timeline: TimelineWid
     first_lines = tip.splitlines()[:2]
     assert first_lines == ["GIFT CARD PLAZA", "Transaction · 2024-01-05 · time of day unknown"]
     # Where the mark sits is said as such, not as the time of the payment.
-    assert "Placed at the start of the day: 2024-01-05 05:00:00 UTC" in tip
+    assert "Drawn across the whole day from 2024-01-05 05:00:00 UTC" in tip
     assert "At the source" not in tip
     # The statement's timed rows read as before.
     timed_pos = timeline.event_scene_pos(timed.id)
@@ -138,3 +138,41 @@ def test_events_without_a_title_say_what_they_are_in_the_tooltip(timeline: Timel
                                   ).splitlines()[0] == "Poll: Which day works?"
     assert timeline.event_tooltip(event({"media_omitted": True, "media_kind": "image"})
                                   ).splitlines()[0] == "Image omitted"
+
+
+def test_a_day_only_event_shows_across_its_day_at_any_hour(timeline: TimelineWidget, ws: Workstation,
+                                                           statement_case: int, session: Any, qtbot: Any) -> None:
+    """Zoomed in on the afternoon of 5 January, the purchase known only by its date is
+    there beside the one timed at 13:45 — a band across the day, counted in view, and a
+    click on the band anywhere in the afternoon selects it (before, the mark sat at its
+    midnight and an afternoon view left it out)."""
+    from PySide6.QtCore import QPointF, Qt
+
+    day = _event(ws, statement_case, "GIFT CARD PLAZA")
+    timed = _event(ws, statement_case, "CORNER GROCERY")
+    timeline.set_visible_range(tl.to_us(datetime(2024, 1, 5, 13, tzinfo=TORONTO)),
+                               tl.to_us(datetime(2024, 1, 5, 16, tzinfo=TORONTO)))
+    timeline.redraw()
+    assert timeline.mode == "points"
+    assert "2 marks in view" in timeline.status_label.text()
+    assert timeline.span_bars.isVisible()
+    assert len(timeline.span_bars.opts["x0"]) == 1
+    start = timeline.span_bars.opts["x0"][0]
+    assert start == tl.to_us(datetime(2024, 1, 5, tzinfo=TORONTO)) / US
+    assert start + timeline.span_bars.opts["width"][0] == tl.to_us(datetime(2024, 1, 6, tzinfo=TORONTO)) / US
+    timed_pos = timeline.event_scene_pos(timed.id)
+    assert timed_pos is not None
+    lane_y = timeline.vb.mapSceneToView(timed_pos).y()  # one lane: both are transactions
+    at_1530 = timeline.vb.mapViewToScene(QPointF(tl.to_us(datetime(2024, 1, 5, 15, 30, tzinfo=TORONTO)) / US, lane_y))
+    tip = timeline.tooltip_at(at_1530)
+    assert tip is not None and tip.splitlines()[0] == "GIFT CARD PLAZA"
+    qtbot.mouseClick(timeline.graphics.viewport(), Qt.MouseButton.LeftButton, pos=timeline.viewport_pos(at_1530))
+    assert session.hub.events == {day.id}
+    # The timed purchase's own dot still wins where it is drawn.
+    assert timeline.tooltip_at(timed_pos).splitlines()[0] == "CORNER GROCERY"
+    # A view of the next morning leaves the day behind.
+    timeline.set_visible_range(tl.to_us(datetime(2024, 1, 6, 8, tzinfo=TORONTO)),
+                               tl.to_us(datetime(2024, 1, 6, 11, tzinfo=TORONTO)))
+    timeline.redraw()
+    assert "1 mark in view" in timeline.status_label.text()
+    assert not timeline.span_bars.isVisible()

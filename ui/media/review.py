@@ -909,13 +909,14 @@ class MediaReviewWidget(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Import a hash set")
         if not path:
             return
-        labels = {"Known bad (alert and pre-categorise)": "known_bad", "Alert / watch list": "alert",
+        labels = {"As the file says (NSRL reference sets: known good; others: known bad)": None,
+                  "Known bad (alert and pre-categorise)": "known_bad", "Alert / watch list": "alert",
                   "Known good (hide)": "known_good"}
         choice, ok = QInputDialog.getItem(self, "Hash set", "What kind of list is it?", list(labels), 0, False)
         if ok:
             self.import_hashset(path, labels[choice])
 
-    def import_hashset(self, path: str, kind: str) -> None:
+    def import_hashset(self, path: str, kind: str | None) -> None:
         def work(ws: Workstation, progress: Any, cancel: Any) -> media.HashSetImportResult:
             return media.import_hashset(ws, path, kind=kind, progress=progress, cancel=cancel)
 

@@ -87,6 +87,8 @@ OVERVIEW_BINS = 480
 BAR_PX = 4                 # target width of one bucket bar, in pixels
 BAR_MIN, BAR_MAX = 0.14, 0.84  # bar heights, in lanes
 CLICK_TOLERANCE_PX = 7
+SPAN_HALF_HEIGHT = 0.16     # a day-only event's band, in lane heights either side of its line,
+SPAN_HALF_PX = 6            # and at most this many pixels
 MAX_CASE_SCOPE = tl.MAX_CASE_LANES
 MAX_TINTED_LANES = 24
 DETAIL_CACHE = 256
@@ -409,6 +411,12 @@ class TimelineWidget(QWidget):
         self.rel_scatter.setZValue(25)
         self.hl_bars = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], brush=None)
         self.hl_bars.setZValue(26)
+        # Events their source dated only by day (month, year): a band across what they
+        # cover, under their dot, so a purchase "on 1 March" shows beside that day's chats
+        # whatever hour the view starts at.
+        self.span_bars = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], brushes=[], pen=None)
+        self.span_bars.setZValue(12)
+        self.plot.addItem(self.span_bars)
         # Every other lane shaded, so the eye can follow a lane across the plot.
         self.bands = pg.BarGraphItem(x0=[], width=[], y0=[], height=[], pen=None)
         self.bands.setZValue(-10)
@@ -880,6 +888,31 @@ class TimelineWidget(QWidget):
             if item.isVisible():
                 item.setData([], [])
                 item.setVisible(False)
+        self._draw_spans(None, 0, 0)
+
+    def _draw_spans(self, lay: LaneLayout | None, a: int, b: int) -> None:
+        marks = lay.spanning(a, b) if lay is not None else np.empty(0, np.int64)
+        if not marks.size:
+            if self.span_bars.isVisible():
+                self.span_bars.setOpts(x0=[], width=[], y0=[], height=[], brushes=[])
+                self.span_bars.setVisible(False)
+            return
+        assert lay is not None
+        names = lay.index.kinds
+        brushes = []
+        for k in lay.kind[marks].tolist():
+            colour = QColor(kind_colour(names[int(k)]))
+            colour.setAlpha(110)
+            brushes.append(pg.mkBrush(colour))
+        start = lay.ts[marks] / US
+        # A thin band whatever the lane height, outlined so that two days in a row read as two.
+        y0, y1 = self.vb.viewRange()[1]
+        half = min(SPAN_HALF_HEIGHT, SPAN_HALF_PX * (y1 - y0) / max(1.0, self.vb.height()))
+        pens = [pg.mkPen(b.color().darker(160), width=1) for b in brushes]
+        self.span_bars.setOpts(x0=start, width=lay.until[marks] / US - start,
+                               y0=lay.lane[marks].astype(np.float64) - half,
+                               height=np.full(marks.size, 2 * half), brushes=brushes, pens=pens)
+        self.span_bars.setVisible(True)
 
     def _hide_bars(self) -> None:
         for item in self._kind_bars.values():
@@ -893,7 +926,8 @@ class TimelineWidget(QWidget):
 
     def _draw_points(self, lay: LaneLayout, a: int, b: int) -> None:
         self._hide_bars()
-        ts = lay.ts[a:b] / US
+        self._draw_spans(lay, a, b)
+        ts = lay.mid[a:b] / US
         lanes = lay.lane[a:b].astype(np.float64)
         kinds = lay.kind[a:b]
         names = lay.index.kinds
@@ -1047,7 +1081,7 @@ class TimelineWidget(QWidget):
             y0, y1 = self.vb.viewRange()[1]
             lanes = f" · lanes {max(1, int(round(y0 + 1.5)))}–{min(len(self.layout_.lanes), int(round(y1 + 0.5)))}" \
                     f" of {len(self.layout_.lanes)}"
-        self._set_status(f"{len(self.index):,} events in scope · {shown:,} marks in view ({mode}){lanes}{extra}")
+        self._set_status(f"{len(self.index):,} events in scope · {shown:,} mark{'s' if shown != 1 else ''} in view ({mode}){lanes}{extra}")
 
     def _set_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -1100,7 +1134,7 @@ class TimelineWidget(QWidget):
             if not hits:
                 return None
             pick = hits[0]
-        return self.vb.mapViewToScene(QPointF(self.layout_.ts[pick] / US, float(self.layout_.lane[pick])))
+        return self.vb.mapViewToScene(QPointF(self.layout_.mid[pick] / US, float(self.layout_.lane[pick])))
 
     def viewport_pos(self, scene_pos: QPointF) -> QPoint:
         """Widget coordinates in ``graphics.viewport()`` of a scene position (tests)."""
@@ -1160,10 +1194,10 @@ class TimelineWidget(QWidget):
         title = event_summary(ev.kind, ev.title, (ev.body or "").strip().replace("\n", " ")[:90],
                               ev.properties or {})
         if ev.ts_utc is not None and is_day_precision(ev):
-            # The source gave the day only: the mark sits at the start of that day, and
-            # its midnight is no time to correlate with.
+            # The source gave the day only: the mark is a band across that day, and its
+            # midnight is no time to correlate with.
             return "\n".join([title, f"{kind_text(ev.kind)} · {event_day(ev)} · {TIME_UNKNOWN}",
-                               f"Placed at the start of the day: {self._format_time(ev.ts_utc)}",
+                               f"Drawn across the whole day from {self._format_time(ev.ts_utc)}",
                                *self._tooltip_tail(ev)])
         lines = [title, f"{kind_text(ev.kind)} · {self._format_time(ev.ts_utc) if ev.ts_utc is not None else 'no time'}"]
         if ev.ts_utc is not None and ev.utc_offset is not None:

@@ -386,8 +386,12 @@ class TimelineIndex:
     entities: dict[int, tuple[str, str]]  # id → (kind, label)
     cases: dict[int, tuple[str, str, str | None]]  # id → (number, title, timezone)
     undated: int = 0
+    #: int64, how long each event stands for (1 µs for an instant; a day, month or year for
+    #: an event its source dated only so: see covered_until). None: all instants.
+    span: np.ndarray | None = None
     _id_order: np.ndarray | None = field(default=None, repr=False)
     _kind_counts: dict[str, int] | None = field(default=None, repr=False)
+    _max_span: int | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -399,6 +403,13 @@ class TimelineIndex:
         if not len(self):
             return None
         return int(self.ts[0]), int(self.ts[-1])
+
+    @property
+    def max_span(self) -> int:
+        """The longest time an event of the index stands for (1 when all are instants)."""
+        if self._max_span is None:
+            self._max_span = int(self.span.max()) if self.span is not None and self.span.size else 1
+        return self._max_span
 
     def _order(self) -> np.ndarray:
         if self._id_order is None:
@@ -593,8 +604,9 @@ class TimelineIndex:
         if in_place:
             by_id = {r[0]: r for r in patch.rows}
             for row in present.tolist():
-                eid, ts, kind, case_id, props, _parties = by_id[int(self.ids[row])]
+                eid, ts, kind, case_id, props, _parties, span = by_id[int(self.ids[row])]
                 if (ts != int(self.ts[row]) or self.kinds[int(self.kind[row])] != kind
+                        or span != (int(self.span[row]) if self.span is not None else 1)
                         or self.case_ids[int(self.case[row])] != case_id
                         or sorted(_parties) != sorted(self.parties_of_row(row))):
                     in_place = False
@@ -605,7 +617,7 @@ class TimelineIndex:
         if patch.undated is not None:
             self.undated = patch.undated
         if in_place:
-            for eid, _ts, _kind, _case, props, _p in patch.rows:
+            for eid, _ts, _kind, _case, props, _p, _span in patch.rows:
                 row = self.row_of_id(eid)
                 assert row is not None
                 self.starred[row] = is_starred(props)
@@ -636,6 +648,8 @@ class TimelineIndex:
             [self.case_ids.index(r[3]) for r in new_rows], dtype=np.int16)])
         starred = np.concatenate([self.starred[keep_rows], np.array(
             [is_starred(r[4]) for r in new_rows], dtype=bool)])
+        old_span = self.span[keep_rows] if self.span is not None else np.ones(keep_rows.size, np.int64)
+        span = np.concatenate([old_span, np.array([r[6] for r in new_rows], dtype=np.int64)])
         for eid in patch.ids:
             self.tags.pop(int(eid), None)
         for r in new_rows:
@@ -663,6 +677,8 @@ class TimelineIndex:
         porder = np.argsort(party_row, kind="stable")
         self.ids, self.ts, self.kind, self.case, self.starred = (
             ids[order], ts[order], kind[order], case[order], starred[order])
+        self.span = span[order] if span.size and int(span.max()) > 1 else None
+        self._max_span = None
         self.party_row, self.party_entity = party_row[porder], party_entity[porder]
         self._id_order = None
 
@@ -683,7 +699,11 @@ class BucketCounts:
 @dataclass
 class LaneLayout:
     """The marks of one lane arrangement: ``rows`` (event rows, ascending time), their
-    ``lane`` numbers, times and kinds. One event may give several marks (entity mode)."""
+    ``lane`` numbers, times and kinds. One event may give several marks (entity mode).
+
+    A mark covers [``ts``, ``until``): an instant for most events, the whole day (month,
+    year) for an event its source dated only so; ``mid`` is where its dot is drawn (the
+    middle of what it covers)."""
 
     index: TimelineIndex
     lanes: tuple[Lane, ...]
@@ -691,22 +711,52 @@ class LaneLayout:
     lane: np.ndarray
     ts: np.ndarray = field(init=False)
     kind: np.ndarray = field(init=False)
+    until: np.ndarray = field(init=False)
+    mid: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.ts = self.index.ts[self.rows] if self.rows.size else np.empty(0, np.int64)
         self.kind = self.index.kind[self.rows] if self.rows.size else np.empty(0, np.int16)
+        if self.index.span is not None and self.rows.size:
+            span = self.index.span[self.rows]
+            self.until = self.ts + span
+            self.mid = self.ts + span // 2
+        else:
+            self.until = self.ts + 1
+            self.mid = self.ts
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
+    @property
+    def has_spans(self) -> bool:
+        return self.index.max_span > 1
+
     def window(self, start_us: float, end_us: float) -> tuple[int, int]:
-        """(first, past-last) mark positions with start ≤ time < end."""
-        a, b = np.searchsorted(self.ts, [int(math.floor(start_us)), int(math.ceil(end_us))])
+        """(first, past-last) mark positions of the marks that meet [start, end): those
+        with start ≤ time < end, and before them any whose day (month, year) reaches into
+        the window. The range may hold marks between those that end before the window
+        (drawn out of sight); :meth:`count` counts only what meets it."""
+        lo, hi = int(math.floor(start_us)), int(math.ceil(end_us))
+        a, b = np.searchsorted(self.ts, [lo, hi])
+        if self.has_spans and a:
+            w = int(np.searchsorted(self.ts, lo - self.index.max_span))
+            covering = np.flatnonzero(self.until[w:a] > lo)
+            if covering.size:
+                a = w + int(covering[0])
         return int(a), int(b)
 
     def count(self, start_us: float, end_us: float) -> int:
         a, b = self.window(start_us, end_us)
-        return b - a
+        if not self.has_spans:
+            return b - a
+        return int(np.count_nonzero(self.until[a:b] > int(math.floor(start_us))))
+
+    def spanning(self, a: int, b: int) -> np.ndarray:
+        """Positions (a + i) among marks a..b that cover more than an instant."""
+        if not self.has_spans or b <= a:
+            return np.empty(0, np.int64)
+        return a + np.flatnonzero(self.until[a:b] - self.ts[a:b] > 1)
 
     def lane_index(self, key: str) -> int | None:
         for i, lane in enumerate(self.lanes):
@@ -725,7 +775,8 @@ class LaneLayout:
         first = ((int(math.floor(start_us)) - origin_us) // bucket_us) * bucket_us + origin_us
         n_buckets = max(1, int(math.ceil((end_us - first) / bucket_us)))
         last = first + n_buckets * bucket_us
-        a, b = self.window(first, last)
+        # Counted where they start (a day mark in its first hour's bucket, not smeared).
+        a, b = (int(i) for i in np.searchsorted(self.ts, [first, last]))
         n_lanes, n_kinds = max(1, len(self.lanes)), max(1, len(self.index.kinds))
         ts, lane, kind = self.ts[a:b], self.lane[a:b], self.kind[a:b]
         if rows_mask is not None and b > a:
@@ -739,15 +790,26 @@ class LaneLayout:
         return BucketCounts(first, bucket_us, counts.reshape(n_lanes, n_buckets, n_kinds))
 
     def nearest(self, at_us: float, lane: int, tolerance_us: float) -> int | None:
-        """Position of the mark in ``lane`` nearest ``at_us`` within the tolerance."""
+        """Position of the mark in ``lane`` nearest ``at_us`` within the tolerance: an
+        instant's dot, or a day (month, year) anywhere along what it covers — an instant
+        within the tolerance wins over a span drawn under it."""
         a, b = self.window(at_us - tolerance_us, at_us + tolerance_us + 1)
         if b <= a:
             return None
         sel = np.flatnonzero(self.lane[a:b] == lane)
         if not sel.size:
             return None
-        best = sel[np.argmin(np.abs(self.ts[a:b][sel] - at_us))]
-        return a + int(best)
+        ts, until = self.ts[a:b][sel], self.until[a:b][sel]
+        span = until - ts
+        dist = np.abs(ts - at_us)
+        near = np.flatnonzero((span <= 1) & (dist <= tolerance_us))
+        if near.size:
+            return a + int(sel[near[np.argmin(dist[near])]])
+        # Else the shortest day (month, year) drawn under the point.
+        reach = np.flatnonzero((span > 1) & (ts - tolerance_us <= at_us) & (at_us < until + tolerance_us))
+        if not reach.size:
+            return None
+        return a + int(sel[reach[np.argmin(span[reach])]])
 
 
 def _kind_text(kind: str) -> str:
@@ -764,8 +826,9 @@ _KINDS_SQL = ("WITH RECURSIVE k(kind) AS (SELECT min(kind) FROM event WHERE case
 # C: building a Python tuple and int objects per row would cost more than the reading.
 # Chunks walk the (case_id, ts_utc) index by keyset so memory stays bounded.
 _EVENT_SQL = ("SELECT group_concat(id || ',' || ts_utc || ',' || {kind_case} || ',' || "
-              "(instr(properties, '\"starred\"') > 0 OR instr(properties, '\"tags\"') > 0) || ',' || deleted, ',') "
-              "FROM (SELECT id, ts_utc, kind, properties, deleted FROM event WHERE case_id = ? "
+              "(instr(properties, '\"starred\"') > 0 OR instr(properties, '\"tags\"') > 0) || ',' || deleted "
+              "|| ',' || ({covered} - ts_utc), ',') "
+              "FROM (SELECT id, ts_utc, kind, properties, deleted, utc_offset FROM event WHERE case_id = ? "
               "AND ts_utc IS NOT NULL AND (ts_utc, id) > (?, ?) ORDER BY ts_utc, id LIMIT ?)")
 _PARTY_RANGE_SQL = ("SELECT group_concat(event_id || ',' || entity_id, ',') FROM event_party "
                     "WHERE id > ? AND id <= ?")
@@ -848,19 +911,19 @@ def load_index(ws: Workstation, case_ids: Sequence[int], *, progress: ProgressFn
                         kinds.append(k)
                 kind_case = ("CASE kind " + " ".join(f"WHEN {_sql_text(k)} THEN {kind_at[k]}" for k in case_kinds)
                              + " ELSE -1 END") if case_kinds else "-1"
-                sql = _EVENT_SQL.format(kind_case=kind_case)
+                sql = _EVENT_SQL.format(kind_case=kind_case, covered=covered_until_sql())
                 last_ts, last_id = -(2 ** 62), 0
                 chunks: list[np.ndarray] = []
                 while True:
                     _check(cancel)
-                    part = _parse_ints(cur.execute(sql, (cid, last_ts, last_id, FETCH)).fetchone()[0], 5)
+                    part = _parse_ints(cur.execute(sql, (cid, last_ts, last_id, FETCH)).fetchone()[0], 6)
                     if not part.shape[0]:
                         break
                     tail = np.lexsort((part[:, 0], part[:, 1]))[-1]
                     last_ts, last_id = int(part[tail, 1]), int(part[tail, 0])
-                    chunks.append(part[(part[:, 4] == 0) & (part[:, 2] >= 0), :4])
+                    chunks.append(part[(part[:, 4] == 0) & (part[:, 2] >= 0)][:, [0, 1, 2, 3, 5]])
                     advance(part.shape[0])
-                rows = np.concatenate(chunks) if chunks else np.empty((0, 4), np.int64)
+                rows = np.concatenate(chunks) if chunks else np.empty((0, 5), np.int64)
                 event_parts.append(rows)
                 case_parts.append(np.full(rows.shape[0], ci, dtype=np.int16))
                 flagged = rows[rows[:, 3] != 0, 0].tolist()
@@ -897,7 +960,7 @@ def load_index(ws: Workstation, case_ids: Sequence[int], *, progress: ProgressFn
         finally:
             cur.close()
 
-    events = np.concatenate(event_parts) if event_parts else np.empty((0, 4), np.int64)
+    events = np.concatenate(event_parts) if event_parts else np.empty((0, 5), np.int64)
     case_col = np.concatenate(case_parts) if case_parts else np.empty(0, np.int16)
     ids, ts = events[:, 0].copy(), events[:, 1].copy()
     order = np.lexsort((ids, ts))
@@ -905,7 +968,8 @@ def load_index(ws: Workstation, case_ids: Sequence[int], *, progress: ProgressFn
         case_ids=scope, ids=ids[order], ts=ts[order], kind=events[:, 2].astype(np.int16)[order],
         case=case_col[order], starred=np.zeros(ids.size, dtype=bool), kinds=kinds, tags=tags,
         party_row=np.empty(0, np.int64), party_entity=np.empty(0, np.int64),
-        entities=entities, cases=cases, undated=undated)
+        entities=entities, cases=cases, undated=undated,
+        span=events[:, 4][order] if events.shape[0] and int(events[:, 4].max()) > 1 else None)
     if starred_ids:
         index.starred[index.rows_of_ids(starred_ids)] = True
     parties = np.concatenate(party_parts) if party_parts else np.empty((0, 2), np.int64)
@@ -941,10 +1005,11 @@ def _sort_kinds(index: TimelineIndex) -> None:
 @dataclass(frozen=True)
 class IndexPatch:
     """Fresh state of some events for :meth:`TimelineIndex.apply`: ``rows`` hold
-    (id, ts_utc, kind, case_id, properties, party entity ids) of the live, dated ones."""
+    (id, ts_utc, kind, case_id, properties, party entity ids, span) of the live, dated ones
+    (span: how long the event stands for, see :func:`covered_until`)."""
 
     ids: tuple[int, ...]
-    rows: tuple[tuple[int, int, str, int, dict[str, Any], tuple[int, ...]], ...]
+    rows: tuple[tuple[int, int, str, int, dict[str, Any], tuple[int, ...], int], ...]
     entities: tuple[tuple[int, str, str], ...] = ()
     undated: int | None = None
 
@@ -955,7 +1020,7 @@ def read_index_patch(ws: Workstation, event_ids: Iterable[int], *,
     absent rows, so applying the patch removes them); with ``case_ids`` the count of
     undated events of that scope is re-read too. Thread: any."""
     ids = tuple(dict.fromkeys(int(i) for i in event_ids))
-    rows: list[tuple[int, int, str, int, dict[str, Any], tuple[int, ...]]] = []
+    rows: list[tuple[int, int, str, int, dict[str, Any], tuple[int, ...], int]] = []
     ents: list[tuple[int, str, str]] = []
     undated: int | None = None
     with ws.db.read() as conn:
@@ -966,7 +1031,7 @@ def read_index_patch(ws: Workstation, event_ids: Iterable[int], *,
         for i in range(0, len(ids), 900):
             chunk = ids[i:i + 900]
             found = conn.execute(select(s.event.c.id, s.event.c.ts_utc, s.event.c.kind, s.event.c.case_id,
-                                        s.event.c.properties, s.event.c.deleted)
+                                        s.event.c.properties, s.event.c.deleted, s.event.c.utc_offset)
                                  .where(s.event.c.id.in_(chunk))).fetchall()
             parties: dict[int, list[int]] = {}
             for eid, ent in conn.execute(select(s.event_party.c.event_id, s.event_party.c.entity_id)
@@ -978,8 +1043,9 @@ def read_index_patch(ws: Workstation, event_ids: Iterable[int], *,
                     continue
                 if r.ts_utc is None:
                     continue
-                rows.append((r.id, int(r.ts_utc), r.kind, r.case_id, json_object(r.properties),
-                             tuple(parties.get(r.id, ()))))
+                props = json_object(r.properties)
+                start, until = covered_span(int(r.ts_utc), props, r.utc_offset)
+                rows.append((r.id, start, r.kind, r.case_id, props, tuple(parties.get(r.id, ())), until - start))
         wanted = sorted({e for r in rows for e in r[5]})
         for i in range(0, len(wanted), 900):
             for e in conn.execute(select(s.entity.c.id, s.entity.c.kind, s.entity.c.label).where(

@@ -80,6 +80,13 @@ def _from_json(sql: str) -> str:
     return f"{head} SELECT {', '.join(picks)} FROM jsonb_each(?)"
 
 
+# The keys of ?1 an entity lacks are added to it, its own values untouched; an entity that
+# lacks none is left alone (no new clock, nothing to sync).
+_NEW_KEYS = ("FROM json_each(?1) AS n WHERE NOT EXISTS (SELECT 1 FROM json_each(coalesce(entity.properties, "
+             "'{}')) AS o WHERE o.key = n.key)")
+_FILL_SQL = (f"UPDATE entity SET properties = json_patch(coalesce(properties, '{{}}'), "
+             f"(SELECT json_group_object(n.key, n.value) {_NEW_KEYS})), updated_at = ?2, hlc = ?3 "
+             f"WHERE id = ?4 AND EXISTS (SELECT 1 {_NEW_KEYS})")
 _JSON_SQL = {sql: _from_json(sql) for sql in (_PARTY_SQL, _LINK_SQL, _ENTITY_SQL)}
 _JSON_SQL[_EVENT_SQL] = _EVENT_JSON_SQL
 #: Row uids end in these (see BulkWriter._uid).
@@ -237,6 +244,11 @@ class BulkWriter:
         }
         self._entities: dict[tuple[str, str], int] = {}
         self._new_entities: list[tuple[Any, ...]] = []
+        # Properties a later sighting adds to an entity (an address's display name from a
+        # later mail, a card's brand from a later row): written after the rows, existing
+        # values kept. ``_created_props``: what this import created each entity with.
+        self._created_props: dict[int, Mapping[str, Any]] = {}
+        self._fills: dict[int, dict[str, Any]] = {}
         self._events: list[tuple[Any, ...]] = []
         self._parties: list[tuple[Any, ...]] = []
         self._links: list[tuple[Any, ...]] = []
@@ -278,9 +290,13 @@ class BulkWriter:
         k = (kind, key or dedupe or f"label:{label.casefold()}")
         found = self._entities.get(k)
         if found is not None:
+            if properties:
+                self.add_properties(found, properties)
             return found
         eid = self._id("entity")
         props = _json(properties)
+        if properties:
+            self._created_props[eid] = properties
         self._new_entities.append((
             eid, self.case_id, kind, label, key, props, sensitive, self.source_id, ref,
             self.now, self.now, new_uid(), self.origin, self._hlc))
@@ -288,6 +304,28 @@ class BulkWriter:
         self.created["entities"] += 1
         self._pending_chars += len(label) + len(props)
         return eid
+
+    def add_properties(self, eid: int, properties: Mapping[str, Any]) -> None:
+        """Give entity ``eid`` (of this case) the ``properties`` it lacks, its own values
+        kept; written when the import finishes."""
+        base = self._created_props.get(eid)
+        if base is not None and all(k in base for k in properties):
+            return
+        have = self._fills.setdefault(eid, {})
+        for k, v in properties.items():
+            if (base is None or k not in base) and v is not None:
+                have.setdefault(k, v)
+
+    def _write_fills(self) -> None:
+        """Add the properties later sightings gave (see ``add_properties``) to entities that lack
+        them, through the ordinary update triggers (field clocks, sync outbox): run after
+        the import's own rows, with the triggers back."""
+        fills = [(eid, _json(props)) for eid, props in self._fills.items() if props]
+        self._fills = {}
+        if not fills:
+            return
+        hlc = self.ws.clock.now()
+        self._cursor.executemany(_FILL_SQL, [(props, self.now, hlc, eid) for eid, props in fills])
 
     def event(self, kind: str, when: datetime | None, *, title: str = "", body: str | None = None,
               properties: Mapping[str, Any] | None = None, parties: Sequence[tuple[int, str]] = (),
@@ -414,6 +452,7 @@ class BulkWriter:
                     self._thread = None
             self._cursor.execute("DELETE FROM fts_defer")
             self._cursor.execute("DELETE FROM sync_apply WHERE flag = 2")
+            self._write_fills()
             self._finished = True
         return dict(self.created)
 

@@ -198,11 +198,13 @@ class Workstation:
             return self._case_info(row)
 
     # ------------------------------------------------------------------ entities
-    def normalise(self, kind: str, value: str, *, platform: str | None = None) -> tuple[str, str | None, dict[str, Any], str | None]:
+    def normalise(self, kind: str, value: str, *, platform: str | None = None,
+                  region: str | None = None) -> tuple[str, str | None, dict[str, Any], str | None]:
         """(label, key, properties, sensitive) for an entity of ``kind`` written as ``value``.
 
         Identifier kinds get their normalised key; a value that is not a valid identifier
-        raises BadInput naming it.
+        raises BadInput naming it. ``region``: the country of phone numbers written without
+        one (default: the settings' phone region).
         """
         from workstation.analysis.identifiers import IdentifierError, normalize
 
@@ -212,7 +214,7 @@ class Workstation:
         if kind not in IDENTIFIER_KINDS:
             return value, None, {}, None
         try:
-            ident = normalize(kind, value, region=self.settings.phone_region,
+            ident = normalize(kind, value, region=region or self.settings.phone_region,
                               card_key=self._fingerprint_key, platform=platform)
         except IdentifierError as exc:
             raise BadInput(f"{kind} {value!r}: {exc}") from None

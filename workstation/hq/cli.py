@@ -55,48 +55,62 @@ def cmd_hq(args: argparse.Namespace) -> int:
         emit(args, {"cert": str(dc.cert), "key": str(dc.key), "sha256": dc.sha256},
              f"certificate {dc.cert}\nkey         {dc.key}\nSHA-256     {dc.sha256}")
         return 0
+    from sqlalchemy.exc import OperationalError
+
+    from workstation.hq.store import sqlite_error
+
     service = _service(args)
     try:
-        if args.hq_cmd == "enroll":
-            code = service.create_enrolment(args.agency, args.officer, agency_name=args.agency_name,
-                                            agency_contact=args.agency_contact, officer_contact=args.officer_contact,
-                                            ttl_hours=args.ttl_hours)
-            emit(args, {"code": code, "agency": args.agency, "officer": args.officer, "hours": args.ttl_hours},
-                 f"enrolment code for {args.officer} ({args.agency}), valid {args.ttl_hours} h, usable once:\n{code}")
-        elif args.hq_cmd == "revoke":
-            if not service.revoke(args.device):
-                raise UsageError(f"no enrolled, unrevoked device {args.device!r}")
-            emit(args, {"revoked": args.device}, f"device {args.device} revoked; its next request will be refused")
-        elif args.hq_cmd == "devices":
-            devices = service.list_devices()
-            emit(args, devices, lambda: "\n".join(
-                f"{d['device_id']}  {d['agency']:<10} {d['officer']:<24} enrolled {d['enrolled_at']}"
-                + (f"  REVOKED {d['revoked_at']}" if d["revoked_at"] else "") for d in devices) or "no devices")
-        elif args.hq_cmd == "import-bundle":
-            src = Path(args.bundle)
-            try:
-                data = src.read_bytes()
-            except OSError as exc:
-                raise BadInput(f"{src}: cannot read the bundle ({exc.strerror or exc})") from None
-            ack, summary = service.import_bundle(data, source=str(src))
-            out = Path(args.out)
-            try:
-                out.write_bytes(ack)
-            except OSError as exc:
-                raise StorageError(f"{out}: cannot write the acknowledgement ({exc.strerror or exc})") from None
-            summary["ack"] = str(out)
-            emit(args, summary, f"bundle {summary['bundle']} from {summary['officer']} ({summary['agency']}): "
-                                f"{summary['records']} records, {summary['changed']} changed, "
-                                f"{summary['conflicts']} conflicts; acknowledgement with {summary['returned']} "
-                                f"records written to {out}")
-        elif args.hq_cmd == "audit":
-            entries = service.audit_entries(args.limit)
-            emit(args, entries, lambda: "\n".join(
-                f"{e['at']} {e['ip'] or '-':<15} {e['device_id'] or '-':<36} {e['method']:<5} {e['endpoint']:<32} "
-                f"{e['status']} {e['outcome']} {e['cases'] or ''}" for e in entries))
+        _admin(args, service)
+    except OperationalError as exc:
+        if service.store.dialect != "sqlite":
+            raise
+        raise sqlite_error(exc) from None  # busy in another process past the wait: locked, 3
     finally:
         service.store.dispose()
     return 0
+
+
+def _admin(args: argparse.Namespace, service: Any) -> None:
+    from workstation.cli import emit
+
+    if args.hq_cmd == "enroll":
+        code = service.create_enrolment(args.agency, args.officer, agency_name=args.agency_name,
+                                        agency_contact=args.agency_contact, officer_contact=args.officer_contact,
+                                        ttl_hours=args.ttl_hours)
+        emit(args, {"code": code, "agency": args.agency, "officer": args.officer, "hours": args.ttl_hours},
+             f"enrolment code for {args.officer} ({args.agency}), valid {args.ttl_hours} h, usable once:\n{code}")
+    elif args.hq_cmd == "revoke":
+        if not service.revoke(args.device):
+            raise UsageError(f"no enrolled, unrevoked device {args.device!r}")
+        emit(args, {"revoked": args.device}, f"device {args.device} revoked; its next request will be refused")
+    elif args.hq_cmd == "devices":
+        devices = service.list_devices()
+        emit(args, devices, lambda: "\n".join(
+            f"{d['device_id']}  {d['agency']:<10} {d['officer']:<24} enrolled {d['enrolled_at']}"
+            + (f"  REVOKED {d['revoked_at']}" if d["revoked_at"] else "") for d in devices) or "no devices")
+    elif args.hq_cmd == "import-bundle":
+        src = Path(args.bundle)
+        try:
+            data = src.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{src}: cannot read the bundle ({exc.strerror or exc})") from None
+        ack, summary = service.import_bundle(data, source=str(src))
+        out = Path(args.out)
+        try:
+            out.write_bytes(ack)
+        except OSError as exc:
+            raise StorageError(f"{out}: cannot write the acknowledgement ({exc.strerror or exc})") from None
+        summary["ack"] = str(out)
+        emit(args, summary, f"bundle {summary['bundle']} from {summary['officer']} ({summary['agency']}): "
+                            f"{summary['records']} records, {summary['changed']} changed, "
+                            f"{summary['conflicts']} conflicts; acknowledgement with {summary['returned']} "
+                            f"records written to {out}")
+    elif args.hq_cmd == "audit":
+        entries = service.audit_entries(args.limit)
+        emit(args, entries, lambda: "\n".join(
+            f"{e['at']} {e['ip'] or '-':<15} {e['device_id'] or '-':<36} {e['method']:<5} {e['endpoint']:<32} "
+            f"{e['status']} {e['outcome']} {e['cases'] or ''}" for e in entries))
 
 
 def _port(text: str) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workstation.errors import AccessDenied, DatabaseTooNew, NetworkError, StorageError, UsageError
+from workstation.errors import AccessDenied, DatabaseLocked, DatabaseTooNew, NetworkError, StorageError, UsageError
 from workstation.hq.models import Counter, Secret
 from workstation.sync.crypto import new_box_key, new_sign_key, public_box, public_sign
 
@@ -92,7 +92,11 @@ def _make_engine(url: str, *, create: bool = True, make_folder: bool = False) ->
             path = _sqlite_file(parsed)
             if path is not None:
                 _check_sqlite_file(path, create=create, make_folder=make_folder)
-            engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+            # How long a command waits for another process's write to finish; the URL's own
+            # ``?timeout=SECONDS`` wins (a busy HQ database past it is "locked", exit 3).
+            wait = float(parsed.query.get("timeout", 30))
+            engine = create_engine(parsed.difference_update_query(["timeout"]),
+                                   connect_args={"check_same_thread": False, "timeout": wait})
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -100,7 +104,7 @@ def _make_engine(url: str, *, create: bool = True, make_folder: bool = False) ->
                 cur.execute("PRAGMA journal_mode = WAL")
                 cur.execute("PRAGMA synchronous = FULL")
                 cur.execute("PRAGMA foreign_keys = ON")
-                cur.execute("PRAGMA busy_timeout = 30000")
+                cur.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
                 cur.close()
 
             return engine
@@ -124,6 +128,16 @@ _PG_CREDENTIALS = re.compile(r'authentication failed|role "[^"]*" does not exist
                              r'|not permitted to log in')
 
 
+def sqlite_error(exc: OperationalError) -> Exception:
+    """A SQLite HQ database busy in another process past the wait is "locked" (exit 3, as
+    CLI.md says of a locked database); anything else is a storage failure (4)."""
+    first = str(exc.orig).splitlines()[0]
+    if "database is locked" in first or "database is busy" in first:
+        return DatabaseLocked("the HQ database is locked: another process (an `hq serve`?) is writing to "
+                              "it; try again when it is done")
+    return StorageError(f"cannot open the HQ database: {first}")
+
+
 def _connect_error(url: URL, exc: OperationalError) -> Exception:
     """The typed error for a database HQ could not connect to (CLI.md exit codes): a server
     that cannot be reached (or turns everyone away: starting up, too many clients) is 6 and
@@ -131,7 +145,7 @@ def _connect_error(url: URL, exc: OperationalError) -> Exception:
     does not exist is a typo in the URL, 2."""
     text = " ".join(str(exc.orig).split())
     if url.get_backend_name() != "postgresql":
-        return StorageError(f"cannot open the HQ database: {str(exc.orig).splitlines()[0]}")
+        return sqlite_error(exc)
     where = f"{url.host}:{url.port or 5432}" if url.host else "the local socket"
     if _PG_NO_DATABASE.search(text):
         return UsageError(f"the PostgreSQL server at {where} has no database {url.database!r} (check the --db URL; "
@@ -230,7 +244,8 @@ def open_store(url: str | None = None, *, create: bool = True) -> HQStore:
         _ensure_secrets(store)
     except OperationalError as exc:
         engine.dispose()
-        raise StorageError(f"cannot open the HQ database: {str(exc.orig).splitlines()[0]}") from None
+        raise (sqlite_error(exc) if engine.dialect.name == "sqlite" else
+               StorageError(f"cannot open the HQ database: {str(exc.orig).splitlines()[0]}")) from None
     except BaseException:
         engine.dispose()
         raise

@@ -5,6 +5,8 @@ relates events by time, and search hits say so; stored times never change."""
 from __future__ import annotations
 
 import json
+
+import numpy as np
 from datetime import datetime, timedelta, timezone
 
 from workstation.analysis import timeline as tl
@@ -122,3 +124,36 @@ def test_sql_and_python_agree_on_the_covered_period(ws: Workstation) -> None:
     # The month of February 2024 (29 days) at -05:00 meets a window on its last evening only.
     feb_end = _us(datetime(2024, 2, 29, 23, tzinfo=minus_five))
     assert [e.id for e in tl.sql_window_events(ws, case, feb_end, feb_end + 3600 * 10**6)] == [made[0]]
+
+
+def test_timeline_index_shows_a_day_event_in_a_window_inside_its_day(ws: Workstation) -> None:
+    """The timeline's in-memory index: an afternoon window of 1 March holds the purchase
+    dated only 1 March (it covers the day in its own +01:00 offset), not the one of the
+    day before; a click in the afternoon on the lane picks it, the message's own dot wins
+    near 15:00; a month-dated event covers its month; editing the date keeps it right."""
+    ids = _card_case(ws)
+    month = ws.add_event(ids["case"], "arrest", datetime(2024, 2, 1, tzinfo=PLUS_ONE), title="Arrest, February",
+                         properties={"time_precision": "month"}).id
+    index = tl.load_index(ws, [ids["case"]])
+    assert index.max_span == 29 * 86_400 * 1_000_000  # February 2024, a leap year
+    layout = index.layout("case")
+    lo, hi = _us(datetime(2024, 3, 1, 14, tzinfo=PLUS_ONE)), _us(datetime(2024, 3, 1, 16, tzinfo=PLUS_ONE))
+    a, b = layout.window(lo, hi)
+    in_view = {int(index.ids[r]) for r, u in zip(layout.rows[a:b], layout.until[a:b]) if u > lo}
+    assert in_view == {ids["dated"], ids["message"]}
+    assert layout.count(lo, hi) == 2
+    pick = layout.nearest(_us(datetime(2024, 3, 1, 14, 20, tzinfo=PLUS_ONE)), 0, 60 * 1_000_000)
+    assert pick is not None and int(index.ids[layout.rows[pick]]) == ids["dated"]
+    pick = layout.nearest(_us(datetime(2024, 3, 1, 15, 0, 30, tzinfo=PLUS_ONE)), 0, 60 * 1_000_000)
+    assert pick is not None and int(index.ids[layout.rows[pick]]) == ids["message"]
+    # The dot of a day event sits mid-day; a February window holds the month's arrest.
+    row = index.row_of_id(ids["dated"])
+    mark = int(np.flatnonzero(layout.rows == row)[0])
+    assert layout.mid[mark] == _us(datetime(2024, 3, 1, 12, tzinfo=PLUS_ONE))
+    assert layout.count(_us(datetime(2024, 2, 20, tzinfo=PLUS_ONE)), _us(datetime(2024, 2, 21, tzinfo=PLUS_ONE))) == 1
+    # Moved to 2 March by an edit (still date-only): the patched index follows.
+    ws.update_event(ids["dated"], occurred_at=datetime(2024, 3, 2, tzinfo=PLUS_ONE))
+    index.apply(tl.read_index_patch(ws, [ids["dated"], month]))
+    layout = index.layout("case")
+    assert layout.count(lo, hi) == 1
+    assert layout.count(lo + 86_400 * 1_000_000, hi + 86_400 * 1_000_000) == 1

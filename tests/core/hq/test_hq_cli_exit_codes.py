@@ -137,3 +137,29 @@ def test_default_location_is_made_on_first_enrolment(capsys, tmp_path: Path, mon
     assert code == 2 and "no HQ database" in err and not (tmp_path / "data").exists()
     assert run(capsys, "hq", "enroll", "--agency", "EXA", "--officer", "Alice Example")[0] == 0
     assert list((tmp_path / "data").rglob("hq.db"))
+
+
+def test_sqlite_database_locked_by_another_process_is_exit_3(capsys, tmp_path: Path) -> None:
+    """CLI.md: 3 is "wrong passphrase or locked database". A command that must write while
+    another process holds HQ's SQLite file in a write transaction past the wait gets 3 and a
+    message saying so, not 4 (bad input); reading goes on meanwhile (WAL); once the lock is
+    gone the same command works."""
+    import sqlite3
+
+    db = tmp_path / "hq.db"
+    url = f"sqlite:///{db}"
+    assert run(capsys, "hq", "enroll", "--db", url, "--agency", "EXA", "--officer", "Alice Example")[0] == 0
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    enrol = ["hq", "enroll", "--db", url + "?timeout=0.5", "--agency", "EXA", "--officer", "Bob Example"]
+    try:
+        code, out, err = run(capsys, *enrol)
+        assert run(capsys, "hq", "devices", "--db", url + "?timeout=0.5")[0] == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 3, err
+    assert "locked" in err and out == ""
+    code, out, err = run(capsys, *enrol)
+    assert code == 0, err
+    assert "enrolment code for Bob Example" in out

@@ -159,3 +159,41 @@ def test_rows_applied_from_hq_are_not_local_changes(ws) -> None:
     # A later local edit is a local change again.
     ws.update_case(cid, summary="my note")
     assert outbox(ws) == {("case", cid)}
+
+
+def test_a_later_import_adds_what_an_entity_lacked_and_it_travels(ws, tmp_path) -> None:
+    """An address first seen bare gets the name a later mail gives it, in a later import
+    too; its own values are never overwritten; the change gets a field clock and goes on
+    the outbox of a shared case; an import that adds nothing stamps nothing."""
+    from workstation.ingest.pipeline import run_import
+
+    cid = ws.create_case("T-FILL", "Mail", sharing="agencies", shared_with=["FBI"]).id
+
+    def mbox(name: str, to: str, sender: str, n: int) -> object:
+        p = tmp_path / name
+        p.write_text(f"From x Mon Jan  1 10:00:00 2024\nFrom: {sender}\nTo: {to}\nSubject: s{n}\n"
+                     f"Date: Mon, 01 Jan 2024 1{n}:00:00 +0000\nMessage-ID: <m{n}@example.org>\n\nbody {n}\n",
+                     encoding="utf-8")
+        return p
+
+    run_import(ws, cid, mbox("a.mbox", "bob@example.net", "Alice Example <alice@example.org>", 1))
+    bob = next(e for e in ws.list_entities(cid, kind="email") if e.label == "bob@example.net")
+    assert "display_name" not in bob.properties
+    before = stamps(ws, "entity", bob.id)
+    with ws.db.write() as conn:
+        conn.execute(s.sync_outbox.delete())
+    run_import(ws, cid, mbox("b.mbox", "Bob Example <bob@example.net>", "A. Example <alice@example.org>", 2))
+    emails = {e.label: e for e in ws.list_entities(cid, kind="email")}
+    assert emails["bob@example.net"].properties["display_name"] == "Bob Example"
+    assert emails["bob@example.net"].properties["domain"] == "example.net"  # kept
+    assert emails["alice@example.org"].properties["display_name"] == "Alice Example"  # not overwritten
+    after = stamps(ws, "entity", bob.id)
+    assert after["properties"][0] > before.get("properties", ("",))[0]
+    assert ("entity", bob.id) in outbox(ws)
+    alice_id = emails["alice@example.org"].id
+    assert ("entity", alice_id) not in outbox(ws)  # nothing new for her: no change to sync
+    with ws.db.write() as conn:
+        conn.execute(s.sync_outbox.delete())
+    run_import(ws, cid, mbox("c.mbox", "Bob Example <bob@example.net>", "Alice Example <alice@example.org>", 3))
+    assert stamps(ws, "entity", bob.id) == after
+    assert not {(t, r) for t, r in outbox(ws) if t == "entity" and r in (bob.id, alice_id)}
