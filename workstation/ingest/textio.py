@@ -11,15 +11,20 @@ from __future__ import annotations
 import codecs
 import contextvars
 import io
+import re
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from workstation.ingest.records import ParseError
 
 SAMPLE_BYTES = 256 * 1024
-_SINGLE_BYTE_LATIN = frozenset({
-    "latin_1", "iso8859_1", "iso8859_2", "iso8859_15", "iso8859_9", "iso8859_13",
-    "cp1250", "cp1252", "cp1254", "cp1257", "cp850", "cp437", "mac_roman", "mac_latin2"})
+_SINGLE_BYTE_LATIN = frozenset("""
+latin_1 iso8859_1 iso8859_2 iso8859_3 iso8859_4 iso8859_9 iso8859_10 iso8859_13 iso8859_14
+iso8859_15 iso8859_16 cp1250 cp1252 cp1254 cp1257 cp1258
+""".split())
+# DOS and old Mac code pages: on a short Western sample the detector often names one of these
+# (a bank CSV line "Café Müller €" comes back as cp1125, Ukrainian DOS; a QIF as cp775).
+_DOS_OR_MAC = re.compile(r"cp(?:4\d\d|7\d\d|8\d\d|1125)|mac_\w+")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -61,10 +66,15 @@ def detect_encoding(sample: bytes) -> str:
         best = from_bytes(sample).best()
         if best is not None and best.encoding:
             enc = best.encoding
+            try:
+                enc = codecs.lookup(enc).name.replace("-", "_")
+            except LookupError:
+                pass
             # Western exports are cp1252 far more often than its single-byte cousins, and on
             # short samples the detector cannot tell them apart ("Crème" read as cp1250
-            # gives "Crčme"): take cp1252 whenever it decodes the sample at all.
-            if enc in _SINGLE_BYTE_LATIN:
+            # gives "Crčme"), nor from a DOS or Mac page: take cp1252 whenever it decodes
+            # the sample at all. A real DOS Cyrillic text has letters cp1252 cannot decode.
+            if enc in _SINGLE_BYTE_LATIN or _DOS_OR_MAC.fullmatch(enc):
                 try:
                     sample.decode("cp1252")
                     return "cp1252"
