@@ -75,6 +75,12 @@ transaction it names, a DELETE removes it, neither counted twice; see
 :func:`_corrections_and_duplicates`. Notices: each correction, a FITID given to several
 transactions of one statement (all kept), a BUY with a positive TOTAL (kept as written).
 
+Status: a WARN status (e.g. 12251, position download not supported) keeps what the
+server sent, with a Notice; ERROR (or an error code without severity) is a failure, its
+message completed with what the OFX specification says the code means (15500: wrong user
+ID or password), since servers often send the code alone. A statement without
+transactions gives a Notice naming the account and the period.
+
 Errors: with ``options.strict`` (default) a server error status (sign-on or statement),
 a transaction with a missing/invalid date or amount, or an invalid balance raises
 ParseError naming file, place and field; lenient mode yields one RowError per bad
@@ -499,6 +505,27 @@ def parse_ofx_amount(text: str | None) -> Decimal:
 # ---------------------------------------------------------------------------------------
 
 
+# What the OFX specification's status codes mean (servers often send the code alone).
+_STATUS_MEANINGS = {
+    1: "client is up to date", 2000: "general error", 2001: "invalid account",
+    2002: "general account error", 2003: "account not found", 2004: "account closed",
+    2005: "account not authorized", 2019: "duplicate request", 2020: "invalid date",
+    2021: "unsupported version", 2027: "invalid date range",
+    2028: "requested element unknown", 3000: "further authentication (MFA) required",
+    12250: "investment transaction download not supported",
+    12251: "investment position download not supported",
+    12252: "investment positions for the date not available",
+    12253: "investment open order download not supported",
+    12254: "investment balances download not supported",
+    12255: "401(k) not available for this account", 12500: "securities not found",
+    15000: "user must change the password", 15500: "sign-on invalid (wrong user ID or password)",
+    15501: "customer account already in use", 15502: "password locked out",
+    15506: "empty sign-on not supported", 15508: "transaction not authorized",
+    15510: "client UID error", 15511: "MFA error", 15512: "AUTHTOKEN required",
+    15513: "AUTHTOKEN invalid",
+}
+
+
 @dataclass
 class OfxStatus:
     code: int | None
@@ -507,8 +534,17 @@ class OfxStatus:
 
     @property
     def ok(self) -> bool:
-        return (self.code in (0, None) or self.severity.upper() == "INFO") and \
-            self.severity.upper() != "ERROR"
+        """Nothing went wrong, or only a warning: a WARN status (e.g. 12251, position
+        download not supported) says the server did what it could, and what it sent is
+        read (with a notice). ERROR, or an error code with no severity, is a failure."""
+        severity = self.severity.upper()
+        if severity == "ERROR":
+            return False
+        return self.code in (0, 1, None) or severity in ("INFO", "WARN")
+
+    @property
+    def warning(self) -> bool:
+        return self.ok and self.severity.upper() == "WARN"
 
 
 @dataclass
@@ -1109,7 +1145,10 @@ def _account_party(kind: str, account_id: str, bank_id: str | None, *, role: str
 
 
 def _status_text(status: OfxStatus) -> str:
+    meaning = _STATUS_MEANINGS.get(status.code) if status.code is not None else None
     code = f"code {status.code}" if status.code is not None else "no code"
+    if meaning and meaning.lower() not in status.message.lower():
+        code = f"{code}: {meaning}"
     return f"{status.message or 'no message'} ({code}, {status.severity or 'no severity'})"
 
 
@@ -1131,6 +1170,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
         if strict or not (doc.statements or doc.accounts):
             raise ParseError(message, file=path, ref="SONRS")
         yield RowError(ref="sign-on", field="STATUS", message=message)
+    elif doc.signon is not None and doc.signon.warning:
+        yield Notice(ref="sign-on", message=f"the server warned: {_status_text(doc.signon)}")
     if not doc.statements and not doc.accounts and not doc.transfers:
         others = [_RESPONSES.get(tag, tag) for tag in doc.message_sets
                   if tag != "SIGNONMSGSRSV1"]
@@ -1153,8 +1194,18 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                 raise ParseError(message, file=path, ref=ref)
             yield RowError(ref=ref, field="STATUS", message=message)
             continue
+        if stmt.status is not None and stmt.status.warning:
+            yield Notice(ref=ref, message=f"the server warned: {_status_text(stmt.status)}; "
+                         "what the statement holds is imported")
         if stmt.account_id is None and not stmt.transactions and not stmt.holdings:
             continue
+        if not stmt.transactions and not stmt.holdings:
+            period = " … ".join(d.date().isoformat() for d in (stmt.start, stmt.end)
+                                if d is not None)
+            yield Notice(ref=ref, message=(
+                f"the statement of account {stmt.account_id} lists no transactions"
+                + (f" for {period}" if period else "") + ": only the account and its "
+                "balances are imported"))
         if stmt.errors:
             if strict:
                 fld, msg = stmt.errors[0]
@@ -1223,6 +1274,8 @@ def ofx_records(doc: OfxDocument, path: Path, strict: bool = True) -> Iterator[R
                 raise ParseError(message, file=path, ref=xref)
             yield RowError(ref=xref, field="STATUS", message=message)
             continue
+        if xfer.status is not None and xfer.status.warning:
+            yield Notice(ref=xref, message=f"the server warned: {_status_text(xfer.status)}")
         if xfer.error is not None:
             if strict:
                 raise ParseError(xfer.error[1], file=path, ref=xref, field=xfer.error[0])

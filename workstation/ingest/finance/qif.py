@@ -6,16 +6,22 @@ each record ended by ``^``; ``!Type:Bank`` (``CCard``, ``Cash``, ``Oth A``, ``Ot
 naming one account names the account of the next ``!Type`` section (a block listing
 several, Quicken's AutoSwitch account list, names none). Category, class, memorised and
 price lists are skipped; an unknown ``!`` header gives a RowError and its records are
-skipped. ``!Option:DMY``/``MDY`` states the date order.
+skipped. ``!Option:DMY``/``MDY`` states the date order. A header may put a space for
+the colon (``!type bank``, a French bank's web export). Encoding: as ``textio`` detects it
+(a short Western file is cp1252, Windows Quicken's and MS Money's, not the Baltic or DOS
+code page a detector names for it).
 
 Fields read: D date, T/U amount, P payee, M memo, N check number (investment: action),
 L category (``[Account]`` = transfer), C cleared, A address lines, splits (S category,
 E memo, $ amount, % percent) and the investment fields Y security, I price, Q quantity,
 O commission, $ amount transferred.
 
-Dates: ``M/D'YY`` (Quicken: apostrophe = 20xx), ``M/D/YYYY``, ``D/M/YYYY``,
-``D.M.YYYY``, ``YYYY-MM-DD``, and the Y2K-bug years since 1900 (``3/25/099``, payee text
-run on after the date ignored). Whether a file is day-first is decided per file by a
+Dates: ``M/D'YY`` (Quicken writes the apostrophe for 2000 and later, ``1/4' 0``, and a
+slash for the 1990s, ``12/31/99``; writers that put the apostrophe before every year
+exist, so ``'80``-``'99`` are 1980-1999, never 2099, with a Notice once per file),
+``M/D/YYYY``, ``D/M/YYYY``, ``D.M.YYYY``, ``M-D-YYYY``, ``YYYY-MM-DD``, spaces
+(`` 1/ 2/98``), and the Y2K-bug years since 1900 (``3/25/099``, ``1/13/19100``; payee
+text run on after the date ignored). Whether a file is day-first is decided per file by a
 first pass that looks for a value above 12 (else the import's region decides); the same
 pass decides a decimal comma.
 
@@ -170,7 +176,8 @@ def _records(path: Path, encoding: str | None, options: _Options | None = None
                 continue
             saw_header = True
             word = m.group(1).lower()
-            arg = line.split(":", 1)[1].strip().lower() if ":" in line else ""
+            # "!Type:Bank"; Credit Lyonnais's web export writes "!type bank".
+            arg = line[m.end():].strip().lstrip(":").strip().lower()
             if word == "account":
                 in_account_block, skipping = True, False
                 accounts = [{}]
@@ -295,6 +302,7 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
     dayfirst, decimal_comma = _decide(p, options)
     dates = DateReader("auto", dayfirst)
     unknown_actions: set[str] = set()
+    said_apostrophe = False
     mirrors = _cash_side_transfers(p, options, dates, decimal_comma)
     mirrored: list[str] = []
     for section, rec in _records(p, options.encoding):
@@ -331,6 +339,13 @@ def read_qif(path: str | Path, options: ImportOptions | None = None) -> Iterator
         except _Bad as exc:
             yield RowError(ref=ref, field=exc.field, message=exc.message)
             continue
+        if not said_apostrophe and _apostrophe_1900s(f["D"]):
+            said_apostrophe = True
+            yield Notice(ref=ref, message=(
+                f"date {f['D'].strip()!r}: Quicken writes an apostrophe before the year for "
+                "2000 and later, but this file puts one before years of the 1990s too; "
+                f"apostrophe years '{_APOSTROPHE_1900S}-'99 are read as "
+                f"19{_APOSTROPHE_1900S}-1999"))
         if other is not None and amount is not None and other != amount:
             yield Notice(ref=ref, message=(
                 f"the two amounts differ: T {f['T']} and U {f['U']}; T is used"))
@@ -619,7 +634,32 @@ def _clean_date(text: str) -> str:
     m = re.fullmatch(r"(\d{1,2}[/.\-]\d{1,2}[/.\-])([01]\d\d)(?:\s*[^\d\s].*)?", text)
     if m:
         return f"{m.group(1)}{1900 + int(m.group(2))}"
+    # The same bug printed "19" before it: "1/13/19100" is 2000.
+    m = re.fullmatch(r"(\d{1,2}[/.\-]\d{1,2}[/.\-])19(1\d\d)", text)
+    if m:
+        return f"{m.group(1)}{1900 + int(m.group(2))}"
+    # Quicken writes a two-digit year after an apostrophe for 2000 and later ("1/31'01",
+    # "3/29' 0") and after a slash for the 1990s ("12/31/99"). A few other writers put
+    # the apostrophe before every year: "12/31'99" is then 1999, never 2099. Years '80
+    # to '99 are read as 1980-1999 (no QIF writer predates 1980; see _APOSTROPHE_1900S).
+    m = re.fullmatch(r"(\d{1,2})([/.\-])(\d{1,2})'(\d{1,2})", text)
+    if m:
+        year = int(m.group(4))
+        year += 1900 if year >= _APOSTROPHE_1900S else 2000
+        return f"{m.group(1)}{m.group(2)}{m.group(3)}{m.group(2)}{year}"
     return text
+
+
+# An apostrophe year from here on is of the 1900s: "'99" is 1999, as written by the
+# programs that put the apostrophe before every year. Quicken itself (apostrophe only
+# for 2000+) will not write '80 before 2080.
+_APOSTROPHE_1900S = 80
+
+
+def _apostrophe_1900s(text: str) -> bool:
+    """Whether a date writes an apostrophe year read as 19xx ("12/31'99")."""
+    m = re.search(r"'\s*(\d{1,2})\s*$", text)
+    return bool(m and int(m.group(1)) >= _APOSTROPHE_1900S)
 
 
 def _amount(text: str, decimal_comma: bool | None, code: str) -> Decimal:
