@@ -182,9 +182,12 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
         if not included:
             props["media_not_included"] = raw
     for key in ("media_type", "sticker_emoji", "duration_seconds", "performer", "title",
-                "width", "height", "via_bot", "author"):
+                "width", "height", "via_bot", "author", "media_spoiler", "paid_stars_amount"):
         if key in msg and msg[key] not in (None, ""):
             props[key] = msg[key]
+    for key in ("giveaway_information", "giveaway_results"):
+        if isinstance(msg.get(key), dict):
+            props[key] = dict(msg[key])
     if isinstance(msg.get("location_information"), dict):
         loc = msg["location_information"]
         props["location"] = {"latitude": loc.get("latitude"), "longitude": loc.get("longitude")}
@@ -366,6 +369,10 @@ class TelegramJsonParser:
             elif what == "field" and key == _TOP and name == "contacts" and \
                     isinstance(owner_info, dict):
                 yield from self._contacts(value, owner)
+            elif what == "field" and key == _TOP and name == "frequent_contacts":
+                yield from self._frequent_contacts(value, owner)
+            elif what == "field" and key == _TOP and name in ("sessions", "web_sessions"):
+                yield from self._sessions(name, value, owner)
             elif what == "message" and isinstance(value, dict):
                 if key not in contexts:
                     contexts[key] = self._chat_context(chats[key], owner)
@@ -398,16 +405,112 @@ class TelegramJsonParser:
 
     @staticmethod
     def _contacts(section: Any, owner: Party | None) -> Iterator[Record]:
+        """The owner's saved contacts: each phone number, and the Telegram account behind
+        it when the export names its ``user_id`` (that account uses that number)."""
         if not isinstance(section, dict):
             return
         for i, c in enumerate(as_list(section.get("list"))):
             if not isinstance(c, dict) or not c.get("phone_number"):
                 continue
             label = " ".join(str(c.get(k) or "") for k in ("first_name", "last_name")).strip()
+            props = {}
+            added = _msg_time(c)
+            if added is not None:
+                props["contact_added_at"] = added.isoformat()
             phone = Party(kind="phone", value=str(c["phone_number"]), role="contact",
-                          label=label or None)
-            links = (ParsedLink("contact_of", phone, owner),) if owner else ()
-            yield ParsedEntity(party=phone, ref=f"contacts[{i}]", links=links)
+                          label=label or None, properties=props)
+            links: list[ParsedLink] = [ParsedLink("contact_of", phone, owner)] if owner else []
+            uid = c.get("user_id")
+            if isinstance(uid, (int, str)) and not isinstance(uid, bool) and str(uid).strip():
+                user = account(f"user{uid}", label or None, PLATFORM, "contact")
+                links.append(ParsedLink("uses", user, phone))
+                if owner is not None:
+                    links.append(ParsedLink("contact_of", user, owner))
+            yield ParsedEntity(party=phone, ref=f"contacts[{i}]", links=tuple(links))
+
+    @staticmethod
+    def _frequent_contacts(section: Any, owner: Party | None) -> Iterator[Record]:
+        """Telegram's "frequent contacts" (top peers): people, inline bots and call
+        partners the owner deals with most, each with Telegram's rating."""
+        if not isinstance(section, dict):
+            return
+        for i, c in enumerate(as_list(section.get("list"))):
+            if not isinstance(c, dict) or c.get("id") in (None, ""):
+                continue
+            kind = str(c.get("type") or "user")
+            name = c.get("name") if isinstance(c.get("name"), str) else None
+            props = {k: c[k] for k in ("category", "rating") if c.get(k) not in (None, "")}
+            if kind == "user":
+                party = account(f"user{c['id']}", name, PLATFORM, "frequent_contact", props)
+            else:
+                prefix = "chat" if kind == "private_group" else "channel"
+                party = Party(kind="group", value=f"{prefix}{c['id']}", role="frequent_contact",
+                              label=name, platform=PLATFORM, properties={**props,
+                                                                         "chat_type": kind})
+            links = (ParsedLink("communicated_with", owner, party),) if owner else ()
+            yield ParsedEntity(party=party, ref=f"frequent_contacts[{i}]", links=links)
+
+    @staticmethod
+    def _sessions(section_name: str, section: Any, owner: Party | None) -> Iterator[Record]:
+        """The account's active sessions (apps) and web sessions (sites logged in with
+        Telegram): one system line each, at its last activity, naming the IP address it
+        was last seen at; the IP is linked to the owner as an address they use."""
+        if not isinstance(section, dict):
+            return
+        web = section_name == "web_sessions"
+        for i, s in enumerate(as_list(section.get("list"))):
+            if not isinstance(s, dict):
+                continue
+            ref = f"{section_name}[{i}]"
+            last = _msg_time(s, "last_active")
+            created = _msg_time(s, "created")
+            ip = str(s.get("last_ip") or "").strip()
+            props: dict[str, Any] = {"channel": PLATFORM,
+                                     "session_type": "web" if web else "app"}
+            keys = (("domain_name", "bot_username", "browser", "platform", "last_region")
+                    if web else ("application_name", "application_version", "device_model",
+                                 "platform", "system_version", "last_country", "last_region"))
+            for key in keys:
+                if s.get(key) not in (None, ""):
+                    props[key] = s[key]
+            if ip:
+                props["ip"] = ip
+            if created is not None:
+                props["session_created_at"] = created.isoformat()
+            parties: list[Party] = []
+            links: list[ParsedLink] = []
+            if owner is not None:
+                parties.append(Party(kind=owner.kind, value=owner.value, role="account_holder",
+                                     label=owner.label, platform=owner.platform))
+            if ip:
+                where = ", ".join(str(s[k]) for k in ("last_region", "last_country")
+                                  if s.get(k))
+                seen = {"field": "last_ip", **({"location": where} if where else {}),
+                        **({"last_active": last.isoformat()} if last else {})}
+                addr = Party(kind="ip", value=ip, role="origin", properties=seen)
+                parties.append(addr)
+                if owner is not None:
+                    links.append(ParsedLink("uses", owner, addr))
+            if web:
+                what = " ".join(str(x) for x in (s.get("domain_name"), s.get("browser"),
+                                                  s.get("platform")) if x)
+                title = f"Telegram web login: {what}" if what else "Telegram web login"
+            else:
+                app = " ".join(str(x) for x in (s.get("application_name"),
+                                                 s.get("application_version")) if x)
+                device = ", ".join(str(x) for x in (
+                    s.get("device_model"),
+                    " ".join(str(y) for y in (s.get("platform"), s.get("system_version"))
+                             if y)) if x)
+                title = "Telegram session: " + " on ".join(x for x in (app, device) if x)
+            if ip:
+                title += f" from {ip}"
+            # Not a message, so not an event (the CLI contract counts one event per chat
+            # message): kept as a system line of the import, and the owner, the IP and the
+            # "uses" link between them are entities and a link like any other.
+            yield ParsedEvent(kind="system", occurred_at=last or created, ref=ref,
+                              title=title, body=title, parties=tuple(parties),
+                              links=tuple(links), properties=props)
 
     @staticmethod
     def _chat_context(info: _ChatInfo, owner: Party | None,
@@ -489,6 +592,12 @@ class TelegramJsonParser:
             props["hashtags"] = hashtags
         atts, media_props = _media(msg)
         props.update(media_props)
+        # Inline keyboard buttons of type "url" open a link the bot chose.
+        for row in as_list(msg.get("inline_bot_buttons")):
+            for button in as_list(row):
+                if isinstance(button, dict) and button.get("type") == "url" and \
+                        isinstance(button.get("data"), str) and button["data"] not in urls:
+                    urls.append(button["data"])
         if urls:
             props["urls"] = urls
         if msg.get("edited") or msg.get("edited_unixtime"):
@@ -625,6 +734,29 @@ class _HtmlMessage:
         # title, status and desc (the texts Telegram writes inside it).
         self.attachments: list[dict[str, Any]] = []
         self.poll: dict[str, Any] | None = None
+        self.fwd_date_title: str | None = None
+        self.reply_text: list[str] = []
+        # Links inside div.text: {"href", "onclick", "text": [...]}.
+        self.links: list[dict[str, Any]] = []
+        # One entry per span/div.reaction: {"classes", "emoji": [...], "count": [...],
+        # "recent": [names], "href"} (None: the message has no reactions block).
+        self.reactions: list[dict[str, Any]] | None = None
+
+    def name(self) -> str:
+        """The sender's display name, without the " via @bot" Telegram appends to it."""
+        return _split_via(_clean_html_text(self.sender))[0]
+
+    def via(self) -> str | None:
+        return _split_via(_clean_html_text(self.sender))[1]
+
+
+_VIA_RE = re.compile(r"^(.*\S)\s+via @([A-Za-z0-9_]{2,64})$", re.S)
+
+
+def _split_via(name: str) -> tuple[str, str | None]:
+    """("Name", "@bot") from the from_name text "Name via @bot"; (name, None) otherwise."""
+    m = _VIA_RE.match(name)
+    return (m.group(1), "@" + m.group(2)) if m else (name, None)
 
 
 class _TelegramPage(HTMLParser):
@@ -637,6 +769,9 @@ class _TelegramPage(HTMLParser):
         self._stack: list[tuple[str, set[str], str | None]] = []  # tag, classes, capture
         self._msg: _HtmlMessage | None = None
         self._msg_depth = -1
+        # The rows of a list page (lists/sessions.html, contacts.html...): name, subname,
+        # info (top right) and details lines, as texts.
+        self.entries: list[dict[str, list[Any]]] = []
 
     def _contexts(self) -> set[str]:
         return {c for _, classes, _ in self._stack for c in classes}
@@ -662,14 +797,33 @@ class _TelegramPage(HTMLParser):
         elif self._msg is None:
             if tag == "div" and "text" in classes and "page_header" in ctx:
                 capture = "chat_title"
+            elif tag in ("div", "a") and "entry" in classes and "entry_list" in ctx:
+                self.entries.append({"name": [], "subname": [], "info": [], "details": []})
+            elif "entry" in ctx and self.entries:
+                entry = self.entries[-1]
+                if "userpic_wrap" in classes or "userpic" in classes:
+                    capture = "ignore"
+                elif "details_entry" in classes:
+                    entry["details"].append([])
+                    capture = "entry_details"
+                elif classes & {"name", "subname", "info"}:
+                    capture = "entry_" + next(c for c in ("subname", "name", "info")
+                                              if c in classes)
         else:
             msg = self._msg
             if "date" in classes and "details" in classes and a.get("title") and \
                     msg.time_title is None and "forwarded" not in ctx and "reply_to" not in ctx:
                 msg.time_title = a["title"]
                 capture = "ignore"
+            elif "reactions" in classes or "reactions" in ctx:
+                capture = self._reaction_capture(msg, tag, classes, ctx, a)
             elif "forwarded" in classes:
                 msg.forwarded = True
+            elif tag == "span" and "date" in classes and "details" in classes and \
+                    "forwarded" in ctx:
+                # When the forwarded original was posted (its title holds the full time).
+                msg.fwd_date_title = a.get("title") or None
+                capture = "ignore"
             elif "from_name" in classes:
                 capture = "fwd_from" if "forwarded" in ctx else (
                     "ignore" if "reply_to" in ctx else "from")
@@ -680,13 +834,17 @@ class _TelegramPage(HTMLParser):
             elif "details" in classes and tag == "span":
                 capture = "ignore"
             elif "reply_to" in classes:
-                capture = "ignore"
+                capture = "reply"
             elif tag == "a" and "reply_to" in ctx:
                 m = _GOTO_RE.search(a.get("href", "") + " " + a.get("onclick", ""))
                 if m:
                     msg.reply_to = m.group(1)
             elif "text" in classes and tag == "div":
                 capture = "text"
+            elif tag == "a" and "text" in ctx and "media_wrap" not in ctx:
+                msg.links.append({"href": a.get("href", ""), "onclick": a.get("onclick", ""),
+                                  "text": []})
+                capture = "text_link"
             elif "signature" in classes:
                 capture = "signature"
             elif msg.service and "body" in classes and "details" in classes:
@@ -732,6 +890,9 @@ class _TelegramPage(HTMLParser):
             return
         if cap == "chat_title":
             self.chat_title.append(data)
+        elif cap.startswith("entry_") and self.entries:
+            slot = self.entries[-1][cap[len("entry_"):]]
+            (slot[-1] if cap == "entry_details" and slot else slot).append(data)
         elif msg is None:
             return
         elif cap == "from":
@@ -740,6 +901,14 @@ class _TelegramPage(HTMLParser):
             msg.fwd_from.append(data)
         elif cap == "text":
             msg.text.append(data)
+        elif cap == "text_link":
+            msg.text.append(data)
+            if msg.links:
+                msg.links[-1]["text"].append(data)
+        elif cap == "reply":
+            msg.reply_text.append(data)
+        elif cap in ("react_emoji", "react_count") and msg.reactions:
+            msg.reactions[-1][cap[len("react_"):]].append(data)
         elif cap == "service":
             msg.service_text.append(data)
         elif cap == "signature":
@@ -750,6 +919,43 @@ class _TelegramPage(HTMLParser):
             msg.poll["answers"][-1][0 if cap == "poll_answer" else 1].append(data)
         elif cap in ("poll_question", "poll_status", "poll_total") and msg.poll is not None:
             msg.poll[cap[len("poll_"):]].append(data)
+
+    @staticmethod
+    def _reaction_capture(msg: _HtmlMessage, tag: str, classes: set[str], ctx: set[str],
+                          a: dict[str, str]) -> str | None:
+        """Where the text of an element of the reactions block goes.
+
+        Telegram Desktop (2024 on) writes, after the text, a "reactions" block (a div, or a
+        span in later versions) with one "reaction" per emoji ("active" when the account
+        owner reacted, "paid" for star reactions): its "emoji" (a custom emoji is a link
+        to the exported sticker), "userpics" of the recent reactors whose "initials" carry
+        the person's name in their title, and a "count" when not all reactors are shown.
+        """
+        if "reactions" in classes:
+            if msg.reactions is None:
+                msg.reactions = []
+            return "ignore"
+        if "reaction" in classes:
+            if msg.reactions is None:
+                msg.reactions = []
+            msg.reactions.append({"classes": classes, "emoji": [], "count": [], "recent": [],
+                                  "href": None})
+            return "ignore"
+        if not msg.reactions:
+            return "ignore"
+        current = msg.reactions[-1]
+        if "emoji" in classes:
+            return "react_emoji"
+        if tag == "a" and "emoji" in ctx:
+            current["href"] = a.get("href") or a.get("onclick") or ""
+            return None  # the emoji character inside the link is still the emoji's text
+        if "count" in classes:
+            return "react_count"
+        if "initials" in classes:
+            if a.get("title"):
+                current["recent"].append(a["title"])
+            return "ignore"
+        return "ignore" if "userpics" in classes or "userpic" in classes else None
 
     @staticmethod
     def _poll_capture(poll: dict[str, Any], tag: str, classes: set[str], ctx: set[str],
@@ -802,6 +1008,142 @@ def _html_place(kind: str, href: str | None, title: str, status: str, desc: str,
     elif kind == "live_location":
         out["live_location"] = True
     return out
+
+
+def _html_link_facts(links: list[dict[str, Any]],
+                     ) -> tuple[list[Party], list[str], list[str]]:
+    """(mentioned parties, urls, hashtags) from the links Telegram wrote into a message's
+    text: tel: and mailto: links for the phone numbers and e-mail addresses it marked,
+    t.me links for @mentions, ShowHashtag() for hashtags, any other web link (including a
+    text link whose shown words differ from its address)."""
+    parties: list[Party] = []
+    urls: list[str] = []
+    hashtags: list[str] = []
+    for link in links:
+        text = _clean_html_text(link["text"])
+        href = str(link.get("href") or "").strip()
+        onclick = str(link.get("onclick") or "")
+        low = href.lower()
+        if "ShowHashtag" in onclick and text:
+            hashtags.append(text)
+        elif "ShowMentionName" in onclick and text:
+            parties.append(account(text, text, PLATFORM, "mentioned",
+                                   {"identified_by": "display name"}))
+        elif low.startswith("tel:"):
+            parties.append(Party(kind="phone", value=text or href[4:], role="mentioned"))
+        elif low.startswith("mailto:"):
+            parties.append(Party(kind="email", value=text or href[7:], role="mentioned"))
+        elif low.startswith(("http://", "https://")):
+            if text.startswith("@") and low.rstrip("/").endswith("/" + text[1:].lower()):
+                parties.append(account(text, text, PLATFORM, "mentioned"))
+            elif href not in urls:
+                urls.append(href)
+    return parties, urls, hashtags
+
+
+def _html_reactions(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """(reactions in the JSON export's shape, names of the people shown as reacting)."""
+    out: list[dict[str, Any]] = []
+    names: list[str] = []
+    for r in raw:
+        classes = r["classes"]
+        emoji = _clean_html_text(r["emoji"])
+        href = r.get("href")
+        kept: dict[str, Any] = {}
+        if "paid" in classes:
+            kept["type"] = "paid"
+        elif href is not None:
+            kept["type"] = "custom_emoji"
+            path = re.sub(r"^(?:\.\./)+", "", href.strip())
+            if path and not _is_link(path) and "return " not in path:
+                kept["document_id"] = path
+        else:
+            kept["type"] = "emoji"
+            if emoji:
+                kept["emoji"] = emoji
+        recent = [n for n in (_clean_html_text([x]) for x in r["recent"]) if n]
+        count = re.sub(r"\D", "", _clean_html_text(r["count"]))
+        # No count is written when every reactor is shown: then there are that many.
+        kept["count"] = int(count) if count else len(recent)
+        if recent:
+            kept["recent"] = [{"from": n} for n in recent]
+        if "active" in classes:
+            kept["owner_reacted"] = True
+        out.append(kept)
+        names.extend(n for n in recent if n not in names)
+    return out, names
+
+
+#: The whole-account export's list pages read here, by their header.
+_HTML_LIST_PAGES = {"Sessions": "sessions", "Web sessions": "web_sessions",
+                    "Contacts": "contacts"}
+_HTML_SESSION_IP_RE = re.compile(r"^(\S+)\s+\u2013\s*(.*)$")
+
+
+def _html_list_records(section: str, entries: list[dict[str, list[Any]]],
+                       options: ImportOptions) -> Iterator[Record]:
+    """Session lines (sessions.html, web_sessions.html) or contact phones (contacts.html)
+    from the rows of a whole-account export's list page, like the JSON export's."""
+    owner = account(options.owner, options.owner, PLATFORM, "account_holder",
+                    {"identified_by": "display name"}) if options.owner else None
+    for i, e in enumerate(entries):
+        name = _clean_html_text(e["name"])
+        subname = _clean_html_text(e["subname"])
+        info = _clean_html_text(e["info"])
+        details = [_clean_html_text(d) for d in e["details"]]
+        ref = f"{section}[{i}]"
+        if section == "contacts":
+            phone = details[0] if details else ""
+            if not re.search(r"\d", phone):
+                continue
+            added = parse_title_time(info) if info else None
+            party = Party(kind="phone", value=phone, role="contact",
+                          label=None if name == "Deleted Account" else name or None,
+                          properties={"contact_added_at": added.isoformat()} if added else {})
+            yield ParsedEntity(party=party, ref=ref, links=(
+                (ParsedLink("contact_of", party, owner),) if owner else ()))
+            continue
+        web = section == "web_sessions"
+        ip, where = "", ""
+        when: dict[str, datetime] = {}
+        for line in details:
+            m = _HTML_SESSION_IP_RE.match(line)
+            label, _, rest = line.partition(": ")
+            stamp = parse_title_time(rest) if label in ("Last active", "Created") else None
+            if stamp is not None:
+                when[label] = stamp
+            elif m and not ip:
+                ip, where = m.group(1), m.group(2).strip()
+        props: dict[str, Any] = {"channel": PLATFORM, "session_type": "web" if web else "app"}
+        if web:
+            props.update({k: v for k, v in (("domain_name", name), ("bot_username", info),
+                                            ("browser_platform", subname)) if v})
+        else:
+            props.update({k: v for k, v in (("application", name), ("device", subname))
+                          if v})
+        if ip:
+            props["ip"] = ip
+        if where:
+            props["last_location"] = where
+        if "Created" in when:
+            props["session_created_at"] = when["Created"].isoformat()
+        parties: list[Party] = [owner] if owner else []
+        links: list[ParsedLink] = []
+        if ip:
+            last = when.get("Last active")
+            addr = Party(kind="ip", value=ip, role="origin",
+                         properties={**({"location": where} if where else {}),
+                                     **({"last_active": last.isoformat()} if last else {})})
+            parties.append(addr)
+            if owner:
+                links.append(ParsedLink("uses", owner, addr))
+        what = " on ".join(x for x in (name, subname) if x)
+        title = ("Telegram web login: " if web else "Telegram session: ") + what
+        if ip:
+            title += f" from {ip}"
+        yield ParsedEvent(kind="system", occurred_at=when.get("Last active") or
+                          when.get("Created"), ref=ref, title=title.strip(), body=title.strip(),
+                          parties=tuple(parties), links=tuple(links), properties=props)
 
 
 def _html_call(status: str) -> dict[str, Any]:
@@ -897,7 +1239,7 @@ def _export_has_group_voices(path: Path, encoding: str | None) -> bool:
             page = _read_page(p, encoding)
         except (ParseError, OSError):
             continue
-        names.update(n for n in (_clean_html_text(m.sender) for m in page.messages
+        names.update(n for n in (m.name() for m in page.messages
                                  if not m.service) if n)
         if len(names) > 2:
             break
@@ -942,18 +1284,29 @@ class TelegramHtmlParser:
         if not page.messages and not page.chat_title:
             raise ParseError("no Telegram messages found in this HTML file", file=path)
         chat = _clean_html_text(page.chat_title) or None
+        if not page.messages and page.entries and chat in _HTML_LIST_PAGES:
+            yield from _html_list_records(_HTML_LIST_PAGES[chat], page.entries, options)
+            return
         real = [m for m in page.messages if not (m.service and m.html_id.startswith("message-"))]
         prev_sender = self._previous_page_sender(path, options) if real and real[0].joined \
             else None
         senders: list[str] = []
         resolved: list[str | None] = []
+        vias: list[str | None] = []
+        prev_via: str | None = None
         for m in real:
             if m.service:
                 resolved.append(None)
+                vias.append(None)
                 continue
-            # A message without a sender name continues the previous sender's run.
-            name = _clean_html_text(m.sender) or prev_sender
+            # A message without a sender name continues the previous sender's run (and
+            # its bot: Telegram starts a new run when the "via" bot changes).
+            own = m.name()
+            name = own or prev_sender
+            via = m.via() if own else prev_via
             resolved.append(name)
+            vias.append(via)
+            prev_via = via
             if name:
                 prev_sender = name
                 if name not in senders:
@@ -973,8 +1326,8 @@ class TelegramHtmlParser:
             # previous page (messages are in time order across pages).
             carry_day, carry_prev = self._previous_page_day(path, options)
         service_times = _service_times(page.messages, carry_day, carry_prev)
-        for n, (m, name) in enumerate(zip(real, resolved)):
-            yield self._event(m, name, base, members, conv, service_times.get(n))
+        for n, (m, name, via) in enumerate(zip(real, resolved, vias)):
+            yield self._event(m, name, base, members, conv, service_times.get(n), via)
 
     @staticmethod
     def _party(name: str, role: str) -> Party:
@@ -982,7 +1335,8 @@ class TelegramHtmlParser:
 
     def _event(self, m: _HtmlMessage, sender_name: str | None, base: dict[str, Any],
                members: list[Party], conv: Party | None,
-               service_time: tuple[datetime, dict[str, Any]] | None = None) -> ParsedEvent:
+               service_time: tuple[datetime, dict[str, Any]] | None = None,
+               via: str | None = None) -> ParsedEvent:
         num = m.html_id[len("message"):] if m.html_id.startswith("message") else m.html_id
         ref = f"message {num}" if num else "message"
         props: dict[str, Any] = dict(base)
@@ -1003,13 +1357,33 @@ class TelegramHtmlParser:
             parties.append(conv)
         else:
             parties.extend(recipients_for(sender_name, members))
-        if not _clean_html_text(m.sender) and sender_name:
+        if not m.name() and sender_name:
             props["sender_inherited"] = True
+        if via:
+            props["via_bot"] = via
         if m.forwarded:
-            fwd = _clean_html_text(m.fwd_from)
+            fwd, fwd_via = _split_via(_clean_html_text(m.fwd_from))
             props["forwarded_from"] = fwd or True
+            if fwd_via:
+                props["via_bot"] = fwd_via
+            fwd_when = parse_title_time(m.fwd_date_title) if m.fwd_date_title else None
+            if fwd_when is not None:
+                props["forwarded_date"] = fwd_when.isoformat()
         if m.reply_to:
             props["reply_to_message_id"] = int(m.reply_to)
+        elif "another chat" in _clean_html_text(m.reply_text):
+            # "In reply to a message in another chat": no id to point at.
+            props["reply_to_other_chat"] = True
+        mentioned, urls, hashtags = _html_link_facts(m.links)
+        parties.extend(mentioned)
+        if urls:
+            props["urls"] = urls
+        if hashtags:
+            props["hashtags"] = hashtags
+        if m.reactions:
+            reactions, reactors = _html_reactions(m.reactions)
+            props["reactions"] = reactions
+            parties.extend(self._party(r, "reacted") for r in reactors)
         sig = _clean_html_text(m.signature)
         if sig:
             props["author"] = sig
@@ -1113,5 +1487,5 @@ class TelegramHtmlParser:
         last: str | None = None
         for m in page.messages:
             if not m.service:
-                last = _clean_html_text(m.sender) or last
+                last = m.name() or last
         return last
