@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability.corpus import mutate_file, samples
-from tests.reliability.support import count, table_counts
+from tests.reliability.support import LONG, count, table_counts
 from workstation.errors import WorkstationError
 from workstation.ingest.formats import all_parsers, get_parser
 from workstation.ingest.pipeline import _records, run_import
@@ -76,7 +76,9 @@ def _lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True) or [b""]
 
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
+# Derandomised in the normal suite (the same inputs every run, so a red run is a finding to
+# replay, never luck); the long run draws new inputs each time.
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 
@@ -123,7 +125,7 @@ def test_arbitrary_bytes_behind_a_real_head_never_crash_a_parser(fmt: str, seeds
 
 
 @pytest.mark.parametrize("fmt", PARSER_NAMES)
-@settings(max_examples=PIPELINE_EXAMPLES, deadline=None,
+@settings(max_examples=PIPELINE_EXAMPLES, deadline=None, derandomize=not LONG,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzzed_import_is_typed_and_leaves_nothing_when_refused(fmt: str, seeds: dict[str, list[Path]], ws,  # noqa: ANN001

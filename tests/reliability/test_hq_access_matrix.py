@@ -35,7 +35,6 @@ import secrets
 import socket
 import ssl
 import threading
-import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -46,6 +45,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.core.sync.helpers import frozen_limiter_clock
 from tests.reliability.hq_world import (
     Device,
     Stamps,
@@ -513,8 +513,8 @@ def test_access_matrix(world: World, figures) -> None:
 
 
 # ---------------------------------------------------------------------- rate limiting
-def test_auth_failures_back_off_per_device_and_for_enrolment_codes_and_the_block_expires(world: World,
-                                                                                          figures) -> None:
+def test_auth_failures_back_off_per_device_and_for_enrolment_codes_and_the_block_expires(
+        world: World, figures, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """Per address is covered by tests/core/hq/test_api.py; here: a revoked device stays
     blocked from another address, enrolment-code guessing is throttled without spending
     a valid code, the block expires and a success clears it, and the wait doubles."""
@@ -526,6 +526,9 @@ def test_auth_failures_back_off_per_device_and_for_enrolment_codes_and_the_block
     unknown = {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
     saved = hq.app.state.limiter
     hq.app.state.limiter = lim = AuthLimiter(threshold=3, base_delay=0.5)
+    # The limiter's clock moves only when the test says so: a request slowed by a loaded
+    # machine cannot outlive a block the test expects to hold, and the waits are exact.
+    clock = frozen_limiter_clock(monkeypatch)
     checks: list[tuple[str, bool]] = []
 
     def expect(what: str, r: httpx.Response, status: int) -> httpx.Response:
@@ -544,7 +547,7 @@ def test_auth_failures_back_off_per_device_and_for_enrolment_codes_and_the_block
             expect("unknown token from the other address", away.get("/v1/me", headers=unknown), 401)
             expect("valid token from the other address", away.get("/v1/me", headers=good), 200)
             # The block expires; a success then clears the count.
-            time.sleep(lim.base_delay + 0.15)
+            clock.advance(lim.base_delay + 0.15)
             expect("valid token once the block expired", home.get("/v1/me", headers=good), 200)
             expect("a failure after a success starts again", home.get("/v1/me", headers=unknown), 401)
             # Guessing enrolment codes is throttled, and a valid code is not spent meanwhile.
@@ -554,18 +557,18 @@ def test_auth_failures_back_off_per_device_and_for_enrolment_codes_and_the_block
                 expect(f"guessed code #{i + 1}", guesser.post("/v1/enrol", json={**body, "code": f"GUESS-{i:04d}"}),
                        403)
             expect("a valid code while blocked", guesser.post("/v1/enrol", json={**body, "code": code}), 429)
-            time.sleep(lim.base_delay + 0.15)
+            clock.advance(lim.base_delay + 0.15)
             expect("the same code once the block expired", guesser.post("/v1/enrol", json={**body, "code": code}), 200)
             # Each failure after the threshold doubles the wait: 0.5 s, 1 s, 2 s.
             for i in range(lim.threshold):
                 third.get("/v1/me", headers=unknown)
             waits = []
             for delay in (0.5, 1.0):
-                time.sleep(delay + 0.15)
+                clock.advance(delay + 0.15)
                 expect("a failure once the block expired", third.get("/v1/me", headers=unknown), 401)
                 r = expect("and blocked again", third.get("/v1/me", headers=unknown), 429)
                 waits.append(lim.retry_after("127.0.0.4"))
-            checks.append((f"waits {waits} double", waits[0] > 0.75 and 1.6 < waits[1] <= 2.0))
+            checks.append((f"waits {waits} double", waits == [1.0, 2.0]))
     finally:
         hq.app.state.limiter = saved
     failed = [what for what, ok in checks if not ok]

@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from tests.reliability.hq_world import Stamps, requests_session, running_hq
-from tests.reliability.support import count
+from tests.reliability.support import LONG, count
 from workstation.sync.protocol import FIELD_TYPES, FP_PATTERN, SHARING_VALUES
 
 schemathesis = pytest.importorskip("schemathesis", minversion="4")
@@ -55,7 +55,9 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 EXAMPLES = count("hq_fuzz_examples", 6, 100)
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+# The normal suite sends the same cases every run (derandomised: a failure is a finding, not
+# luck); the long run draws new ones each time to explore.
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not LONG,
                     phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 

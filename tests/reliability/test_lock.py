@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import PASSPHRASE_A, count, store_problems, write_bank_csv
+from tests.reliability.support import PASSPHRASE_A, count, seed, store_problems, write_bank_csv
 from workstation.errors import DatabaseLocked, UsageError, WorkstationError, WrongPassphrase
 from workstation.settings import MAX_AUTOLOCK_MINUTES, Settings
 
@@ -55,7 +55,8 @@ def test_idle_watcher_locks_exactly_at_the_configured_time(qapp, figures) -> Non
     from ui.autolock import IdleWatcher
 
     trials = count("idle_trials", 200, 5000)
-    rng = random.Random()
+    used = seed(2001)
+    rng = random.Random(used)
     target = QObject()
     key = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Shift, Qt.KeyboardModifier.NoModifier)
     wrong: list[str] = []
@@ -90,8 +91,8 @@ def test_idle_watcher_locks_exactly_at_the_configured_time(qapp, figures) -> Non
                 wrong.append(f"trial {trial}: idle {clock.t - last_input:.0f} s ≥ {limit} s but not locked")
         watcher.stop()
     figures.record("lock", "auto-lock fires exactly at min(configured, 30) min of inactivity, once",
-                   trials, len(wrong))
-    assert not wrong, wrong[:5]
+                   trials, len(wrong), {"seed": used})
+    assert not wrong, (f"seed {used}", wrong[:5])
 
 
 def test_failed_unlocks_back_off_with_a_growing_delay(qtbot, qapp, db_path: Path, isolated_qsettings,  # noqa: ANN001
@@ -174,7 +175,8 @@ def test_lock_in_the_middle_of_an_import_leaves_a_sound_database(db_path: Path, 
     from workstation.store.database import Database
 
     trials = count("lock_during_import", 2, 25)
-    rng = random.Random()
+    used = seed(2002)
+    rng = random.Random(used)
     outcomes: dict[str, int] = {}
     problems: list[str] = []
     for trial in range(trials):
@@ -211,5 +213,5 @@ def test_lock_in_the_middle_of_an_import_leaves_a_sound_database(db_path: Path, 
         finally:
             db2.lock()
     figures.record("lock", "lock() while an import runs → typed outcome, sound database, whole-or-absent import",
-                   trials, len(problems), outcomes)
-    assert not problems, problems[:5]
+                   trials, len(problems), {**outcomes, "seed": used})
+    assert not problems, (f"seed {used}", problems[:5])

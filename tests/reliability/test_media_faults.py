@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import PASSPHRASE_A, ROOT, count, store_problems
+from tests.reliability.support import PASSPHRASE_A, ROOT, count, seed, store_problems
 
 pytest.importorskip("workstation.media.service")
 
@@ -83,7 +83,8 @@ def test_media_ingest_killed_at_random_moments_resumes_to_exactly_once(template_
                                                                        figures) -> None:  # noqa: ANN001
     from workstation.store.database import Database
 
-    rng = random.Random()
+    used = seed(3001)
+    rng = random.Random(used)
     files = _images(tmp_path / "seized", count("media_files", 40, 120), rng)
     db_path = tmp_path / "media.db"
     shutil.copy2(template_db, db_path)
@@ -163,5 +164,6 @@ def test_media_ingest_killed_at_random_moments_resumes_to_exactly_once(template_
         problems.append(f"a run over a complete case added {again.added} files")
     figures.record("media", "media ingest SIGKILLed at random moments → sound DB, no file twice; resumed run: "
                    "every file exactly once", len(after_kill), len(problems),
-                   {"files": len(files), "media_rows_after_each_kill": after_kill, "completed_rounds": rounds})
-    assert not problems, problems[:5]
+                   {"files": len(files), "media_rows_after_each_kill": after_kill, "completed_rounds": rounds,
+                    "seed": used})
+    assert not problems, (f"seed {used}", problems[:5])

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ def seized(ws, tmp_path: Path) -> dict[str, object]:  # noqa: ANN001
         (src / f"img{i}.jpg").write_bytes(gen.jpeg_bytes(240, 180, seed=100 + i))
     for n in (1, 2):
         (src / f"img0-copy{n}.jpg").write_bytes((src / "img0.jpg").read_bytes())
-    (src / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(4000))
+    (src / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + gen.noise(4000))
     media.ingest_media(ws, case, src, workers=1)
     by_name = {m.name: m for m in media.list_media(ws, case, limit=None)}
     return {"case": case, "src": src, "by_name": by_name}

@@ -17,6 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
+from tests.core.sync.helpers import frozen_limiter_clock
 from workstation.hq.models import AuditEntry, Base, Device, Record
 from workstation.sync.client import HQRefused, PinMismatch, connect, enroll, load_enrolment
 from workstation.sync.engine import sync_now
@@ -116,9 +117,10 @@ def test_revoked_device_is_refused_on_its_next_request(laptops, hq) -> None:
     hq.limiter.reset()
 
 
-def test_failed_authentication_is_rate_limited_and_audited(laptops, hq) -> None:
+def test_failed_authentication_is_rate_limited_and_audited(laptops, hq, monkeypatch) -> None:  # noqa: ANN001
     good = laptops("a")
     hq.limiter.reset()
+    frozen_limiter_clock(monkeypatch)  # the block cannot expire mid-test on a slow machine
     try:
         with anon(hq) as c:
             # A forwarded-for header is not believed: it cannot spread the guesses over

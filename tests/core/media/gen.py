@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+
+def noise(size: int, seed: int = 0) -> bytes:
+    """``size`` random-looking bytes, the same for the same seed (never os.urandom: a test's
+    input must not change from one run to the next)."""
+    return random.Random(seed).randbytes(size)
 
 
 def photo_like(width: int = 640, height: int = 480, seed: int = 0) -> Image.Image:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.media.gen import IMAGE_MAGIC, CrashingSource, encode, jpeg_bytes, photo_like, png_bomb
+from tests.core.media.gen import IMAGE_MAGIC, CrashingSource, encode, jpeg_bytes, noise, photo_like, png_bomb
 from workstation.media.analyse import MediaAnalysis, MediaFailure, analyse_file, analyse_many
 from workstation.media.hashing import hash_file
 from workstation.media.images import heif_supported
@@ -42,7 +42,7 @@ def test_image_file_hashes_and_decodes_from_one_read(tmp_path: Path) -> None:
 
 def test_non_image_is_hashed_only(tmp_path: Path) -> None:
     path = tmp_path / "blob.jpg"  # the name lies
-    path.write_bytes(os.urandom(3 << 20))
+    path.write_bytes(noise(3 << 20))
     result = analyse_file(path)
     assert isinstance(result, MediaAnalysis)
     assert result.mime == "application/octet-stream" and result.image is None and result.problem is None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.core.media.gen import encode, jpeg_bytes, photo_like
+from tests.core.media.gen import encode, jpeg_bytes, noise, photo_like
 from workstation.media.hashing import (FileDigest, hash_bytes, hash_file, hash_stream, sniff_file,
                                        sniff_type)
 
@@ -17,7 +16,7 @@ BRIDGE_MD5 = "d35c785545392755e7e4164457657269"
 
 
 def test_hash_file_matches_hashlib_for_every_digest(tmp_path: Path) -> None:
-    content = os.urandom(3 * (1 << 20) + 12345)  # spans several chunks and a partial one
+    content = noise(3 * (1 << 20) + 12345)  # spans several chunks and a partial one
     path = tmp_path / "blob.bin"
     path.write_bytes(content)
     digest = hash_file(path, chunk=1 << 20)
@@ -28,7 +27,7 @@ def test_hash_file_matches_hashlib_for_every_digest(tmp_path: Path) -> None:
 
 
 def test_hash_file_reads_the_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    content = os.urandom(5 << 20)
+    content = noise(5 << 20, seed=1)
     path = tmp_path / "blob.bin"
     path.write_bytes(content)
     calls = []

@@ -63,7 +63,7 @@ def test_ingest_records_hashes_type_image_facts_and_encrypted_thumbnails(ws, tmp
     png.write_bytes(gen.encode(gen.photo_like(200, 100, seed=9), "PNG"))
     # A video header (no decoder needed: listed with its hashes, no thumbnail).
     video = src / "clip.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(5000))
+    video.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + gen.noise(5000))
 
     result = media.ingest_media(ws, case, src, workers=2)
 

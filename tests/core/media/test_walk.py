@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.media.gen import jpeg_bytes
+from tests.core.media.gen import jpeg_bytes, noise
 from workstation.media.errors import SourceError
 from workstation.media.walk import MediaSource, SourceProblem, iter_media_sources
 
@@ -102,7 +102,7 @@ def test_zip_bomb_members_are_refused_per_member(tmp_path: Path) -> None:
 
 
 def test_zip_caps_member_and_total_size(tmp_path: Path) -> None:
-    archive = _zip(tmp_path / "caps.zip", {f"f{i}.bin": os.urandom(1000) for i in range(5)})
+    archive = _zip(tmp_path / "caps.zip", {f"f{i}.bin": noise(1000, seed=i) for i in range(5)})
     sources, problems = _split(list(iter_media_sources(archive, max_total_bytes=2500)))
     assert len(sources) == 2 and len(problems) == 3 and all(p.reason == "zip-bomb" for p in problems)
     sources, problems = _split(list(iter_media_sources(archive, max_member_bytes=999)))
@@ -110,7 +110,7 @@ def test_zip_caps_member_and_total_size(tmp_path: Path) -> None:
 
 
 def test_lying_member_is_stopped_by_the_stream_cap(tmp_path: Path) -> None:
-    archive = _zip(tmp_path / "lie.zip", {"big.bin": os.urandom(5000)})
+    archive = _zip(tmp_path / "lie.zip", {"big.bin": noise(5000)})
     source = MediaSource(display_path="x", size=100, path=str(archive), member="big.bin", max_bytes=100)
     with pytest.raises(SourceError, match="zip bomb"):
         with source.open() as stream:

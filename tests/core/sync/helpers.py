@@ -208,3 +208,33 @@ def synced_rows(ws: Any) -> dict[str, dict[str, Any]]:
             vals["deleted"] = bool(r.deleted)
             out[r.uid] = vals
     return out
+
+
+class LimiterClock:
+    """Stands in for the ``time`` module of ``workstation.hq.app`` so that HQ's auth-failure
+    back-off reads a clock the test moves by hand (``advance``) instead of the wall clock:
+    a slow request on a loaded machine can no longer outlive a block the test expects to
+    hold, and waits are exact. Everything but ``monotonic`` is the real ``time``."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def __getattr__(self, name: str) -> Any:
+        import time
+
+        return getattr(time, name)
+
+
+def frozen_limiter_clock(monkeypatch: pytest.MonkeyPatch) -> LimiterClock:
+    """Install a :class:`LimiterClock` for HQ's rate limiter for the rest of the test."""
+    import workstation.hq.app as hq_app
+
+    clock = LimiterClock()
+    monkeypatch.setattr(hq_app, "time", clock)
+    return clock
