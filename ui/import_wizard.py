@@ -365,7 +365,7 @@ class _MappingPage(QWizardPage):
                 when, tips[1] = _preview_time(rec, zone_name)
                 head = rec.title or ("" if rec.body else event_summary(rec.kind, None, None, rec.properties))
                 body = "" if (rec.body or "").strip() == head.strip() else rec.body or ""
-                text = " ".join(t for t in (head, _facts(rec), body) if t)
+                text = " ".join(t for t in (head, _facts(rec), body, _attached(rec)) if t)
                 shown = text if len(text) <= 200 else text[:200] + "…"
                 details = "\n".join(f"{r.label}: {r.text}" for r in property_rows(
                     rec.properties, zone_name, skip=("time_precision",)))
@@ -414,6 +414,15 @@ def _preview_time(rec: ParsedEvent, zone_name: str) -> tuple[str, str | None]:
         return cell, f"{cell}\nNo zone in the file: read as {zone_name} (change it in the Time zone box above)"
     cell = f"{text} {format_offset(int(offset.total_seconds() // 60))}"
     return cell, f"{cell}\nThe offset is the file's own"
+
+
+def _attached(rec: ParsedEvent) -> str:
+    """The files a message carries, by name, so a mapping that drops them shows."""
+    names = [a.name for a in rec.attachments if a.name]
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+    return f"📎 {shown}"
 
 
 def _facts(rec: ParsedEvent) -> str:
@@ -526,34 +535,61 @@ class _SummaryPage(QWizardPage):
         self.summary = QLabel()
         self.summary.setObjectName("importSummary")
         self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Rows skipped and notes of the importer (a warning status, a date read one way
+        # rather than another): what the officer should read before relying on the import.
         self.errors = QTableWidget(0, 3)
         self.errors.setObjectName("importErrors")
-        self.errors.setHorizontalHeaderLabels(["Row", "Field", "Problem"])
+        self.errors.setHorizontalHeaderLabels(["Where", "What", "Problem or note"])
         self.errors.horizontalHeader().setStretchLastSection(True)
         self.errors.verticalHeader().hide()
+        self.errors.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(self.errors, 1)
+        lay.addStretch(0)
 
     def initializePage(self) -> None:
         r, err = self.wiz.result, self.wiz.error
+        self.errors.setRowCount(0)
+        self.errors.hide()
         if err is not None:
-            self.summary.setText(f"<b>{'Cancelled' if isinstance(err, Cancelled) else 'Nothing was imported'}.</b> {err}")
-            self.errors.setRowCount(0)
+            self.summary.setText(f"<b>{'Cancelled' if isinstance(err, Cancelled) else 'Nothing was imported'}.</b> "
+                                 + html.escape(str(err)))
             return
         assert r is not None
         if r.duplicate_of is not None:
             self.summary.setText(f"This file was already imported into the case (source {r.duplicate_of}); nothing changed.")
             return
         label = dict(describe()).get(r.format, r.format)
-        self.summary.setText(
-            f"Imported as <b>{html.escape(label)}</b>: {r.events:,} events, {r.entities:,} new entities, "
-            f"{r.links:,} links; {r.skipped:,} rows skipped." +
-            (f"<br>{len(r.warnings)} warnings: " + "; ".join(r.warnings[:3]) if r.warnings else ""))
-        self.errors.setRowCount(len(r.errors))
-        for row, e in enumerate(r.errors):
-            for col, text in enumerate((e.row, e.field or "", e.message)):
+        counts = f"{r.events:,} events"
+        if r.messages and r.messages != r.events:
+            counts += f" ({r.messages:,} messages)"
+        lines = [f"Imported as <b>{html.escape(label)}</b>: {counts}, {r.entities:,} new entities, "
+                 f"{r.links:,} links."]
+        if r.system_lines:
+            lines.append(f"{r.system_lines:,} system lines (joins, notices, calls…) kept with the "
+                         "source, not counted as messages.")
+        if r.errors:
+            lines.append(f"<b>{r.skipped:,} rows skipped</b> — each is listed below with its "
+                         "row and field." if r.skipped else
+                         f"<b>{len(r.errors):,} problems</b> — listed below.")
+        if r.warnings:
+            lines.append(f"{len(r.warnings):,} notes from the importer — listed below.")
+        if not r.errors and not r.warnings:
+            lines.append("Nothing needed attention: every record was imported.")
+        self.summary.setText("<br>".join(lines))
+        rows = [(e.row, e.field or "", e.message) for e in r.errors]
+        for w in r.warnings:
+            where, sep, text = w.partition(": ")
+            rows.append((where, "note", text) if sep else ("", "note", w))
+        self.errors.setRowCount(len(rows))
+        for row, cells in enumerate(rows):
+            for col, text in enumerate(cells):
                 self.errors.setItem(row, col, QTableWidgetItem(text))
+        self.errors.setVisible(bool(rows))
+        self.errors.resizeColumnsToContents()
+        self.errors.horizontalHeader().setStretchLastSection(True)
 
 
 class ImportWizardDialog(QWizard):

@@ -249,7 +249,8 @@ def test_email_entity_shows_the_name_the_mail_gave_it(qtbot, session, ws):  # no
 
 @pytest.mark.parametrize(("name", "text", "expected"), [
     ("result.json", TELEGRAM, ["Poll: Which day works?",
-                               "Shared contact: Carol Placeholder, +44 7700 900456"]),
+                               # the export's card file is named, like any attachment
+                               "Shared contact: Carol Placeholder, +44 7700 900456 📎 contact.vcf"]),
     ("cards.csv", CARDS, ["COFFEE SHOP EXAMPLE [-4.50]"]),
 ])
 def test_import_preview_names_records_and_explains_them(qtbot, session, tmp_path, name, text, expected):  # noqa: ANN001

@@ -174,3 +174,45 @@ def test_date_order_chosen_in_the_wizard_reads_ambiguous_dates(qtbot, session, t
     order.setCurrentIndex(order.findData("mdy"))
     assert page.options().date_order == "mdy"
     wiz.close()
+
+
+def test_summary_says_when_nothing_needs_attention_and_lists_importer_notes(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-9", "wizard summary").id
+    clean = tmp_path / "card.csv"
+    clean.write_text("Date,Description,Amount\n2024-01-05,KIOSK A,-12.50\n2024-01-06,KIOSK B,-3.00\n",
+                     encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, clean)
+    _run_to_summary(qtbot, wiz)
+    page = wiz.summary_page
+    assert "2 events" in page.summary.text() and "Nothing needed attention" in page.summary.text()
+    assert page.errors.isHidden()  # no empty problem table filling the page
+    wiz.close()
+    # A late-1990s QIF with apostrophe years: imported, with the importer's note shown to the
+    # officer row by row (where, what, the note), not lost in one line of text.
+    qif = tmp_path / "old.qif"
+    qif.write_text("!Type:Bank\nD12/30'99\nT-20.00\nPCORNER SHOP\n^\nD1/4'00\nT-5.00\nPKIOSK\n^\n",
+                   encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, qif)
+    _run_to_summary(qtbot, wiz)
+    page = wiz.summary_page
+    assert wiz.result is not None and wiz.result.events == 2 and wiz.result.warnings
+    assert "notes from the importer" in page.summary.text()
+    assert not page.errors.isHidden() and page.errors.rowCount() == len(wiz.result.warnings)
+    assert page.errors.item(0, 1).text() == "note"
+    assert "1999" in page.errors.item(0, 2).text()
+    wiz.close()
+
+
+def test_preview_names_the_files_a_message_carries(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-10", "wizard attachments").id
+    chat = tmp_path / "_chat.txt"
+    chat.write_text("[05/01/2024, 10:00:00] Alex Example: hello\n"
+                    "[05/01/2024, 10:01:00] Sam Example: \u200e<attached: 00000012-PHOTO-2024-01-05-10-01-00.jpg>\n",
+                    encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, chat)
+    wiz.next()
+    table = wiz.mapping_page.preview_table
+    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=10000)
+    assert "00000012-PHOTO-2024-01-05-10-01-00.jpg" in table.item(1, 3).text()
+    assert "00000012-PHOTO" not in table.item(0, 3).text()
+    wiz.close()
