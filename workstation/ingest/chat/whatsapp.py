@@ -7,6 +7,13 @@ A message starts with a header line and may continue over the following lines:
 * others:   ``[2023/5/4, 16:13:23]``, ``2023. 8. 15. 오후 9:12 -``, ``2023/8/15 下午9:12 -``,
   ``a.m.``/``p. m.``, lower-case am/pm, U+202F before AM/PM, U+200E marks anywhere.
 * before 2017: ``6/23/16, 12:29:34 PM: Name: text``, ``12.07.2016, 22:35: Name: text``.
+* WhatsApp Web / Desktop: undated notices on top (the encryption notice, "Some earlier
+  messages may not be available."), then ``[3/4/25, 9:05:00 AM] Name: text`` and
+  ``[3/4/25, 9:06:00 AM] - notice``. Its dates are always month first whatever the
+  language, so such a file is read month first (basis "format") unless a date shows
+  otherwise. It writes "[Forwarded] " before forwarded text (``properties["forwarded"]``),
+  "<image omitted> caption", "Poll: question" with "    - option" lines, and "Waiting
+  for this message..." for one never decrypted (``properties["undecrypted"]``).
 
 Lines that do not start with a header are continuation lines of the message above (a
 stray garbage line is therefore kept as text, never an error). Header lines with no
@@ -86,7 +93,8 @@ PLATFORM = "whatsapp"
 _M = f"[{BIDI_MARKS}]"
 _SP = "[ \u00a0\u202f]"
 # 12-hour markers written after the time: English (AM, am, a.m., Spanish "p. m."), Greek,
-# Arabic, Persian, Vietnamese, Thai, Swedish/Norwegian, Finnish, Afrikaans. The header
+# Arabic, Persian, Vietnamese, Thai, Swedish/Norwegian, Finnish, Afrikaans, Turkish
+# (ÖÖ/ÖS), Malay (PG/PTG), Czech (dop./odp.), Hebrew (לפנה״צ/אחה״צ, also with a '"'). The header
 # must still end in " - ", "]" or ": " right after it, so the short ones cannot eat message
 # text. Exports before 2017 (iOS and Android alike) end the header with ": " instead of
 # " - " ("6/23/17, 12:29:34 PM: Name: text"); such a line only counts as a header in a file
@@ -94,7 +102,7 @@ _SP = "[ \u00a0\u202f]"
 # date and "HH:MM: " stays text.
 _AMPM_AFTER = (rf"[AaPp]\.?{_SP}?[Mm]\.?|π\.?{_SP}?μ\.?|μ\.?{_SP}?μ\.?|ق\.?{_SP}?ظ\.?|"
                rf"ب\.?{_SP}?ظ\.?|ص|م|SA|CH|ก่อนเที่ยง|หลังเที่ยง|[fe]\.?{_SP}?m\.?|"
-               rf"[ai]p\.|[vn]m\.")
+               rf"[ai]p\.|[vn]m\.|ÖÖ|ÖS|PTG|PG|dop\.|odp\.|לפנה[\"״]צ|אחה[\"״]צ")
 # The leading marks are possessive: a line of thousands of marks that is no header is
 # then refused in one pass, not after trying each way of sharing them out.
 _HEADER_RE = re.compile(
@@ -126,8 +134,10 @@ _JAPANESE_ERAS = {"R": 2018, "H": 1988, "S": 1925}
 _NAME_RE = re.compile(r"^(?P<name>[^:\n]{1,120}?):(?:[ \u00a0\t]|$)(?P<text>.*)$", re.S)
 
 # Markers with dots and spaces removed, lower case.
-_AM = {"am", "오전", "上午", "午前", "de", "πμ", "ص", "قظ", "sa", "ก่อนเที่ยง", "fm", "ap", "vm"}
-_PM = {"pm", "오후", "下午", "午後", "du", "μμ", "م", "بظ", "ch", "หลังเที่ยง", "em", "ip", "nm"}
+_AM = {"am", "오전", "上午", "午前", "de", "πμ", "ص", "قظ", "sa", "ก่อนเที่ยง", "fm", "ap", "vm",
+       "öö", "pg", "dop", 'לפנה"צ', "לפנה״צ"}
+_PM = {"pm", "오후", "下午", "午後", "du", "μμ", "م", "بظ", "ch", "หลังเที่ยง", "em", "ip", "nm",
+       "ös", "ptg", "odp", 'אחה"צ', "אחה״צ"}
 # What a header's locale tells of the calendar behind a non-Gregorian year: Persian writes
 # its own digits and "ق.ظ."/"ب.ظ.", Arabic its digits and "ص"/"م" (markers as in _AM/_PM).
 _PERSIAN_DIGITS = frozenset("۰۱۲۳۴۵۶۷۸۹")
@@ -183,6 +193,16 @@ _MEDIA_OMITTED: dict[str, str] = {
     "fichier omis": "fr", "archivo omitido": "es", "ficheiro não revelado": "pt",
     "mídia omitida": "pt", "media omesso": "it", "pliki pominięto": "pl",
     "medya atlanmış": "tr", "файл пропущен": "ru",
+    # Arabic and Hebrew as current Android exports write them; then the remaining
+    # locales' export_media_omitted strings (Android strings.xml).
+    "تم استبعاد الوسائط": "ar", "המדיה לא נכללה": "he",
+    "メディアは含まれていません": "ja", "미디어 파일을 생략한 대화내용": "ko",
+    "省略多媒体文件": "zh", "忽略多媒體檔": "zh", "मीडिया के बिना": "hi",
+    "মিডিয়া বাদ দেওয়া হয়েছে": "bn", "میڈیا چھوڑ دیا گیا": "ur",
+    "پيوست نما/آهنگ حذف شد": "fa", "media disingkirkan": "ms",
+    "media har utelämnats": "sv", "uten vedlegg": "nb", "mediefil udeladt": "da",
+    "media jätetty pois": "fi", "média vynechána": "cs", "média vynechány": "cs",
+    "conținut media omis": "ro", "hiányzó médiafájl": "hu", "εξαίρεση πολυμέσων": "el",
 }
 # iOS writes one placeholder per media type (Localizable.strings). The English ones, and
 # those the "<kind word> <verb>" reading below already knows, are not repeated here; these
@@ -249,6 +269,81 @@ _OMITTED_PHRASES: dict[str, tuple[str, str]] = {
     "音声は含まれていません": ("audio", "ja"), "スタンプは含まれていません": ("sticker", "ja"),
     "gifは含まれていません": ("gif", "ja"), "ドキュメントは含まれていません": ("document", "ja"),
     "連絡先カードを省略": ("contact", "ja"),
+    # WhatsApp Web and Desktop name voice and video notes, and locations.
+    "voice message omitted": ("audio", "en"), "video message omitted": ("video", "en"),
+    "location omitted": ("location", "en"), "live location omitted": ("location", "en"),
+    "konum dahil edilmedi": ("location", "tr"), "görüntülü not çıkarıldı": ("video", "tr"),
+    # Hebrew writes the definite article where the "<kind> <verb>" reading needs none.
+    "התמונה הושמטה": ("image", "he"), "סרטון הווידאו הושמט": ("video", "he"),
+    "קטע קול הושמט": ("audio", "he"),
+    "لم يتم إدراج الصورة": ("image", "ar"), "لم يتم إدراج الفيديوهات": ("video", "ar"),
+    "لم يتم إدراج المقاطع الصوتية": ("audio", "ar"), "تم حذف الملصقات": ("sticker", "ar"),
+    "لم يتم إدراج صورة gif": ("gif", "ar"), "لم يتم إدراج المستند": ("document", "ar"),
+    "لم يتم إدراج بطاقة جهة اتصال": ("contact", "ar"),
+    "ইমেজ বাদ দেওয়া হয়েছে": ("image", "bn"), "ভিডিও বাদ দেওয়া হয়েছে": ("video", "bn"),
+    "অডিও বাদ দেওয়া হয়েছে": ("audio", "bn"), "স্টিকার বাদ দেওয়া হয়েছে": ("sticker", "bn"),
+    "জিআইএফ বাদ দেওয়া হয়েছে": ("gif", "bn"), "ডকুমেন্ট বাদ দেওয়া হয়েছে": ("document", "bn"),
+    "পরিচিতির কার্ড বাদ দেওয়া হয়েছে": ("contact", "bn"),
+    # Chinese: Hong Kong, Taiwan, then Simplified (each one "word": no spaces).
+    "圖片已略去": ("image", "zh"), "影片已略去": ("video", "zh"), "音訊已略去": ("audio", "zh"),
+    "貼圖已略去": ("sticker", "zh"), "gif 已略去": ("gif", "zh"), "文件已略去": ("document", "zh"),
+    "聯絡人卡片已略去": ("contact", "zh"),
+    "圖像已省略": ("image", "zh"), "影片已省略": ("video", "zh"), "音訊已省略": ("audio", "zh"),
+    "貼圖已忽略": ("sticker", "zh"), "gif 圖片已被省略": ("gif", "zh"),
+    "文件已忽略": ("document", "zh"), "聯絡人卡片已省略": ("contact", "zh"),
+    "照片已忽略": ("image", "zh"), "视频已忽略": ("video", "zh"), "音频已忽略": ("audio", "zh"),
+    "贴图已省略": ("sticker", "zh"), "gif 动态图已被忽略": ("gif", "zh"),
+    "文档已省略": ("document", "zh"), "联系人卡片已忽略": ("contact", "zh"),
+    "تصویر نکال دی گئی ہے": ("image", "ur"), "ویڈیو نظرانداز": ("video", "ur"),
+    "آڈیو نظرانداز": ("audio", "ur"), "اسٹیکر نظرانداز": ("sticker", "ur"),
+    "gif نظرانداز": ("gif", "ur"), "دستاویز نظرانداز": ("document", "ur"),
+    "رابطہ کارڈ نظر انداز": ("contact", "ur"),
+    "تصویر حذف شد": ("image", "fa"), "ویدیو حذف شد": ("video", "fa"),
+    "صدا حذف شد": ("audio", "fa"), "استیکر حذف شد": ("sticker", "fa"),
+    "gif حذف شد": ("gif", "fa"), "سند حذف شد": ("document", "fa"),
+    "برگ مخاطب حذف شد": ("contact", "fa"),
+    "फ़ोटो हटाई गई": ("image", "hi"), "वीडियो छोड़ा गया": ("video", "hi"),
+    "ऑडियो हटाई गयी": ("audio", "hi"), "स्टिकर छोड़ा गया": ("sticker", "hi"),
+    "gif छोड़ा गया": ("gif", "hi"), "डॉक्यूमेंट छोड़ा गया": ("document", "hi"),
+    "कॉन्टैक्ट कार्ड छोड़ा गया": ("contact", "hi"),
+    "이미지 생략됨": ("image", "ko"), "비디오 생략됨": ("video", "ko"),
+    "오디오 생략됨": ("audio", "ko"), "스티커 제외됨": ("sticker", "ko"),
+    "gif 생략됨": ("gif", "ko"), "문서 생략됨": ("document", "ko"),
+    "연락처 카드 생략됨": ("contact", "ko"),
+    "imej tidak dimasukkan": ("image", "ms"), "video tidak dimasukkan": ("video", "ms"),
+    "audio tidak dimasukkan": ("audio", "ms"), "pelekat tidak disertakan": ("sticker", "ms"),
+    "gif tidak dimasukkan": ("gif", "ms"), "dokumen tidak dimasukkan": ("document", "ms"),
+    "kad kenalan tidak dimasukkan": ("contact", "ms"),
+    "bild utesluten": ("image", "sv"), "video utesluten": ("video", "sv"),
+    "ljud utelslutet": ("audio", "sv"), "sticker utesluten": ("sticker", "sv"),
+    "gif utesluten": ("gif", "sv"), "dokument uteslutet": ("document", "sv"),
+    "kontaktkort uteslutet": ("contact", "sv"),
+    "billede udeladt": ("image", "da"), "video udeladt": ("video", "da"),
+    "lyd udeladt": ("audio", "da"), "klistermærke udeladt": ("sticker", "da"),
+    "gif udeladt": ("gif", "da"), "dokument udeladt": ("document", "da"),
+    "kontaktkort udeladt": ("contact", "da"),
+    "bilde ikke inkludert": ("image", "nb"), "video utelatt": ("video", "nb"),
+    "lyd utelatt": ("audio", "nb"), "klistremerke utelatt": ("sticker", "nb"),
+    "gif utelatt": ("gif", "nb"), "utelatt dokument": ("document", "nb"),
+    "kontaktkort sløyfet": ("contact", "nb"),
+    "ei kuvaa": ("image", "fi"), "videota ei sisällytetä": ("video", "fi"),
+    "äänitiedostoa ei sisällytetä": ("audio", "fi"), "tarraa ei sisällytetty": ("sticker", "fi"),
+    "gif-animaatio jätetty pois": ("gif", "fi"), "dokumenttia ei sisällytetä": ("document", "fi"),
+    "yhteystietokortti jätettiin pois": ("contact", "fi"),
+    "obrázek vynechán": ("image", "cs"), "video vynecháno": ("video", "cs"),
+    "zvukový soubor vynechán": ("audio", "cs"), "nálepka vynechána": ("sticker", "cs"),
+    "gif vynechán": ("gif", "cs"), "dokument vynechán": ("document", "cs"),
+    "vizitka vynechána": ("contact", "cs"),
+    "imagine omisă": ("image", "ro"), "clip video omis": ("video", "ro"),
+    "fără audio": ("audio", "ro"), "carte de vizită contact omisă": ("contact", "ro"),
+    "kép küldése sikertelen": ("image", "hu"), "videó kihagyva": ("video", "hu"),
+    "hang kihagyása": ("audio", "hu"), "matrica kihagyva": ("sticker", "hu"),
+    "gif fájl kihagyása": ("gif", "hu"), "dokumentum kihagyva": ("document", "hu"),
+    "névjegykártya kihagyva": ("contact", "hu"),
+    "εικόνα παραλείφθηκε": ("image", "el"), "βίντεο παραλείφθηκε": ("video", "el"),
+    "ήχος παραλείφθηκε": ("audio", "el"), "αυτοκόλλητο παραλήφθηκε": ("sticker", "el"),
+    "παράληψη gif": ("gif", "el"), "έγγραφο παραλείφθηκε": ("document", "el"),
+    "η κάρτα επαφής παραλήφθηκε": ("contact", "el"),
 }
 _OMITTED_PHRASE_ENDS = frozenset(p.rsplit(None, 1)[-1] for p in _OMITTED_PHRASES)
 _MEDIA_WORDS = ("media", "medien", "multimedia", "mídia", "médias", "медиа", "medya")
@@ -256,11 +351,23 @@ _ATTACHED: dict[str, str] = {
     "file attached": "en", "datei angehängt": "de", "archivo adjunto": "es",
     "arquivo anexado": "pt", "fichier joint": "fr", "file allegato": "it",
     "bestand bijgevoegd": "nl", "файл добавлен": "ru", "dosya ekli": "tr",
-    "file terlampir": "id", "plik załączony": "pl",
+    "file terlampir": "id", "plik załączony": "pl", "załączony plik": "pl",
+    "الملف مرفق": "ar", "ملف مرفق": "ar", "קובץ מצורף": "he", "添付ファイル有り": "ja",
+    "파일 첨부됨": "ko", "附件檔案": "zh", "文件附件": "zh", "फाइल संलग्न": "hi",
+    "फाइल अटैच कर दी गई है": "hi", "ফাইল সংযুক্ত হয়েছে": "bn", "پیوستہ فائل": "ur",
+    "fail dilampirkan": "ms", "bifogad fil": "sv", "fil vedhæftet": "da", "vedlagt fil": "nb",
+    "liitetiedosto": "fi", "soubor byl přiložen": "cs", "fișier atașat": "ro",
+    "fájl csatolva": "hu", "συνημμένο αρχείο": "el",
 }
 _ATTACHED_LABELS: dict[str, str] = {
     "attached": "en", "anhang": "de", "adjunto": "es", "anexo": "pt", "pièce jointe": "fr",
     "allegato": "it", "bijlage": "nl", "вложение": "ru",
+    # The other locales' iOS labels (Localizable.strings), Arabic without its vowel marks.
+    "eklendi": "tr", "terlampir": "id", "załączono": "pl", "المرفق": "ar", "מצורף": "he",
+    "添付ファイル": "ja", "첨부됨": "ko", "附件": "zh", "अटैच किया गया": "hi",
+    "پیوست": "fa", "پیوستہ": "ur", "dilampir": "ms", "bifogat": "sv", "vedhæftet": "da",
+    "vedlagt": "nb", "liite": "fi", "příloha": "cs", "atașare": "ro", "csatolva": "hu",
+    "επισυνάφθηκε": "el", "đính kèm": "vi", "แนบ": "th", "додано": "uk",
 }
 _DELETED: dict[str, str] = {
     "this message was deleted": "en", "you deleted this message": "en",
@@ -288,11 +395,51 @@ _DELETED: dict[str, str] = {
     "bạn đã xoá tin nhắn này": "vi", "bạn đã xóa tin nhắn này": "vi",
     "ข้อความนี้ถูกลบแล้ว": "th", "คุณได้ลบข้อความนี้": "th",
     "このメッセージは削除されました": "ja", "このメッセージを削除しました": "ja",
+    "מחקת הודעה זו": "he",
+    # WhatsApp Web and Desktop, when an admin deleted a message.
+    "this message was deleted by an admin": "en", "you deleted this message as admin": "en",
+    # The other locales (iOS Localizable.strings, Android revoked_msg_*).
+    "এই মেসেজটি বাদ দেওয়া হয়েছে": "bn", "আপনি এই মেসেজটি বাদ দিয়েছেন": "bn",
+    "এই বার্তাটি মুছে ফেলা হয়েছে": "bn", "আপনি এই বার্তাটি মুছে ফেলেছেন": "bn",
+    "此訊息已刪除": "zh", "您已刪除此訊息": "zh", "这条消息已被删除": "zh",
+    "您已删除这条消息": "zh", "信息已删除": "zh", "您删除这个信息": "zh",
+    "یہ میسج حذف کر دیا گیا ہے": "ur", "آپ نے یہ میسج حذف کر دیا ہے": "ur",
+    "یہ پیغام حذف کیا گیا": "ur", "آپ نے اس پیغام کو حذف کیا": "ur",
+    "این پیام حذف شده است": "fa", "این پیام حذف شد": "fa", "شما این پیام را حذف کردید": "fa",
+    "यह मैसेज डिलीट कर दिया गया है": "hi", "आपने यह मैसेज डिलीट किया": "hi",
+    "यह संदेश मिटाया गया": "hi", "आपने यह संदेश मिटाया": "hi",
+    "이 메시지는 삭제되었습니다": "ko", "삭제한 메시지입니다": "ko", "이 메시지를 삭제했습니다": "ko",
+    "mesej ini telah dipadam": "ms", "anda telah memadamkan mesej ini": "ms",
+    "det här meddelandet raderades": "sv", "detta meddelande raderades": "sv",
+    "du har tagit bort meddelandet": "sv", "du raderade det här meddelandet": "sv",
+    "du raderade detta meddelande": "sv",
+    "denne besked er blevet slettet": "da", "denne besked blev slettet": "da",
+    "du har slettet denne besked": "da", "du slettede denne besked": "da",
+    "denne meldingen ble slettet": "nb", "du slettet denne meldingen": "nb",
+    "tämä viesti poistettiin": "fi", "poistit tämän viestin": "fi",
+    "tato zpráva byla smazána": "cs", "tato zpráva byla odstraněna": "cs",
+    "tuto zprávu jste smazal/a": "cs", "tuto zprávu jste odstranil/a": "cs",
+    "acest mesaj a fost șters": "ro", "ați șters acest mesaj": "ro",
+    "ez az üzenet törlésre került": "hu", "ezt az üzenetet törölted": "hu",
+    "törölted ezt az üzenetet": "hu",
+    "αυτό το μήνυμα διαγράφηκε": "el", "διαγράψατε αυτό το μήνυμα": "el",
+    "διαγράψατε το μήνυμα": "el",
 }
 # A group admin deleted the sender's message: the notice names the admin.
 _ADMIN_DELETED_RE = re.compile(
     r"^(?:this message was deleted by admin (?P<en>[^\n]{1,120})|"
     r"un admin\.?, (?P<es>[^\n]{1,120}?), eliminó este mensaje)$", re.I)
+# Arabic vowel marks and the tatweel are optional in writing: lookups ignore them.
+_ARABIC_MARKS_RE = re.compile("[\u0640\u064b-\u0652]")
+
+
+def _fold(text: str) -> str:
+    """``text`` as a lookup key: lower case, without Arabic vowel marks."""
+    return _ARABIC_MARKS_RE.sub("", text.lower())
+
+
+_DELETED_KEYS = {_fold(k): v for k, v in _DELETED.items()}
+_NOTICE_KEY_MAX = 80  # longer than any deletion or waiting notice
 # One line that is a file name: what Android writes below "<Media omitted>" for a document.
 _DOCUMENT_NAME_RE = re.compile(r"^[^\n/\\<>:]{1,200}\.[A-Za-z0-9]{1,8}$")
 _WA_MEDIA_NAME = re.compile(r"^(?:IMG|VID|AUD|PTT|STK|DOC|PHOTO|VIDEO|AUDIO)-\d{8}-WA\d+",
@@ -309,7 +456,8 @@ _OMITTED_RE = re.compile(
 # run of spaces from each of its positions); the body is stripped of what is left before it.
 _EDITED_RE = re.compile(
     rf"<[^<>\n]{{0,40}}(?:edited|bearbeitet|editó|editad[oa]|modifié|modificato|"
-    rf"bewerkt|изменено)[^<>\n]{{0,12}}>\s*$", re.I)
+    rf"bewerkt|изменено|düzenlendi|diedit|נערכה|تعديل|zmieniona|edytowan)[^<>\n]{{0,12}}>"
+    rf"[\s{BIDI_MARKS}]*$", re.I)
 _ENCRYPTION_RE = re.compile(
     r"end-to-end encrypt|secured with end-to-end|ende-zu-ende-verschlüsselt|"
     r"cifrad[oa]s? de extremo a extremo|criptografia de ponta a ponta|chiffrés de bout en "
@@ -317,7 +465,11 @@ _ENCRYPTION_RE = re.compile(
     r"сквозным шифрованием|מקצה לקצה|uçtan uca şifrel|terenkripsi secara end-to-end|"
     r"encriptadas ponto a ponto|w pełni zaszyfrowane|مشفرة تمامًا بين الطرفين|"
     r"наскрізним шифруванням|mã hóa đầu cuối|เข้ารหัสจากต้นทางถึงปลายทาง|"
-    r"エンドツーエンド暗号化", re.I)
+    r"エンドツーエンド暗号化|এন্ড-টু-এন্ড এনক্রিপ্টেড|端對端加密|端到端加密|"
+    r"اینڈ ٹو اینڈ اینکرپشن|سرتاسر رمزگذاری|एंड-टू-एंड एन्क्रिप्टेड|종단간 암호화|"
+    r"disulitkan hujung ke hujung|komplett krypterade|end-to-end-krypterede|"
+    r"ende-til-ende-krypterte|salataan täysin|koncovým šifrováním|criptate integral|"
+    r"végpontok közötti titkosítással|κρυπτογραφούνται πλήρως", re.I)
 _GROUP_SYSTEM_RE = re.compile(
     r"created group|changed the subject|changed this group's|changed the group|group "
     r"description|joined using this group's invite link|\badded\b|\bremoved\b|\bleft$|"
@@ -327,6 +479,7 @@ _SYSTEM_NAME_HINTS = re.compile(
     r'["\u201c\u201d]| changed | added | removed | created group| joined using|'
     r" turned (?:on|off) | pinned a message| security code| is now an admin| changed to ")
 _PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0]{7,}$")
+_NAME_SPACE_RE = re.compile(r"[\s\u00a0\u2007\u202f]+")
 # Shared locations: "maps.google.com/?q=LAT,LON" (both platforms), also "maps?q=",
 # "?query=" / "&ll=" forms and Apple Maps links. The domain and the parameters before the
 # coordinates are bounded, so a long line repeating "maps.google.com" is not rescanned to
@@ -342,9 +495,14 @@ _IOS_CONTENT_RE = re.compile(
     r"^(?:location|live location|standort|live-standort|ubicación|ubicacion|localização|"
     r"localizacao|position|posizione|locatie|местоположение|konum|lokasi|poll|umfrage|"
     r"encuesta|enquete|sondage|sondaggio|peiling|опрос|anket|localisation|розташування|"
-    r"vị trí|ตำแหน่งที่ตั้ง|位置情報)\b", re.I)
+    r"vị trí|ตำแหน่งที่ตั้ง|位置情報|położenie|lokalizacja|الموقع|מיקום|موقعیت|स्थान|위치|"
+    r"位置|plats|placering|posisjon|sijainti|poloha|locație|helyzet|τοποθεσία|অবস্থান|"
+    r"مقام)\b", re.I)
+_FORWARDED_RE = re.compile(r"^\[Forwarded(?P<many> many times)?\] ")
 _POLL_HEAD_RE = re.compile(r"^(?:poll|umfrage|encuesta|enquete|sondage|sondaggio|peiling|"
                            r"опрос|anket)\s?:\s*$", re.I)
+_POLL_INLINE_RE = re.compile(r"^poll\s?:\s*(?P<question>\S.*)$", re.I)
+_WEB_POLL_OPTION_RE = re.compile(r"^-\s+(?P<text>\S.*)$")
 _POLL_OPTION_RE = re.compile(
     r"^(?:option|opción|opcion|opção|opcao|opzione|optie|вариант|seçenek)\s?:\s*(?P<text>.*?)"
     r"(?:\s*\((?P<votes>\d+)[^()\d]*\))?$", re.I)
@@ -374,6 +532,31 @@ _CALL_WORDS: dict[str, tuple[str, bool]] = {
     "nieodebrane poł. głosowe": ("voice", True), "nieodebrane poł. wideo": ("video", True),
     "שיחה קולית שלא נענתה": ("voice", True), "שיחת וידאו שלא נענתה": ("video", True),
     "مكالمة صوتية فائتة": ("voice", True), "مكالمة فيديو فائتة": ("video", True),
+    "nieodebrane połączenie": ("voice", True),
+    "ভয়েস কল মিস করেছেন": ("voice", True), "ভিডিও কল মিস করেছেন": ("video", True),
+    "মিসড ভয়েস কল": ("voice", True), "মিস করা ভিডিও কল": ("video", True),
+    "未接語音通話": ("voice", True), "未接视频通话": ("video", True),
+    "未接语音通话": ("voice", True), "未接視像通話": ("video", True),
+    "مسڈ وائس کال": ("voice", True), "مسڈ ویڈیو کال": ("video", True),
+    "چھوٹی ہوئی صوتی کال": ("voice", True), "چھوٹی ہوئی ویڈیو کال": ("video", True),
+    "تماس صوتی پاسخ داده نشده": ("voice", True), "تماس تصویری پاسخ داده نشده": ("video", True),
+    "मिस्ड वॉइस कॉल": ("voice", True), "मिस्ड वीडियो कॉल": ("video", True),
+    "वॉइस कॉल मिस हुई": ("voice", True),
+    "부재중 전화": ("voice", True), "부재중 영상통화": ("video", True),
+    "panggilan suara terlepas": ("voice", True), "panggilan video terlepas": ("video", True),
+    "missat röstsamtal": ("voice", True), "missat videosamtal": ("video", True),
+    "ubesvaret taleopkald": ("voice", True), "ubesvaret videoopkald": ("video", True),
+    "mistet opkald": ("voice", True),
+    "tapt taleanrop": ("voice", True), "tapt videoanrop": ("video", True),
+    "tapt videosamtale": ("video", True),
+    "vastaamaton äänipuhelu": ("voice", True), "vastaamaton videopuhelu": ("video", True),
+    "zmeškaný hovor": ("voice", True), "zmeškaný hlasový hovor": ("voice", True),
+    "zmeškaný videohovor": ("video", True),
+    "apel vocal ratat": ("voice", True), "apel vocal nepreluat": ("voice", True),
+    "apel video ratat": ("video", True), "apel video nepreluat": ("video", True),
+    "nem fogadott hanghívás": ("voice", True), "nem fogadott videohívás": ("video", True),
+    "nem fogadott videóhívás": ("video", True),
+    "αναπάντητη φωνητική κλήση": ("voice", True), "αναπάντητη βιντεοκλήση": ("video", True),
 }
 _CALL_WORDS_RE = re.compile(
     r"^(?P<words>" + "|".join(sorted(map(re.escape, _CALL_WORDS), key=len, reverse=True))
@@ -464,6 +647,17 @@ _NOTICE_SLOTS = {"{a}": r"(?P<a>[^\n]{1,100}?)", "{o}": r"(?P<o>[^\n]{1,300}?)",
                  "{x}": r"[^\n]{0,200}?", "{t}": r"(?:\s[^\n]{0,300})?"}
 _NOTICE_SLOT_RE = re.compile(r"\{[aoxt]\}|[" + _QUOTES + "]")
 _TOKEN_STRIP = ".,:;!?()" + _QUOTES
+
+
+_EARLIER_MISSING_RE = re.compile(r"^some earlier messages may not be available\.?$", re.I)
+
+
+def _is_preamble(line: str) -> bool:
+    """Whether an undated line is one WhatsApp Web and Desktop write above the first
+    message: the end-to-end encryption notice, or that earlier messages may be missing."""
+    text = strip_marks(line)
+    return len(text) < 400 and bool(_ENCRYPTION_RE.search(text)
+                                    or _EARLIER_MISSING_RE.match(text))
 
 
 def _notice_regex(template: str) -> re.Pattern[str]:
@@ -622,11 +816,21 @@ class _Line:
     text: str  # raw text after "Name: " (marks kept: they tell system lines apart)
 
 
+def _norm_name(raw: str) -> str:
+    """A sender name as one spelling: the invisible marks around it (bidi marks, the
+    Arabic letter mark) and the kind of space a phone number is written with vary with
+    the exporting phone; the person doesn't."""
+    return _NAME_SPACE_RE.sub(" ", strip_marks(raw.replace("\u061c", ""))).strip()
+
+
 def _classify(rest: str) -> _Line:
+    if rest.startswith("- "):
+        # WhatsApp Web and Desktop: "[date] - notice" (a message is "[date] Name: text").
+        return _Line("system", None, rest[2:])
     m = _NAME_RE.match(rest)
     if not m:
         return _Line("system", None, rest)
-    name = strip_marks(m["name"])
+    name = _norm_name(m["name"])
     text = m["text"]
     if not name or _SYSTEM_NAME_HINTS.search(name):
         return _Line("system", None, rest)
@@ -656,7 +860,8 @@ def _placeholder(text: str) -> dict[str, Any] | None:
             m = _IOS_ATTACHED_RE.match(end[cut:])
             if m and m.end() == len(end) - cut:
                 return _with_caption(_leading_placeholder(end[cut:]), end[:cut])
-    cut = end.rfind("\u200e", 1)
+    # The mark is U+200E, or U+200F where the phone writes right to left.
+    cut = max(end.rfind("\u200e", 1), end.rfind("\u200f", 1))
     if cut > 0 and "\n" not in end[cut:] and strip_marks(end[:cut]):
         info = _leading_placeholder(end[cut:])
         if info is not None and info["what"] in ("attached", "omitted"):
@@ -665,6 +870,12 @@ def _placeholder(text: str) -> dict[str, Any] | None:
 
 
 _TRAILING_SPACE = " \t\u00a0\u202f" + BIDI_MARKS
+_RUN_OF_SPACES_RE = re.compile(r"[ \u00a0]{2,}")
+# An undecryptable message, as the export writes it (WhatsApp Web and Desktop, Android).
+_WAITING: dict[str, str] = {
+    "waiting for this message. this may take a while": "en",
+    "waiting for this message": "en",
+}
 
 
 def _with_caption(info: dict[str, Any] | None, before: str) -> dict[str, Any] | None:
@@ -686,9 +897,15 @@ def _leading_placeholder(text: str) -> dict[str, Any] | None:
     clean = strip_marks(text)
     first, _, caption = clean.partition("\n")
     first = strip_marks(first)
-    low = first.lower().rstrip(".。")
-    if low in _DELETED:
-        return {"what": "deleted", "lang": _DELETED[low], "caption": caption}
+    if "  " in first:
+        first = _RUN_OF_SPACES_RE.sub(" ", first)
+    low = first.lower().rstrip(".。।۔")
+    if len(low) <= _NOTICE_KEY_MAX:
+        key = _fold(low)
+        if key in _DELETED_KEYS:
+            return {"what": "deleted", "lang": _DELETED_KEYS[key], "caption": caption}
+        if key in _WAITING:
+            return {"what": "waiting", "lang": _WAITING[key], "caption": caption}
     if "admin" in low:
         m = _ADMIN_DELETED_RE.match(first.rstrip("."))
         if m:
@@ -699,8 +916,8 @@ def _leading_placeholder(text: str) -> dict[str, Any] | None:
         label = m["label"].strip().lower()
         after = strip_marks(first[m.end():])
         cap = "\n".join(x for x in (after, caption) if x)
-        return {"what": "attached", "name": m["name"].strip(), "lang": _ATTACHED_LABELS.get(
-            label), "caption": cap}
+        return {"what": "attached", "name": m["name"].strip(),
+                "lang": _ATTACHED_LABELS.get(_fold(label)), "caption": cap}
     m = _ANDROID_ATTACHED_RE.match(first)
     if m:
         label = m["label"].strip().lower()
@@ -709,6 +926,14 @@ def _leading_placeholder(text: str) -> dict[str, Any] | None:
             # Android repeats a document's file name on the line below as its caption.
             return {"what": "attached", "name": name, "lang": _ATTACHED.get(label),
                     "caption": "" if strip_marks(caption) == name else caption}
+    if first.startswith("<") and not first.endswith(">") and ">" in first:
+        # WhatsApp Web and Desktop put a caption after the bracketed placeholder on the
+        # same line: "<image omitted> the caption".
+        cut = first.index(">") + 1
+        info = _leading_placeholder(first[:cut])
+        if info is not None and info["what"] == "omitted":
+            info["caption"] = "\n".join(x for x in (first[cut:].strip(), caption) if x)
+            return info
     bracketed = first.startswith("<") and first.endswith(">")
     if bracketed:
         label = first[1:-1].strip().lower()
@@ -780,7 +1005,17 @@ def _read_poll(body: str) -> dict[str, Any] | None:
     """{"question", "answers": [{"text", "votes"}]} for a poll as WhatsApp writes it
     ("POLL:" / question / "OPTION: text (n votes)" lines), else None."""
     lines = [strip_marks(x) for x in body.split("\n")]
-    if len(lines) < 2 or not _POLL_HEAD_RE.match(lines[0]):
+    if len(lines) < 2:
+        return None
+    web = _POLL_INLINE_RE.match(lines[0])
+    options = [_WEB_POLL_OPTION_RE.match(x) for x in lines[1:]]
+    if web:
+        # WhatsApp Web and Desktop: "Poll: question", then one "    - option" a line.
+        texts = [m["text"] for m in options if m is not None]
+        if len(texts) == len(options):
+            return {"question": web["question"],
+                    "answers": [{"text": t, "votes": None} for t in texts]}
+    if not _POLL_HEAD_RE.match(lines[0]):
         return None
     answers = []
     for line in lines[2:]:
@@ -835,6 +1070,9 @@ class _Scan:
 
     headers: int = 0
     colon_style: bool | None = None  # whether the first header ends in ": " (pre-2017)
+    # WhatsApp Web and Desktop exports: undated notices first, "[date] - notice" lines.
+    # They write every date month first ("[3/4/25, 9:05:00 AM]") whatever the language.
+    web_style: bool = False
     votes: dict[tuple[str, bool], Counter[str]] = field(default_factory=dict)
     ampm: Counter[bool] = field(default_factory=Counter)
     langs: Counter[str] = field(default_factory=Counter)
@@ -974,6 +1212,8 @@ def _decide_orders(scan: _Scan, forced: str | None) -> dict[tuple[str, bool], tu
             out[key] = ("dmy" if votes["dmy"] >= votes["mdy"] else "mdy", "conflicting")
         elif votes["dmy"] or votes["mdy"]:
             out[key] = ("dmy" if votes["dmy"] else "mdy", "evidence")
+        elif scan.web_style:
+            out[key] = ("mdy", "format")
         elif scan.steps[key] and (costs := scan.chrono.get(key, Counter()))["dmy"] != \
                 costs["mdy"] and len(costs) == 2:
             out[key] = ("dmy" if costs["dmy"] < costs["mdy"] else "mdy", "chronology")
@@ -1213,6 +1453,8 @@ class WhatsAppParser:
         lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
         if len(lines) > 1 and not text.endswith(("\n", "\r")):
             lines = lines[:-1]  # the head may cut the last line anywhere
+        while len(lines) > 1 and _is_preamble(lines[0]):
+            lines = lines[1:]  # WhatsApp Web and Desktop open with undated notices
         if not lines:
             return 0.0
         hits: list[_Header | None] = []
@@ -1292,6 +1534,8 @@ class WhatsAppParser:
                     raise ParseError("binary data, not a WhatsApp text export", file=path)
             h = _match_header(line, n, scan.colon_style is not False)
             if h is None:
+                if scan.headers == 0 and _is_preamble(line):
+                    scan.web_style = True
                 if last_candidate is not None and line.strip(BIDI_MARKS + " \t"):
                     # A notice is one line: text going on below is a message.
                     _, name, _ = scan.notice_candidates.pop()
@@ -1301,6 +1545,8 @@ class WhatsAppParser:
             if scan.colon_style is None:
                 scan.colon_style = h.colon
             scan.headers += 1
+            if h.rest.startswith("- ") and line.lstrip(BIDI_MARKS + " \t").startswith("["):
+                scan.web_style = True
             votes = scan.votes.setdefault(h.date_key, Counter())
             if not h.date_key[1]:
                 a, b = int(h.d1), int(h.d2)
@@ -1357,7 +1603,12 @@ class WhatsAppParser:
              "les messages", "i messaggi", "berichten", "сообщения", "הודעות", "mesajlar",
              "pesan dan panggilan", "wiadomości i połączenia", "الرسائل",
              "повідомлення й дзвінки", "tin nhắn và cuộc gọi", "ข้อความและการโทร",
-             "メッセージと通話")) and bool(
+             "メッセージと通話", "মেসেজ এবং কল", "訊息和通話", "訊息已受", "消息和通话",
+             "میسجز اور کالز", "پیامها و تماسها", "پیام‌ها و تماس‌ها", "मैसेजेस और कॉल्स",
+             "메시지 및 전화", "mesej dan panggilan", "meddelanden och samtal",
+             "beskeder og opkald", "meldinger og samtaler", "viestit ja puhelut",
+             "zprávy a hovory", "mesajele și apelurile", "az üzenetek és hívások",
+             "τα μηνύματα και οι κλήσεις")) and bool(
             _ENCRYPTION_RE.search(text))
 
     @staticmethod
@@ -1397,7 +1648,7 @@ class WhatsAppParser:
         contacts). Within one export "~ Name" and "Name" are different people, so the
         value keeps the prefix; the label is the bare name.
         """
-        name = strip_marks(raw)
+        name = _norm_name(raw)
         props: dict[str, Any] = {}
         label = name
         if name.startswith("~"):
@@ -1423,7 +1674,7 @@ class WhatsAppParser:
             if h is None:
                 if current is not None:
                     extra.append(line)
-                elif line.strip(BIDI_MARKS + " \t"):
+                elif line.strip(BIDI_MARKS + " \t") and not _is_preamble(line):
                     yield RowError(ref=f"line {n}", field=None,
                                    message="text before the first WhatsApp message header")
                 continue
@@ -1461,7 +1712,14 @@ class WhatsAppParser:
         cl = _classify(h.rest)
         text = "\n".join([cl.text, *extra]) if extra else cl.text
         edited = False
-        if cl.kind == "message" and text.rstrip().endswith(">") and _EDITED_RE.search(text):
+        forwarded = None
+        if cl.kind == "message":
+            m = _FORWARDED_RE.match(text)
+            if m:
+                # WhatsApp Web and Desktop tag forwarded messages in the text itself.
+                forwarded, text = ("many_times" if m["many"] else "once"), text[m.end():]
+        if (cl.kind == "message" and text.rstrip(_TRAILING_SPACE).endswith(">")
+                and _EDITED_RE.search(text)):
             # Before the placeholder is read: an edited caption ends in the marker.
             text, edited = _EDITED_RE.sub("", text), True
         info = _placeholder(text) if cl.kind == "message" else None
@@ -1470,7 +1728,7 @@ class WhatsAppParser:
         if notice is not None:
             props["notice"] = notice.kind
         if notice is not None or self._is_system(cl, info):
-            body = strip_marks(text if cl.kind == "message" else "\n".join([h.rest, *extra]))
+            body = strip_marks(text if cl.kind == "message" else "\n".join([cl.text, *extra]))
             notice_parties: tuple[Party, ...] = ()
             call = _read_call(body) if cl.name else None
             if call is not None and cl.name:
@@ -1490,11 +1748,15 @@ class WhatsAppParser:
             parties.extend(recipients_for(sender.value, members))
         if edited:
             props["edited"] = True
+        if forwarded:
+            props["forwarded"] = forwarded
         body: str | None = strip_marks(text)
         attachments: list[Attachment] = []
         if info is not None:
             body = info.get("caption") or None
-            if info["what"] == "deleted":
+            if info["what"] == "waiting":
+                props["undecrypted"] = True  # never decrypted on the exporting device
+            elif info["what"] == "deleted":
                 props["deleted"] = True
                 if info.get("deleted_by"):
                     props["deleted_by_admin"] = info["deleted_by"]
