@@ -39,15 +39,20 @@ An MMS with several addresses is a group message: the 137 address is the sender 
 others its recipients (``properties["cc"]``/``["bcc"]`` list those that were copies). Its
 text parts, in ``seq`` order, are the body; SMIL layout parts are ignored; any other part
 is an :class:`Attachment` with name, content type and the size and SHA-256 of its decoded
-``data``, decoded a slice at a time so a large video is never held twice. A part whose
-base64 is corrupt is listed without hash or size and gives a :class:`Notice` naming the
-message: the rest of the backup still imports.
+``data``. A part whose base64 is corrupt (a character that is not base64, data after the
+padding) is listed without hash or size and gives a :class:`Notice` naming the message,
+the part and the first bad character: the rest of the backup still imports.
 
-The file is read as a stream (fed to defusedxml's parser, each record cleared once read),
-so a backup of several gigabytes of media costs one part's data of memory. A DTD, entity
-declaration or external reference is refused; a file that is not well-formed XML - a
-truncated backup above all - raises ParseError naming the file and line, so the pipeline
-imports nothing rather than the records before the cut. Android's XML writer stores emoji
+The file is read as a stream and memory stays flat whatever the size of the backup or of
+one attachment: each record is cleared once read, and the ``data`` of every part - an
+attribute, which any XML parser would build whole - is taken out of the bytes before they
+reach the parser and hashed as it is read (:class:`_PartDataScanner`); the parser sees a
+placeholder naming what was read. Line breaks and ``&#10;`` references inside the base64
+are allowed; a value that is not well-formed XML is still left to the parser to refuse.
+The parser is defusedxml's: a DTD, entity declaration or external reference is refused; a
+file that is not well-formed XML - a truncated backup above all, even one cut inside a
+part's data - raises ParseError naming the file, line and the record it stops in, so the
+pipeline imports nothing rather than the records before the cut. Android's XML writer stores emoji
 as two character references to UTF-16 surrogates (``&#55357;&#56832;``), which no XML
 parser accepts: such pairs are turned into the one character they encode before parsing
 (a lone surrogate, or a reference to a character XML forbids, becomes U+FFFD and a Notice
@@ -59,12 +64,14 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from workstation.analysis.identifiers import IdentifierError, normalize_phone
 from workstation.ingest.chat._common import head_text
@@ -130,6 +137,10 @@ def _xml_char_ok(cp: int) -> bool:
             or 0x10000 <= cp <= 0x10FFFF)
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _CharRefFilter:
     """A read-only byte stream over ``raw`` in which a pair of character references to a
     UTF-16 surrogate pair becomes one reference to the character it encodes; a lone
@@ -140,7 +151,7 @@ class _CharRefFilter:
     of one is held back until more bytes come.
     """
 
-    def __init__(self, raw: BinaryIO, chunk: int = 1 << 20) -> None:
+    def __init__(self, raw: _Readable, chunk: int = 1 << 20) -> None:
         self.raw = raw
         self.chunk = chunk
         self.pending = b""
@@ -218,6 +229,341 @@ class _CharRefFilter:
         return b"".join(parts)
 
 
+# ---------------------------------------------------------------------- streamed part data
+
+#: Bytes of the file read at a time by :class:`_PartDataScanner`.
+_SCAN_CHUNK = 1 << 20
+_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_XML_WS = b" \t\r\n"
+# Markup that is, or may hide, a <part> start tag: the tag itself, a comment, CDATA, a PI.
+_MARKUP = re.compile(
+    rb"<(?:!--|!\[CDATA\[|\?|(?:[A-Za-z_][\w.\-]*:)?[pP][aA][rR][tT](?=[ \t\r\n/>]))")
+_ATTR_START = re.compile(rb"[ \t\r\n]*([^ \t\r\n=/>\"'<]+)[ \t\r\n]*=[ \t\r\n]*([\"'])")
+_TAG_END = re.compile(rb"[ \t\r\n]*/?>")
+_NOT_B64 = re.compile(rb"[^A-Za-z0-9+/= \t\r\n]")
+# What makes an attribute value not well-formed XML (or not ASCII): left for expat to judge.
+_XML_HAZARD = re.compile(rb"[&<\x00-\x08\x0b\x0c\x0e-\x1f\x80-\xff]")
+_NAMED_REF = re.compile(rb"&(amp|lt|gt|quot|apos);")
+_TAG_ATTR = {name: re.compile(rb"[ \t\r\n]" + name + rb"[ \t\r\n]*=[ \t\r\n]*([\"'])(.*?)\1", re.S)
+             for name in (b"ct", b"seq")}
+#: Bytes of a <part> start tag kept (for its ct and seq) while its data streams past.
+_TAG_KEEP = 64 * 1024
+#: A tag that holds no quote or ">" within this many bytes is not well-formed: left to expat.
+_TAG_LOOKAHEAD = 4096
+
+
+@dataclass
+class _PartData:
+    """What the scanner read in one part's ``data`` instead of handing it to the parser."""
+
+    seq: str | None
+    chars: int = 0
+    size: int = 0
+    sha256: str | None = None
+    corrupt: str | None = None
+    missing: bool = False
+    text: bytes | None = None
+
+
+class _B64Stream:
+    """Base64 given in pieces of any length (base64 characters only, whitespace already
+    taken out) decoded into a size and SHA-256; the bytes are kept only for a text part,
+    and only up to ``_MAX_TEXT_PART`` characters. The first fault is kept in ``error`` and
+    decoding stops there."""
+
+    def __init__(self, keep: bool) -> None:
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.chars = 0
+        self.head = b""
+        self.carry = b""
+        self.padded = False
+        self.kept: bytearray | None = bytearray() if keep else None
+        self.error: str | None = None
+
+    def feed(self, clean: bytes) -> None:
+        if not clean:
+            return
+        at = self.chars
+        self.chars += len(clean)
+        if len(self.head) < 8:
+            self.head += clean[:8 - len(self.head)]
+        if self.error is not None:
+            return
+        if self.padded:
+            self.error = f"data after the closing '=' padding (character {at + 1})"
+            return
+        piece = self.carry + clean if self.carry else clean
+        k = len(piece) - len(piece) % 4
+        self.carry = piece[k:]
+        if k:
+            self._decode(piece if k == len(piece) else piece[:k])
+
+    def invalid(self, what: str) -> None:
+        self.chars += 1
+        if self.error is None:
+            self.error = f"not base64: {what} at character {self.chars}"
+
+    def _decode(self, piece: bytes) -> None:
+        try:
+            raw = binascii.a2b_base64(piece, strict_mode=True)
+        except binascii.Error as exc:
+            self.error = str(exc) or "invalid base64"
+            return
+        self.hash.update(raw)
+        self.size += len(raw)
+        self.padded = piece.endswith(b"=")
+        if self.kept is not None:
+            if self.chars > _MAX_TEXT_PART:
+                self.kept = None
+            else:
+                self.kept += raw
+
+    def finish(self, seq: str | None) -> _PartData:
+        if self.carry and self.error is None:
+            self._decode(self.carry + b"=" * (-len(self.carry) % 4))
+        if self.chars == 0 or (self.chars == 4 and self.head.lower() == b"null"):
+            return _PartData(seq, missing=True)  # the app's "null": media not in the backup
+        if self.error is not None:
+            return _PartData(seq, self.chars, corrupt=self.error)
+        return _PartData(seq, self.chars, self.size, self.hash.hexdigest(),
+                         text=bytes(self.kept) if self.kept is not None else None)
+
+
+class _PartDataScanner:
+    """A read-only byte stream over the backup in which the value of every MMS part's
+    ``data`` attribute is replaced by a short placeholder naming an entry of ``found``,
+    where the value's decoded size and SHA-256 are kept: the base64 is hashed as it is
+    read and never held whole, by us or by expat (which would build the whole attribute).
+
+    Only as much XML is understood as finding those values takes: comments, CDATA and
+    processing instructions are passed over (a "<part" in them is no tag), and no other
+    tag needs reading, as a "<" cannot stand in an attribute value. Inside the value,
+    line breaks and character references to whitespace (``&#10;``, which some app versions
+    write) are skipped; the line breaks are repeated in the placeholder so the parser's
+    line numbers stay those of the file. A value that is not well-formed XML (a "<", an
+    unknown entity, a control character) or not ASCII is left to the parser from that
+    point on, so it is judged as before: refused, or a corrupt part.
+    """
+
+    def __init__(self, raw: BinaryIO, chunk: int = _SCAN_CHUNK) -> None:
+        self.raw = raw
+        self.chunk = chunk
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
+        self.done = False
+        self.out: list[bytes] = []
+        self.state = "text"
+        self.skip_to = b""
+        self.quote = b""
+        self.tag = bytearray()
+        self.stream: _B64Stream | None = None
+        self.lines = 0
+        self.last_cr = False
+        self.serial = 0
+        #: Placeholder prefix: random per file, so no value in a file can pose as one.
+        self.prefix = f"#part-data-{secrets.token_hex(6)}-"
+        self.found: dict[int, _PartData] = {}
+        #: The part whose data the end of the file cut off, if it did.
+        self.cut_off: _PartData | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.out and not self.done:
+            data = self.raw.read(self.chunk)
+            rest = self.buf[self.pos:]
+            self.buf = rest + data if rest else data
+            self.pos = 0
+            if not data:
+                self.eof = True
+            self._scan()
+            if self.eof:
+                self._finish()
+                self.done = True
+        got = b"".join(self.out)
+        self.out = []
+        return got
+
+    def pop(self, value: str | None) -> _PartData | None:
+        """The entry a ``data`` value names, if it is a placeholder (removed from ``found``)."""
+        if not value or not value.startswith(self.prefix):
+            return None
+        m = re.match(r"\d+", value[len(self.prefix):])
+        hit = self.found.pop(int(m.group()), None) if m else None
+        return hit or _PartData(None, corrupt="the data could not be read")
+
+    # ------------------------------------------------------------------ states
+    def _emit(self, end: int) -> None:
+        if end > self.pos:
+            self.out.append(self.buf[self.pos:end])
+            if self.state in ("tag", "value") and len(self.tag) < _TAG_KEEP:
+                self.tag += self.buf[self.pos:min(end, self.pos + _TAG_KEEP)]
+            self.pos = end
+
+    def _scan(self) -> None:
+        """Pass on what can be passed on; leave in ``buf`` only what needs more bytes."""
+        buf = self.buf
+        while self.pos < len(buf):
+            if self.state == "text":
+                m = _MARKUP.search(buf, self.pos)
+                if m is None:
+                    # Hold back a "<" near the end: it may start a tag the next read completes.
+                    lt = buf.rfind(b"<", max(self.pos, len(buf) - 64))
+                    self._emit(lt if lt != -1 and not self.eof else len(buf))
+                    return
+                self._emit(m.start())
+                token = m.group()
+                if token in (b"<!--", b"<![CDATA[", b"<?"):
+                    self._emit(m.end())
+                    self.state = "skip"
+                    self.skip_to = {b"<!--": b"-->", b"<?": b"?>"}.get(token, b"]]>")
+                else:
+                    self.tag = bytearray()
+                    self.state = "tag"
+                    self._emit(m.end())
+            elif self.state == "skip":
+                i = buf.find(self.skip_to, self.pos)
+                if i == -1:
+                    keep = 0 if self.eof else len(self.skip_to) - 1  # a terminator cut in two
+                    self._emit(max(self.pos, len(buf) - keep))
+                    return
+                self._emit(i + len(self.skip_to))
+                self.state = "text"
+            elif self.state == "tag":
+                m = _TAG_END.match(buf, self.pos)
+                if m is not None:
+                    self._emit(m.end())
+                    self.state = "text"
+                    continue
+                m = _ATTR_START.match(buf, self.pos)
+                if m is None:
+                    ahead = buf[self.pos:self.pos + _TAG_LOOKAHEAD]
+                    if (not self.eof and len(ahead) < _TAG_LOOKAHEAD
+                            and not re.search(rb"[\"'>]", ahead)):
+                        return  # the attribute's name or "=" continues in the next read
+                    self.state = "text"  # not well-formed: expat will say so
+                    continue
+                self._emit(m.end())
+                self.quote = m.group(2)
+                if m.group(1) == b"data":
+                    ct = _TAG_ATTR[b"ct"].search(self.tag)
+                    keep = ct is None or ct.group(2).strip().lower() == b"text/plain"
+                    self.stream = _B64Stream(keep)
+                    self.lines = 0
+                    self.last_cr = False
+                    self.state = "data"
+                else:
+                    self.state = "value"
+            elif self.state == "value":
+                i = buf.find(self.quote, self.pos)
+                if i == -1:
+                    self._emit(len(buf))
+                    return
+                self._emit(i + 1)
+                self.state = "tag"
+            else:  # data
+                i = buf.find(self.quote, self.pos)
+                end = len(buf) if i == -1 else i
+                if i == -1 and not self.eof:
+                    amp = buf.rfind(b"&", max(self.pos, end - 16), end)
+                    if amp != -1 and b";" not in buf[amp:end]:
+                        end = amp  # a reference cut in two: wait for its end
+                stop = self._data(buf, self.pos, end)
+                self.pos = stop
+                if stop < end:
+                    # Not base64 nor well-formed: the parser reads the rest of the value.
+                    byte = buf[stop]
+                    assert self.stream is not None
+                    self.stream.invalid("a non-ASCII character" if byte >= 0x80 else
+                                        "an '&' that is no character reference" if byte == 0x26
+                                        else repr(chr(byte)))
+                    self._close(quote=False)
+                    self.state = "text"
+                elif i != -1:
+                    self._close(quote=True)
+                    self.pos = i + 1
+                    self.state = "tag"
+                else:
+                    return
+
+    def _data(self, buf: bytes, start: int, end: int) -> int:
+        """Decode ``buf[start:end]`` of a data value; the index where it stopped (``end``, or
+        the byte the parser must judge)."""
+        stream = self.stream
+        assert stream is not None
+        seg = buf[start:end]
+        pattern = _NOT_B64 if stream.error is None else _XML_HAZARD
+        bad = pattern.search(seg)
+        if bad is None:
+            self._clean(seg, stream)
+            return end
+        p = 0
+        while bad is not None:
+            j = bad.start()
+            self._clean(seg[p:j], stream)
+            self.last_cr = False
+            byte = seg[j]
+            if byte == 0x26:  # "&"
+                m = _CHAR_REF.match(seg, j)
+                if m is not None:
+                    cp = _ref_value(m)
+                    if cp in (0x9, 0xA, 0xD, 0x20):
+                        pass
+                    elif cp in _B64_ALPHABET:
+                        stream.feed(bytes((cp,)))
+                    else:
+                        stream.invalid(f"the character reference {m.group().decode()}")
+                    p = m.end()
+                elif (m := _NAMED_REF.match(seg, j)) is not None:
+                    stream.invalid(f"the entity {m.group().decode()}")
+                    p = m.end()
+                else:
+                    return start + j
+            elif byte == 0x3C or byte < 0x20 or byte >= 0x80:
+                return start + j
+            else:
+                stream.invalid(repr(chr(byte)))
+                p = j + 1
+            pattern = _NOT_B64 if stream.error is None else _XML_HAZARD
+            bad = pattern.search(seg, p)
+        self._clean(seg[p:], stream)
+        return end
+
+    def _clean(self, seg: bytes, stream: _B64Stream) -> None:
+        """Base64 and XML whitespace: the line breaks counted, the rest decoded."""
+        if not seg:
+            return
+        lines = seg.count(b"\n")
+        if lines and self.last_cr and seg[0] == 0x0A:
+            lines -= 1  # "\r" + "\n" across two reads: one line break, counted with the "\r"
+        crs = seg.count(b"\r")
+        if crs:
+            lines += crs - seg.count(b"\r\n")
+        self.lines += lines
+        self.last_cr = seg[-1] == 0x0D
+        stream.feed(seg.translate(None, _XML_WS))
+
+    def _close(self, quote: bool) -> None:
+        assert self.stream is not None
+        seq = _TAG_ATTR[b"seq"].search(self.tag)
+        info = self.stream.finish(seq.group(2).decode("utf-8", "replace").strip() if seq else None)
+        self.stream = None
+        self.serial += 1
+        self.found[self.serial] = info
+        self.out.append(f"{self.prefix}{self.serial}".encode() + b"\n" * self.lines
+                        + (self.quote if quote else b""))
+
+    def _finish(self) -> None:
+        if self.state == "data":
+            self.pos = len(self.buf)
+            self._close(quote=False)
+            self.cut_off = self.found[self.serial]
+            self.cut_off.corrupt = "cut off by the end of the file"
+        else:
+            self._emit(len(self.buf))
+        self.state = "text"
+
+
 # ---------------------------------------------------------------------- XML reading
 
 class _Target:
@@ -229,15 +575,27 @@ class _Target:
         self.expat: Any = None
         self.depth = 0
         self.events: list[tuple[str, Any, int | None]] = []
+        self.records = 0
+        #: The record expat is inside (as "mms 5 (line 40)"), to say where a file stops.
+        self.open_record: str | None = None
 
     def start(self, tag: str, attrib: dict[str, str]) -> Any:
         elem = self._builder.start(tag, attrib)
         self.depth += 1
         line = self.expat.CurrentLineNumber if self.depth == 2 and self.expat is not None else None
+        if line is not None:
+            name = _local(tag)
+            if name in ("sms", "mms", "call"):
+                self.records += 1
+                self.open_record = f"{name} {self.records} (line {line})"
+            else:
+                self.open_record = f"<{tag}> (line {line})"
         self.events.append(("start", elem, line))
         return elem
 
     def end(self, tag: str) -> Any:
+        if self.depth == 2:
+            self.open_record = None
         self.depth -= 1
         elem = self._builder.end(tag)
         self.events.append(("end", elem, None))
@@ -392,7 +750,8 @@ class SmsBackupParser:
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror or exc}", file=p) from None
         with fh:
-            stream = _CharRefFilter(fh)
+            scanner = _PartDataScanner(fh)
+            stream = _CharRefFilter(scanner)
             target = _Target()
             parser = DefusedXMLParser(target=target, forbid_dtd=True)
             target.expat = parser.parser
@@ -403,7 +762,7 @@ class SmsBackupParser:
             others: Counter[str] = Counter()
             parts: list[dict[str, Any]] = []
             record_lines: dict[int, int] = {}
-            reader = _Reader(p, options)
+            reader = _Reader(p, options, scanner)
             try:
                 for event, elem, line in _xml_events(stream, parser, target):
                     if event == "start":
@@ -438,6 +797,8 @@ class SmsBackupParser:
                     else:
                         records -= 1
                         others[tag] += 1
+                        for e in elem.iter():  # a <part> out of place: forget its data
+                            scanner.pop(e.get("data"))
                     parts = []
                     elem.clear()
                     root.remove(elem)
@@ -449,15 +810,30 @@ class SmsBackupParser:
                 line_no, col = getattr(exc, "position", (None, None)) or (None, None)
                 msg = str(exc).split(": line", 1)[0]
                 ends_early = "no element found" in msg or "unclosed token" in msg
+                field = None
                 if ends_early:
-                    what = "the file ends before the backup does (truncated?); nothing of it is imported"
-                elif msg.startswith("not well-formed"):
-                    detail = msg[len("not well-formed"):].strip(" ()") or "invalid token"
-                    what = f"not well-formed XML: {detail} (a damaged file, or bytes that are not UTF-8)"
+                    what = "the file ends before the backup does (truncated?)"
+                    if target.open_record is not None:
+                        what += f", inside {target.open_record}"
+                    cut = scanner.cut_off
+                    if cut is not None:
+                        field = "data"
+                        what += (" in the base64 data of MMS part "
+                                 + (f"{cut.seq} " if cut.seq else "")
+                                 + f"({cut.chars:,} characters read)")
+                    what += "; nothing of it is imported"
                 else:
-                    what = f"not well-formed XML ({msg})"
+                    if msg.startswith("not well-formed"):
+                        detail = msg[len("not well-formed"):].strip(" ()") or "invalid token"
+                        what = f"not well-formed XML: {detail}"
+                    else:
+                        what = f"not well-formed XML ({msg})"
+                    if target.open_record is not None:
+                        what += f" in {target.open_record}"
+                    if msg.startswith("not well-formed"):
+                        what += " (a damaged file, or bytes that are not UTF-8)"
                 raise ParseError(what, file=p, ref=(f"line {line_no} column {(col or 0) + 1}"
-                                                    if line_no else None)) from None
+                                                    if line_no else None), field=field) from None
             except (LookupError, ValueError) as exc:
                 raise ParseError(f"cannot read the XML's declared encoding: {exc}", file=p) from None
         if root is None:
@@ -477,8 +853,10 @@ class SmsBackupParser:
 class _Reader:
     """Builds the records of one backup."""
 
-    def __init__(self, path: Path, options: ImportOptions) -> None:
+    def __init__(self, path: Path, options: ImportOptions,
+                 scanner: _PartDataScanner | None = None) -> None:
         self.path = path
+        self.scanner = scanner
         self.region = options.default_region or None
         self.owner = (options.owner or "").strip() or None
         self._owner_party: dict[str, Party] = {}
@@ -614,23 +992,34 @@ class _Reader:
 
     # ------------------------------------------------------------------ mms
     def part(self, elem: Any) -> dict[str, Any]:
-        """What one MMS part holds, read while its data is in memory (then freed)."""
+        """What one MMS part holds. Its ``data`` is normally a placeholder for what the
+        scanner read of it; when the scanner did not see it (a file not in an ASCII-based
+        encoding) it is the base64 itself, decoded here as it was read."""
+        data = _val(elem, "data")
+        streamed = self.scanner.pop(data) if self.scanner is not None else None
         ct = (_val(elem, "ct") or "").strip().lower()
         seq = _int(elem.get("seq"))
         out: dict[str, Any] = {"ct": ct, "seq": seq if seq is not None else 0}
         if ct == "application/smil" or ct.endswith("/smil"):
             out["skip"] = True
             return out
-        data = _val(elem, "data")
         if ct == "text/plain":
             text = _val(elem, "text")
-            if text is None and data is not None and len(data) <= _MAX_TEXT_PART:
-                try:
-                    raw = binascii.a2b_base64(data.translate(_WS_DELETE), strict_mode=True)
-                    charset = _CHARSETS.get(_int(elem.get("chset")) or 106, "utf-8")
-                    text = raw.decode(charset, errors="replace")
-                except (binascii.Error, LookupError):
-                    text = None
+            if text is None:
+                raw: bytes | None = None
+                if streamed is not None:
+                    raw = streamed.text if streamed.corrupt is None else None
+                elif data is not None and len(data) <= _MAX_TEXT_PART:
+                    try:
+                        raw = binascii.a2b_base64(data.translate(_WS_DELETE), strict_mode=True)
+                    except binascii.Error:
+                        raw = None
+                if raw is not None:
+                    try:
+                        text = raw.decode(_CHARSETS.get(_int(elem.get("chset")) or 106, "utf-8"),
+                                          errors="replace")
+                    except LookupError:
+                        text = None
             out["text"] = text
             return out
         name = next((v.strip().strip("<>") for v in (_val(elem, "name"), _val(elem, "fn"),
@@ -638,6 +1027,14 @@ class _Reader:
                      if v and v.strip().strip("<>")), None)
         out["name"] = name or f"part {out['seq']}"
         out["mime"] = ct or None
+        if streamed is not None:
+            if streamed.missing:
+                out["missing"] = True
+            elif streamed.corrupt is not None:
+                out["corrupt"] = streamed.corrupt
+            else:
+                out["size"], out["sha256"] = streamed.size, streamed.sha256
+            return out
         if data is None:
             out["missing"] = True
             return out
