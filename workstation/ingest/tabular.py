@@ -401,6 +401,13 @@ BUILTIN_PROFILES: dict[str, MappingProfile] = {p.name: p for p in (
        {"date": 0, "account": 1, "counterparty_account": 2, "merchant": 3, "currency": 9,
         "amount": 10, "posted_date": 12, "type": 14, "reference": 15, "description": 17},
        dayfirst=True, has_header=False, region="NL"),
+    # ABN AMRO's tab-separated .TAB download: no header line; the account, its currency,
+    # the booking date, the balance before and after, the value date, the signed amount
+    # and the description (the other side inside it).
+    _p("abnamro_headerless", "ABN AMRO transactions (.TAB, no header line)",
+       {"account": 0, "currency": 1, "date": 2, "balance": 4, "posted_date": 5, "amount": 6,
+        "description": 7},
+       dayfirst=True, has_header=False, region="NL"),
     # United Kingdom.
     _p("barclays", "Barclays account activity",
        {"reference": "Number", "date": "Date", "account": "Account", "amount": "Amount",
@@ -473,8 +480,10 @@ def _profile_matches(profile: MappingProfile, headers: set[str]) -> int:
 # matched without a currency or sign written into the header ("Amount (EUR)", "Belastung
 # CHF", "Withdrawal (-)"): see :func:`_header_keys`.
 _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "date": ("transaction date", "trans date", "trans. date", "transaction time", "date",
-             "datum", "belegdatum", "buchungstag", "buchungsdatum", "buchung", "transaktionsdatum", "fecha",
+    "date": ("transaction date", "trans date", "trans. date", "trade date", "transaction time",
+             "date",
+             "datum", "belegdatum", "einkaufsdatum", "buchungstag", "buchungsdatum", "buchung",
+             "transaktionsdatum", "fecha",
              "fecha operación", "fecha operacion", "fecha de operación", "date opération",
              "date operation", "date de l'opération", "date de transaction", "transactiedatum",
              "boekdatum", "data", "data operazione", "timestamp", "datetime", "created",
@@ -485,19 +494,25 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
              "uitvoeringsdatum", "date d'exécution", "date d'execution", "datum provedení",
              "datum transakce", "dátum transakcie", "data operacji", "data transakcji",
              # Fidelity's account history: the day the entry was run.
-             "run date"),
-    "time": ("time", "transaction time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora"),
+             "run date", "transfer date",
+             # ABN AMRO's spreadsheet download (the .TAB's columns, named).
+             "transactiondate"),
+    "time": ("time", "transaction time", "uhrzeit", "zeit", "heure", "hora", "tijd", "ora",
+             "trade time"),
     "posted_date": ("posted date", "post date", "posting date", "posted", "valuta",
-                    "valutadatum", "wertstellung", "wertstellungstag", "date de valeur",
+                    "valutadatum", "wertstellung", "wertstellungstag", "wertstellungsdatum",
+                    "date de valeur",
                     "fecha valor",
                     "rentedatum", "data valuta", "settlement date", "value date",
                     "completed date", "date valeur", "datum zaúčtování", "data księgowania",
-                    "data waluty"),
+                    "data waluty", "f. valor", "booked", "valuedate"),
     "amount": ("amount", "transaction amount", "betrag", "umsatz", "montant", "importe",
                "bedrag", "importo", "valor", "total", "gross", "brutto", "brut",
                "net amount", "value", "suma", "summa", "belopp", "beløb", "beløp", "määrä",
                "objem", "částka", "zaúčtovaná částka", "suma transakcie", "kwota",
-               "kwota transakcji (waluta rachunku)", "kwota operacji"),
+               "kwota transakcji (waluta rachunku)", "kwota operacji", "cantidad",
+               # GnuCash's register export: with the book's currency sign, then without.
+               "amount with sym", "amount num."),
     "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out",
               "paid out", "soll", "ausgang", "belastung", "belastungen", "lastschrift",
               "débit", "cargo", "cargos", "debe", "uitgaven", "af"),
@@ -508,7 +523,7 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "monnaie", "moneda", "divisa", "munteenheid", "munt", "valuta code",
                  "valutacode", "valutasoort", "valiuta", "valūta", "valuuta", "valuutta",
                  "valuta rekening", "devise du compte", "měna", "mena", "měna účtu", "waluta",
-                 "waluta rachunku"),
+                 "waluta rachunku", "ccy.", "mutationcode"),
     "merchant": ("merchant", "merchant name", "payee", "payee name", "name", "naam", "nom",
                  "name / description", "naam / omschrijving", "empfänger",
                  "zahlungsempfänger", "beguenstigter/zahlungspflichtiger",
@@ -519,8 +534,12 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "gavėjas", "saņēmējs/maksātājs", "saaja/maksja", "beneficiary's name",
                  "beneficiary name", "beneficiary", "název protiúčtu", "nazev protiuctu",
                  "protistrana", "nadawca/odbiorca", "odbiorca/nadawca", "dane kontrahenta",
-                 "kontrahent", "nom de la contrepartie", "naam van de tegenpartij"),
-    "description": ("description", "transaction description", "details", "narrative",
+                 "kontrahent", "nom de la contrepartie", "naam van de tegenpartij",
+                 "name des zahlungsbeteiligten", "name zahlungsbeteiligter",
+                 "name of sender/receiver"),
+    # UBS: "Description1" (the other side) before a "Description" naming the account.
+    "description": ("description1", "description 1", "description", "transaction description",
+                    "details", "narrative",
                     "particulars", "memo", "omschrijving", "omschrijving-1", "mededelingen",
                     "beschreibung", "verwendungszweck", "umsatztext", "buchungstext", "libellé",
                     "libelle", "libellé de l'opération", "descripción", "descripcion",
@@ -528,7 +547,10 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                     "payment reference", "original description", "reason",
                     "umsatzbeschreibung", "paaiškinimai", "informācija saņēmējam", "selgitus",
                     "zpráva pro příjemce", "opis operacji", "opis transakcji", "tytuł",
-                    "tytuł operacji", "communication", "mededeling", "action"),
+                    "tytuł operacji", "communication", "mededeling", "action",
+                    "transaction details", "référence de paiement", "referencia de pago",
+                    "causale", "booking text", "transactions", "merchant/description",
+                    "notes"),
     "mcc": ("mcc", "merchant category code", "category code", "sic", "mcc code"),
     "card_number": ("card number", "card no", "card no.", "card", "pan", "kartennummer",
                     "numéro de carte", "numero de carte", "número de tarjeta",
@@ -537,19 +559,21 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
                    "card last four digits", "card ending", "card used for transaction"),
     "cardholder": ("cardholder", "card holder", "cardholder name", "card holder full name",
                    "card member", "card name", "name on card", "karteninhaber", "titulaire",
-                   "titular", "kaarthouder"),
-    "account": ("account", "account number", "account no", "account name", "iban",
+                   "titular", "kaarthouder", "account/cardholder", "konto-/karteninhaber"),
+    "account": ("bsb / account number", "accountnumber", "account", "account number",
+                "account no", "account name", "iban",
                 "iban/bban", "konto", "kontonummer", "auftragskonto", "compte",
                 "numéro de compte", "cuenta", "número de cuenta", "rekening",
                 "rekeningnummer", "sąskaitos nr.", "klienta konts", "kliendi konto",
-                "číslo účtu", "rachunek"),
+                "číslo účtu", "rachunek", "numero di conto", "full account name"),
     "counterparty_account": ("counterparty account", "counterparty iban", "partner iban",
                              "payee account number", "tegenrekening", "tegenrekeningnummer",
                              "tegenrekening iban/bban", "kontonummer/iban",
                              "iban zahlungsbeteiligter", "iban tegenpartij",
                              "beneficiary's account", "beneficiary account", "protiúčet",
                              "číslo protiúčtu", "numer konta", "nr rachunku",
-                             "rachunek kontrahenta", "contrepartie", "tegenrekening iban"),
+                             "rachunek kontrahenta", "contrepartie", "tegenrekening iban",
+                             "iban des zahlungsbeteiligten"),
     "ip": ("ip", "ip address", "ip addr", "client ip", "ip adresse", "adresse ip",
            "dirección ip", "ip-adres"),
     "email": ("email", "e-mail", "email address", "e-mail address", "customer email",
@@ -568,12 +592,14 @@ _TX_SYNONYMS: dict[str, tuple[str, ...]] = {
              "tipo", "typ", "mutatiesoort", "indicator", "base type", "buchungstext",
              "posting text", "creditdebet", "credit/debet", "debet/credit", "d/k",
              "debets/kredīts", "deebet/kreedit", "d/c", "(d/c)", "c/d", "(c/d)",
-             "typ transakcji", "typ operacji", "type de transaction", "transaction"),
+             "typ transakcji", "typ operacji", "type de transaction", "transaction",
+             "transaktionstyp", "tipo de transacción", "tipo di transazione"),
     "category": ("category", "kategorie", "catégorie", "categorie", "categoría", "categoria",
-                 "kategoria"),
+                 "kategoria", "full category path", "sector", "branche"),
     "balance": ("balance", "running balance", "runningbalance", "running bal.", "saldo",
                 "saldo na trn", "saldo na mutatie", "solde", "kontostand", "guthaben",
                 "saldo po operacji", "saldo po transakcji", "zůstatek", "current balance",
+                "endsaldo",
                 "available balance"),
     "status": ("status", "state", "statut", "état", "etat", "estado"),
     "timezone": ("timezone", "time zone", "zeitzone", "fuseau horaire", "zona horaria"),
@@ -585,6 +611,15 @@ _DIRECTION_HEADERS = frozenset({"debit/credit", "dr/cr", "cr/dr", "af bij", "af/
                                 "soll/haben", "indicator", "creditdebet", "credit/debet",
                                 "debet/credit", "d/k", "debets/kredīts", "deebet/kreedit",
                                 "d/c", "(d/c)", "c/d", "(c/d)"})
+# An account number's header (not a bare "Account", which names the statement's own
+# account or funding source even beside the other side's name: Cash App).
+_ACCOUNT_NUMBER_HEADERS = frozenset({"account number", "account no", "kontonummer",
+                                     "numéro de compte", "número de cuenta", "numero di conto",
+                                     "rekeningnummer"})
+# A column naming the currency of the amount just before it, when the statement's own
+# currency is elsewhere.
+_ORIGINAL_CURRENCY_HEADERS = frozenset({"original currency", "originalwährung",
+                                        "monnaie d'origine", "devise d'origine"})
 # Money columns: matched on the header without its currency or sign designation.
 _MONEY_FIELDS = frozenset({"amount", "debit", "credit", "balance", "fee"})
 
@@ -860,7 +895,16 @@ def _guess_transaction_profile(headers: Sequence[Any]) -> MappingProfile | None:
             break
     direction = next((i for i, k in enumerate(keyed)
                       if k[0] in _DIRECTION_HEADERS and i not in taken), None)
-    if direction is not None and "amount" in index:
+    if direction is None and "type" in index and keyed[index["type"]][0] in _DIRECTION_HEADERS:
+        direction = index["type"]
+    if direction is not None and not any(f in index for f in ("amount", "debit", "credit")):
+        # Nationwide's midata export: beside a "Type", "Debit/Credit" holds the signed
+        # amount itself ("-£4.50", "+£2,100.00"), not the way it went.
+        if index.get("type") == direction:
+            del index["type"]
+        index["amount"] = direction
+        taken.add(direction)
+    elif direction is not None and "amount" in index:
         # A column that only says which way the money went ("(D/C)") is the one the sign
         # is read from, even beside a column called "Type" (SEB's payment kind, kept with
         # the row's other columns).
@@ -868,8 +912,22 @@ def _guess_transaction_profile(headers: Sequence[Any]) -> MappingProfile | None:
             taken.discard(index["type"])
         index["type"] = direction
         taken.add(direction)
+    if ("debit" in index and "credit" in index and "amount" in index
+            and keyed[index["amount"] + 1: index["amount"] + 2] != []
+            and keyed[index["amount"] + 1][0] in _ORIGINAL_CURRENCY_HEADERS):
+        # UBS's card export: "Amount" is in the currency paid in (named beside it); what
+        # the card was charged or credited is in "Debit"/"Credit".
+        del index["amount"]
     if "date" not in index and "posted_date" in index:
         index["date"] = index.pop("posted_date")  # Chase: "Posting Date" is the only date
+    elif "date" not in index and "time" in index:
+        index["date"] = index.pop("time")  # Up: "Time" is the only date (a timestamp)
+    if ("account" in index and "merchant" in index and "counterparty_account" not in index
+            and index["account"] == index["merchant"] + 1
+            and keyed[index["account"]][0] in _ACCOUNT_NUMBER_HEADERS):
+        # N26's older export: "Payee, Account number" is the payee's account, not the
+        # statement's own.
+        index["counterparty_account"] = index.pop("account")
     if "date" not in index:
         return None
     sign = "negative_is_debit"
@@ -1109,9 +1167,18 @@ for _num, _names in enumerate((
 _NUMERIC_DATE = re.compile(
     r"^(\d{1,4})\s*([./\-])\s*(\d{1,2})\s*([./\-']|'\s*)\s*(\d{1,4})\.?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# Zone abbreviations as exports write them after a time (Cash App's "16:12:36 EST") or in
+# a zone column (PayPal's "PST"), as fixed offsets: the abbreviation says which half of the
+# year it is.
+_ZONE_ABBREVIATIONS: dict[str, int] = {
+    "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4,
+    "AKST": -9, "AKDT": -8, "HST": -10, "CET": 1, "CEST": 2,
+    "MEZ": 1, "MESZ": 2,  # German for CET/CEST (PayPal's German download)
+    "BST": 1, "WET": 0, "WEST": 1, "EET": 2, "EEST": 3, "AEST": 10, "AEDT": 11}
 _TIME = re.compile(
     r"^(\d{1,2})[:.h](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6})\d*)?)?\s*"
-    r"(?:([AaPp])\.?\s*[Mm]\.?)?\s*(Z|UTC|GMT|[+\-]\d{2}:?\d{2})?$")
+    r"(?:([AaPp])\.?\s*[Mm]\.?)?\s*(Z|UTC|GMT|[+\-]\d{2}:?\d{2}|"
+    + "|".join(sorted(_ZONE_ABBREVIATIONS, key=len, reverse=True)) + r")?$")
 _WEEKDAY = re.compile(
     r"^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 
@@ -1145,6 +1212,8 @@ def _parse_offset(text: str) -> tzinfo:
     t = text.strip().upper()
     if t in ("Z", "UTC", "GMT"):
         return timezone.utc
+    if t in _ZONE_ABBREVIATIONS:
+        return timezone(timedelta(hours=_ZONE_ABBREVIATIONS[t]), t)
     m = re.fullmatch(r"([+\-])(\d{2}):?(\d{2})", t)
     if not m:
         raise ValueError(f"not a UTC offset: {text!r}")
@@ -1156,12 +1225,8 @@ def resolve_zone(text: str) -> tzinfo:
     """An IANA zone name, ``UTC``/``GMT``, an offset like ``+02:00``, or a common
     abbreviation (PST, PDT, EST, CET...). Raises ValueError."""
     t = text.strip()
-    abbrev = {"PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5,
-              "EDT": -4, "AKST": -9, "AKDT": -8, "HST": -10, "CET": 1, "CEST": 2,
-              "MEZ": 1, "MESZ": 2,  # German for CET/CEST (PayPal's German download)
-              "BST": 1, "WET": 0, "WEST": 1, "EET": 2, "EEST": 3, "AEST": 10, "AEDT": 11}
-    if t.upper() in abbrev:
-        return timezone(timedelta(hours=abbrev[t.upper()]), t.upper())
+    if t.upper() in _ZONE_ABBREVIATIONS:
+        return timezone(timedelta(hours=_ZONE_ABBREVIATIONS[t.upper()]), t.upper())
     m = re.fullmatch(r"(?:UTC|GMT)?\s*([+\-])(\d{1,2})(?::?(\d{2}))?", t, re.IGNORECASE)
     if m:
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
@@ -2285,6 +2350,15 @@ def iter_mapped_rows(path: str | Path, profile: MappingProfile, *, encoding: str
                     section = "pending" if heading.group(1) else None
                     stats.sections = True
                 continue
+            elif (len(row) < width and not spreadsheet and profile.target == "transaction"
+                  and _note_line(row[0]) and index is not None and "date" in index
+                  and (index["date"] >= len(row) or _note_line(row[index["date"]]))):
+                # A short line below the table that names a figure: Nationwide's
+                # "Arranged Overdraft Limit","20/08/2025","£100.00". No transaction has
+                # words where its date belongs.
+                stats.rows -= 1
+                stats.skipped["note line"] += 1
+                continue
             if len(row) != width:
                 yield RowError(ref=f"row {number}", field=None,
                                message=f"expected {width} columns, found {len(row)}")
@@ -2652,6 +2726,7 @@ ROW_SHAPES: dict[str, tuple[str, ...]] = {
     "hsbc_uk_headerless": ("date", "text", "amount"),
     "commbank_headerless": ("date", "amount", "text", "balance"),
     "anz_headerless": ("date", "amount", "text"),
+    "abnamro_headerless": ("any", "text", "date", "any", "balance", "date", "amount", "text"),
     "volksbank_nl_headerless": ("date", "text", "any", "any", "any", "any", "any", "text",
                                 "any", "text", "amount", "date", "date", "any", "text",
                                 "any", "any", "any", "any"),
