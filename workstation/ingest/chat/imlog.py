@@ -1,4 +1,5 @@
-"""Instant-messenger client logs: Pidgin/libpurple (plain text and HTML) and Adium (XML).
+"""Instant-messenger client logs: Pidgin/libpurple (plain text and HTML), Adium (XML) and
+Colloquy (XML transcripts).
 
 These clients logged every protocol they spoke (IRC, AIM, ICQ, Jabber/XMPP, Google Talk,
 Yahoo!, MSN, Facebook chat...), one file per conversation window. They are read by the
@@ -35,6 +36,16 @@ Adium (``<name> (2007-03-25T12.31.28-0400).chatlog``, an XML file or a folder ho
 * ``<chat account=".." service="AIM|ICQ|GTalk|Jabber|Yahoo!|MSN|Facebook|IRC">`` holding
   ``<message sender time alias [auto]>`` with XHTML text, ``<status type sender time>``
   and ``<event type sender time>``; every time carries its offset.
+
+Colloquy (``<channel or nick> <mm-dd-yy>.colloquyTranscript``, Mac IRC client)
+
+* ``<log began=".." source="irc://server/%23chan">`` holding ``<envelope>`` elements (a
+  ``<sender nickname hostmask [self="yes"]>`` then its ``<message received=".."
+  [action="yes"]>`` XHTML texts) and ``<event name="memberJoined|memberParted|..."
+  occurred="..">`` notices (a ``<message>`` sentence; the member's ``hostmask`` on a child).
+  Times are "2009-01-05 12:00:05 +0100" (with offset). The platform is ``irc:<server>``;
+  a hostmask naming an IP links the nick to it (``uses``), and a nick change states
+  ``same_as``, as in the IRC log importer.
 """
 
 from __future__ import annotations
@@ -57,8 +68,10 @@ from workstation.ingest.chat._common import (
 )
 from workstation.ingest.records import (
     ImportOptions,
+    ParsedEntity,
     ParsedEvent,
     ParseError,
+    ParsedLink,
     Party,
     Record,
     RowError,
@@ -79,6 +92,10 @@ _HTML_HEADER = re.compile(r"<title>\s*(?P<h>Conversation with .*?)\s*</title>", 
 _ADIUM_ROOT = re.compile(r"<chat\b[^>]*\b(?:xmlns=\"http://purl\.org/net/ulf/ns/0\.4-0\d\"|"
                          r"service=)[^>]*>", re.S)
 _ADIUM_ROOT_ACCOUNT = re.compile(r"<chat\b[^>]*\baccount=", re.S)
+_COLLOQUY_ROOT = re.compile(r"<log\b[^>]*\b(?:began|source)=\"", re.S)
+_COLLOQUY_EVENTS = {"memberjoined": "join", "memberparted": "part", "memberquit": "quit",
+                    "membernewnickname": "nick", "memberkicked": "kick",
+                    "topicchanged": "topic", "membermodechanged": "mode"}
 
 # "2011-12-09.011343-0800PST.txt", "2024-01-01.123456+0100CET.html", Windows zone names.
 _NAME_STAMP = re.compile(
@@ -171,6 +188,9 @@ def detect(head: bytes) -> str | None:
     if (low.startswith("<?xml") or low.startswith("<chat")) and _ADIUM_ROOT.search(start) and \
             _ADIUM_ROOT_ACCOUNT.search(start):
         return "adium_xml"
+    if (low.startswith("<?xml") or low.startswith("<log")) and _COLLOQUY_ROOT.search(start) and \
+            re.search(r"<(?:envelope|event)\b", start):
+        return "colloquy_xml"
     return None
 
 
@@ -460,8 +480,10 @@ def parse(path: Path, options: ImportOptions) -> Iterator[Record]:
         yield from _pidgin_html(path, options)
     elif kind == "adium_xml":
         yield from _adium(path, options)
+    elif kind == "colloquy_xml":
+        yield from _colloquy(path, options)
     else:
-        raise ParseError("not a Pidgin or Adium log", file=path)
+        raise ParseError("not a Pidgin, Adium or Colloquy log", file=path)
 
 
 def _pidgin_txt(path: Path, options: ImportOptions) -> Iterator[Record]:
@@ -554,7 +576,8 @@ def _adium_text(elem: Any) -> str:
     return html_to_text(inner)
 
 
-def _adium(path: Path, options: ImportOptions) -> Iterator[Record]:
+def _xml_root(path: Path, options: ImportOptions, what: str) -> Any:
+    """The root element of an XML log (DTDs and entities refused)."""
     from xml.etree.ElementTree import ParseError as XmlError
 
     from defusedxml import DefusedXmlException
@@ -562,13 +585,141 @@ def _adium(path: Path, options: ImportOptions) -> Iterator[Record]:
 
     text = _read_text(path, options)
     try:
-        root = fromstring(re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip()), forbid_dtd=True)
+        return fromstring(re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip()), forbid_dtd=True)
     except XmlError as exc:
         line, col = getattr(exc, "position", (0, 0))
-        raise ParseError(f"invalid XML in an Adium log: {exc}", file=path,
+        raise ParseError(f"invalid XML in {what}: {exc}", file=path,
                          ref=f"line {line} column {col + 1}") from None
     except DefusedXmlException as exc:
-        raise ParseError(f"refused XML construct in an Adium log ({exc})", file=path) from None
+        raise ParseError(f"refused XML construct in {what} ({exc})", file=path) from None
+
+
+def _colloquy_time(value: str | None) -> datetime | None:
+    """A Colloquy time ("2009-01-05 12:00:05 +0100", or ISO 8601), None if unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _mask_ip(mask: str | None) -> Party | None:
+    import ipaddress
+
+    host = (mask or "").rsplit("@", 1)[-1].strip()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return Party(kind="ip", value=host, role="participant")
+
+
+def _colloquy(path: Path, options: ImportOptions) -> Iterator[Record]:
+    from urllib.parse import unquote, urlsplit
+
+    root = _xml_root(path, options, "a Colloquy transcript")
+    if root.tag.rsplit("}", 1)[-1] != "log":
+        raise ParseError("not a Colloquy transcript: the root element is not <log>", file=path)
+    source = urlsplit(root.get("source") or "")
+    scheme = (source.scheme or "irc").lower()
+    host = source.hostname or ""
+    platform = f"irc:{host}" if scheme in ("irc", "ircs") and host else \
+        (scheme if scheme not in ("irc", "ircs") else "irc")
+    target = unquote(source.path.lstrip("/")) or \
+        re.sub(r" \d{1,2}-\d{1,2}-\d{2,4}$", "", path.stem)
+    base: dict[str, Any] = {"channel": "irc" if platform.startswith("irc") else "im",
+                            "client": "colloquy"}
+    conv: Party | None = None
+    if target:
+        base["conversation"] = target
+        conv = group(target, target, platform) if target[:1] in "#&!+" else \
+            account(target, target, platform, "recipient")
+    if host:
+        base["network"] = host
+    seen_ips: set[tuple[str, str]] = set()
+
+    def uses(who: Party, mask: str | None, ref: str) -> Iterator[Record]:
+        ip = _mask_ip(mask)
+        if ip is not None and (who.value, ip.value) not in seen_ips:
+            seen_ips.add((who.value, ip.value))
+            yield ParsedEntity(party=who, ref=ref, links=(ParsedLink("uses", who, ip),))
+
+    for i, el in enumerate(root, 1):
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag == "envelope":
+            sender_el = next((c for c in el if c.tag.rsplit("}", 1)[-1] == "sender"), None)
+            nick = ((sender_el.get("nickname") or sender_el.text or "").strip()
+                    if sender_el is not None else "")
+            mask = sender_el.get("hostmask") if sender_el is not None else None
+            msgs = [c for c in el if c.tag.rsplit("}", 1)[-1] == "message"]
+            for j, m in enumerate(msgs, 1):
+                ref = f"envelope {i} message {j}"
+                if not nick:
+                    yield RowError(ref=ref, field="sender",
+                                   message="Colloquy <envelope> without a sender nickname")
+                    continue
+                props = dict(base)
+                if m.get("action") == "yes":
+                    props["action"] = True
+                if sender_el is not None and sender_el.get("self") == "yes":
+                    props["own"] = True
+                if mask:
+                    props["hostmask"] = mask
+                when = _colloquy_time(m.get("received"))
+                if when is None and m.get("received"):
+                    props["time_raw"] = m.get("received")
+                party = account(nick, nick, platform, "sender")
+                to = [conv] if conv is not None and conv.value != nick else []
+                yield ParsedEvent(kind="message", occurred_at=when, ref=ref,
+                                  body=_adium_text(m), parties=(party, *to), properties=props)
+                yield from uses(party, mask, ref)
+        elif tag == "event":
+            ref = f"event {i}"
+            props = dict(base)
+            name = (el.get("name") or "").strip()
+            event = _COLLOQUY_EVENTS.get(name.lower())
+            props["event"] = event or name or "event"
+            text_el = next((c for c in el if c.tag.rsplit("}", 1)[-1] == "message"), None)
+            text = _adium_text(text_el) if text_el is not None else name
+            parties: list[Party] = []
+            facts: list[Record] = []
+            masked = [c for c in el.iter() if c is not el and c.get("hostmask")]
+            who_el = next((c for c in el if c.tag.rsplit("}", 1)[-1] in ("who", "member")),
+                          None)
+            who_nick = (who_el.get("nickname") or who_el.text or "").strip() \
+                if who_el is not None else ""
+            nm = re.match(r"^(?P<old>\S+) is now known as (?P<new>\S+?)\.?$", text)
+            if event == "nick" and nm:
+                old = account(nm["old"], nm["old"], platform, "participant")
+                new = account(nm["new"], nm["new"], platform, "participant")
+                parties += [old, new]
+                link = ParsedLink("same_as", old, new)
+                facts.append(ParsedEntity(party=new, ref=ref, links=(link,)))
+            elif who_nick:
+                parties.append(account(who_nick, who_nick, platform, "participant"))
+            for c in masked:
+                props["hostmask"] = c.get("hostmask")
+                ip = _mask_ip(c.get("hostmask"))
+                if ip is not None and parties:
+                    parties.append(ip)
+                    facts.extend(uses(parties[0], c.get("hostmask"), ref))
+            if conv is not None and parties:
+                parties.append(conv)
+            yield ParsedEvent(kind="system", occurred_at=_colloquy_time(el.get("occurred")),
+                              ref=ref, title=text, body=text or None, parties=tuple(parties),
+                              properties=props)
+            yield from facts
+
+
+def _adium(path: Path, options: ImportOptions) -> Iterator[Record]:
+    root = _xml_root(path, options, "an Adium log")
     if root.tag.rsplit("}", 1)[-1] != "chat":
         raise ParseError("not an Adium log: the root element is not <chat>", file=path)
     service = root.get("service") or ""

@@ -2,7 +2,10 @@
 
 Outlook .msg files ([MS-OXMSG] compound files, read with olefile) give events of the same
 shape and the same party values as .eml (see :class:`MsgParser`): an Exchange sender or
-recipient is the SMTP address when the file or its transport headers give one.
+recipient is the SMTP address when the file or its transport headers give one. Of its
+named properties, the sending account (``properties["account"]``), the categories
+(``"categories"``) and the internet headers Outlook kept there (``"internet_headers"``;
+an X-Originating-IP among them is the sender's IP) are read.
 
 Each mail becomes one ParsedEvent (kind "message", ``properties["channel"] = "email"``):
 From as sender, To/Cc/Bcc as recipients (``Party(kind="email")``, the header in
@@ -18,7 +21,12 @@ Also kept: the IP addresses of the "from" clauses of Received headers (``Party(k
 role="relay")``, hop 1 being the one nearest the sender; private, loopback and link-local
 addresses left out), X-Originating-IP, Gmail Takeout labels and thread id
 (``X-Gmail-Labels``/``X-GM-LABELS``, ``X-GM-THRID``) and Thunderbird's ``X-Mozilla-Status``
-flags (a mail marked deleted but not yet compacted away is ``properties["deleted"]``).
+flags (a mail marked deleted but not yet compacted away is ``properties["deleted"]``) and
+tags (``X-Mozilla-Keys``, ``properties["tags"]``). The files Outlook packed into a TNEF
+``winmail.dat`` are listed after it as attachments of their own (name, size, hashes;
+``properties["tnef"]`` says which). In an mbox, a mail's ``Content-Length`` (mboxcl,
+mboxcl2) is trusted when the declared end of its body is at a separator or the end of the
+file: a ``From `` line inside such a body does not split it.
 With no readable Date header the time of the newest Received header is used
 (``properties["date_source"] = "received"``), else, in an mbox, the time on the mail's
 "From " separator line (``"mbox_separator"``: the delivery time the mailbox writer
@@ -39,6 +47,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import ipaddress
+import os
 import re
 import struct
 from collections.abc import Iterable, Iterator
@@ -89,7 +98,10 @@ _SEPARATOR_DATE = re.compile(
     r"(?: +(?P<z1>[+-]\d{4})| +[A-Z]{2,5})? +(?P<y>\d{4})(?: +(?P<z2>[+-]\d{4}))?")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]|\(([0-9]{1,3}(?:\.[0-9]{1,3}){3})\)")
+# "[203.0.113.9]", "[IPv6:2001:db8::1]", "(203.0.113.9)", and qmail's "(user@203.0.113.9)"
+# or "(HELO x) (203.0.113.9)".
+_RECEIVED_IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]{3,45})\]|"
+                          r"\((?:[^()\s@]*@)?([0-9]{1,3}(?:\.[0-9]{1,3}){3})\)")
 # Addresses that say nothing about who sent a mail (internal hops, the relay itself).
 _NOT_TELLING = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
@@ -269,6 +281,113 @@ def _attachment(part: Message) -> Attachment:
                       md5=hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
+# --- TNEF (winmail.dat, [MS-OXTNEF]) ---------------------------------------------------
+# Outlook wraps a rich-text mail's attachments into one application/ms-tnef part: a
+# signature, then attributes (level byte, 32-bit id whose high half is its type, 32-bit
+# length, data, 16-bit checksum). attAttachRendData starts each attachment, attAttachTitle
+# is its (short) name, attAttachData its bytes and attAttachment its MAPI properties, the
+# long file name among them.
+_TNEF_SIGNATURE = 0x223E9F78
+_ATT_ATTACH_REND_DATA = 0x9002
+_ATT_ATTACH_TITLE = 0x8010
+_ATT_ATTACH_DATA = 0x800F
+_ATT_ATTACHMENT = 0x9005
+_TNEF_MAX_FILES = 1000
+_MAPI_FIXED = {0x0002: 2, 0x0003: 4, 0x0004: 4, 0x0005: 8, 0x0006: 8, 0x0007: 8, 0x000A: 4,
+               0x000B: 2, 0x0014: 8, 0x0040: 8, 0x0048: 16}
+
+
+def _mapi_strings(data: bytes, codec: str) -> dict[int, str]:
+    """The single-valued string properties of a TNEF MAPI property block (id -> text);
+    stops quietly at the first thing it cannot read."""
+    out: dict[int, str] = {}
+    pos = 4
+    try:
+        (count,) = struct.unpack_from("<I", data, 0)
+        for _ in range(min(count, 4096)):
+            typ, pid = struct.unpack_from("<HH", data, pos)
+            pos += 4
+            if pid >= 0x8000:  # a named property: GUID, kind, then a number or a name
+                (kind,) = struct.unpack_from("<I", data, pos + 16)
+                pos += 20
+                if kind == 0:
+                    pos += 4
+                else:
+                    (n,) = struct.unpack_from("<I", data, pos)
+                    pos += 4 + n + (-n % 4)
+            multi, base = typ & 0x1000, typ & 0x0FFF
+            if base in _MAPI_FIXED:
+                values = 1
+                if multi:
+                    (values,) = struct.unpack_from("<I", data, pos)
+                    pos += 4
+                size = _MAPI_FIXED[base]
+                pos += values * (size + (-size % 4))
+            elif base in (0x001E, 0x001F, 0x0102, 0x000D):
+                (values,) = struct.unpack_from("<I", data, pos)
+                pos += 4
+                for _v in range(min(values, 4096)):
+                    (n,) = struct.unpack_from("<I", data, pos)
+                    raw = data[pos + 4: pos + 4 + n]
+                    if len(raw) < n:
+                        return out
+                    pos += 4 + n + (-n % 4)
+                    if not multi and base in (0x001E, 0x001F):
+                        text = raw.decode("utf-16-le" if base == 0x001F else codec, "replace")
+                        out[pid] = text.split("\x00", 1)[0]
+            else:
+                return out
+    except struct.error:
+        pass
+    return out
+
+
+def tnef_files(data: bytes) -> list[Attachment]:
+    """The files packed in a TNEF (winmail.dat) blob, by name with size and hashes; empty
+    when the blob is not TNEF. A damaged blob gives the files read before the damage."""
+    if len(data) < 6 or struct.unpack_from("<I", data, 0)[0] != _TNEF_SIGNATURE:
+        return []
+    files: list[dict[str, Any]] = []
+    pos = 6
+    while pos + 9 <= len(data) and len(files) <= _TNEF_MAX_FILES:
+        level = data[pos]
+        attr, length = struct.unpack_from("<II", data, pos + 1)
+        value = data[pos + 9: pos + 9 + length]
+        if len(value) < length:
+            break
+        pos += 9 + length + 2
+        if level != 2:
+            continue
+        aid = attr & 0xFFFF
+        if aid == _ATT_ATTACH_REND_DATA or not files:
+            files.append({})
+        if aid == _ATT_ATTACH_TITLE:
+            files[-1]["title"] = value.split(b"\x00", 1)[0].decode("cp1252", "replace")
+        elif aid == _ATT_ATTACH_DATA:
+            files[-1]["data"] = value
+        elif aid == _ATT_ATTACHMENT:
+            strings = _mapi_strings(value, "cp1252")
+            name = strings.get(_PR_ATTACH_LONG_FILENAME) or strings.get(_PR_DISPLAY_NAME)
+            if name:
+                files[-1]["long"] = name
+            if strings.get(_PR_ATTACH_MIME_TAG):
+                files[-1]["mime"] = strings[_PR_ATTACH_MIME_TAG]
+    out: list[Attachment] = []
+    for f in files:
+        blob = f.get("data")
+        name = (f.get("long") or f.get("title") or "").strip()
+        if blob is None and not name:
+            continue
+        name = name or "unnamed"
+        out.append(Attachment(
+            name=name, mime=f.get("mime") or _guess_mime(name),
+            size=len(blob) if blob is not None else None,
+            sha256=hashlib.sha256(blob).hexdigest() if blob is not None else None,
+            md5=hashlib.md5(blob, usedforsecurity=False).hexdigest() if blob is not None
+            else None))
+    return out
+
+
 def _alternatives(msg: Message, a: Message, b: Message) -> bool:
     """Whether parts ``a`` and ``b`` are renderings of each other (share a
     multipart/alternative)."""
@@ -420,6 +539,9 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
         props["thread_id"] = str(msg["X-GM-THRID"]).strip()
     if msg.get("X-Mozilla-Status"):
         props.update(_mozilla_flags(str(msg["X-Mozilla-Status"])))
+    keys = " ".join(str(msg.get("X-Mozilla-Keys", "") or "").split())
+    if keys:
+        props["tags"] = keys.split()  # Thunderbird's tags ("$label1" = Important, ...)
     for header, key in (("Message-ID", "message_id"), ("In-Reply-To", "in_reply_to"),
                         ("References", "references"), ("X-Mailer", "mailer"),
                         ("User-Agent", "mailer")):
@@ -451,6 +573,7 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
             body = html_to_text(_text_of(html))
     attachments: list[Attachment] = []
     attached_messages: list[dict[str, Any]] = []
+    tnef: list[dict[str, Any]] = []
     extra_text: list[str] = []
     for part, in_alternative in _leaves(msg):
         if any(part is b for b in body_parts) or part is msg and not msg.is_multipart() and \
@@ -466,6 +589,16 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
                 extra_text.append(text)  # Apple Mail: text, picture, more text
             continue
         attachments.append(_attachment(part))
+        if part.get_content_type() in ("application/ms-tnef", "application/vnd.ms-tnef") or \
+                attachments[-1].name.lower() == "winmail.dat":
+            payload = part.get_payload(decode=True)
+            inside = tnef_files(payload) if isinstance(payload, bytes) else []
+            if inside:
+                # The files Outlook packed into winmail.dat, listed (and hashed) like the
+                # mail's own attachments; which ones came from it is in "tnef".
+                attachments.extend(inside)
+                tnef.append({"container": attachments[-1 - len(inside)].name,
+                             "files": [a.name for a in inside]})
         if part.get_content_type() == "message/rfc822":
             inner = _inner_message(part)
             if inner is not None:
@@ -477,6 +610,8 @@ def mail_event(msg: EmailMessage, ref: str, extra: dict[str, Any] | None = None,
         body = "\n\n".join([body, *extra_text]) if body else "\n\n".join(extra_text)
     if attached_messages:
         props["attached_messages"] = attached_messages
+    if tnef:
+        props["tnef"] = tnef
     if msg.defects:
         props["defects"] = [type(d).__name__ for d in msg.defects]
     return ParsedEvent(kind="message", occurred_at=occurred, ref=ref, title=subject,
@@ -579,6 +714,7 @@ def _header_lines(lines: list[bytes]) -> list[bytes]:
 
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d{1,12})[ \t]*\r?\n?$", re.I)
 
 
 def _mbox_lines(fh: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
@@ -604,6 +740,40 @@ def _mbox_lines(fh: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
         yield n, line, False
     if pending is not None:
         yield pending[0], pending[1], False
+
+
+class _Peek:
+    """Looks at a few bytes elsewhere in a file being streamed (a second read-only handle,
+    opened on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: Any = None
+
+    def separator_at(self, pos: int) -> bool:
+        """Whether a "From " separator line (after blank lines) or the end of the file is
+        at ``pos``: how mboxcl's Content-Length is checked before it is trusted."""
+        try:
+            if self.fh is None:
+                self.fh = self.path.open("rb")
+            if pos > os.fstat(self.fh.fileno()).st_size:
+                return False
+            self.fh.seek(pos)
+            data = self.fh.read(64)
+        except OSError:
+            return False
+        rest = data.lstrip(b"\r\n")
+        return rest.startswith(b"From ") or (not rest and len(data) < 64)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+    def __enter__(self) -> _Peek:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class MboxParser:
@@ -633,7 +803,7 @@ class MboxParser:
             fh = path.open("rb")
         except OSError as exc:
             raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
-        with fh:
+        with fh, _Peek(path) as peek:
             count = 0
             buf: list[bytes] = []
             size = 0
@@ -641,8 +811,26 @@ class MboxParser:
             sep: bytes | None = None
             sep_line = 0
             unquoted = 0
+            offset = 0  # file offset of the line after the current one
+            in_headers = False
+            declared: int | None = None  # mboxcl's Content-Length of the current mail
+            body_end: int | None = None  # where that length says the body ends
             for n, line, is_sep in _mbox_lines(fh):
+                offset += len(line)
+                if is_sep and body_end is not None and offset - len(line) < body_end and \
+                        peek.separator_at(body_end):
+                    is_sep = False  # a "From " line inside a body whose length is declared
+                if sep is not None and in_headers:
+                    if not line.strip():
+                        in_headers = False
+                        if declared is not None:
+                            body_end = offset + declared
+                    elif declared is None:
+                        cl = _CONTENT_LENGTH.match(line)
+                        if cl:
+                            declared = int(cl.group(1))
                 if is_sep:
+                    in_headers, declared, body_end = True, None, None
                     if sep is not None:
                         count += 1
                         yield self._finish(buf, oversize, sep, sep_line, count, size, unquoted)
@@ -793,6 +981,7 @@ class _Ole:
         self.path = path
         self.size = size
         self.read_total = 0
+        self.named: dict[tuple[str, int | str], int] | None = None  # see _named_ids
         # children[parent path] = {UPPER-CASE name: name as written}; producers differ in
         # the case of the hex digits of stream names.
         self.children: dict[tuple[str, ...], dict[str, str]] = {}
@@ -883,6 +1072,21 @@ class _MsgObject:
 
     def binary(self, pid: int) -> bytes | None:
         return self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}0102")
+
+    def strings(self, pid: int) -> list[str]:
+        """A multi-valued string property (PtypMultipleString/String8): the value streams
+        "<stream>-00000000", "-00000001"... beside the stream of lengths."""
+        out: list[str] = []
+        for typ, codec in ((0x101F, "utf-16-le"), (0x101E, _codec(self.codepage))):
+            lengths = self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}{typ:04X}")
+            if lengths is None:
+                continue
+            for i in range(min(len(lengths) // 4, 1024)):
+                raw = self.ole.stream(self.where, f"{_SUBSTG}{pid:04X}{typ:04X}-{i:08X}")
+                if raw is not None:
+                    out.append(raw.decode(codec, errors="replace").split("\x00", 1)[0])
+            break
+        return out
 
     def storages(self, prefix: str) -> list[tuple[str, ...]]:
         names = self.ole.children.get(self.where, {})
@@ -1162,6 +1366,89 @@ def _parse_headers(text: str) -> EmailMessage | None:
     return msg if isinstance(msg, EmailMessage) else None
 
 
+# Named properties ([MS-OXMSG] 2.2.3): the root's "__nameid_version1.0" storage maps
+# (property set, number or name) to the id (0x8000 + index) a message's streams use.
+_NAMEID = "__NAMEID_VERSION1.0"
+_PS_PUBLIC_STRINGS = "00020329-0000-0000-c000-000000000046"
+_PS_INTERNET_HEADERS = "00020386-0000-0000-c000-000000000046"
+_PSETID_COMMON = "00062008-0000-0000-c000-000000000046"
+_PID_LID_INTERNET_ACCOUNT_NAME = 0x8580
+_NAMED_KEPT = 200  # X- headers kept from PS_INTERNET_HEADERS, at most
+
+
+def _named_ids(ole: _Ole) -> dict[tuple[str, int | str], int]:
+    """(property set GUID, number or lower-case name) -> property id, from the root's
+    name map; empty when the file has none or it is damaged."""
+    import uuid
+
+    where = (ole.has((), _NAMEID) or "",)
+    if not where[0]:
+        return {}
+    guids = ole.stream(where, "__substg1.0_00020102") or b""
+    entries = ole.stream(where, "__substg1.0_00030102") or b""
+    names = ole.stream(where, "__substg1.0_00040102") or b""
+    out: dict[tuple[str, int | str], int] = {}
+    for off in range(0, len(entries) - 7, 8):
+        ident, index_kind, prop_index = struct.unpack_from("<IHH", entries, off)
+        gi = index_kind >> 1
+        if gi == 1:
+            guid = "00020328-0000-0000-c000-000000000046"  # PS_MAPI
+        elif gi == 2:
+            guid = _PS_PUBLIC_STRINGS
+        elif len(guids) >= (gi - 2) * 16:
+            guid = str(uuid.UUID(bytes_le=guids[(gi - 3) * 16:(gi - 2) * 16]))
+        else:
+            continue
+        key: int | str
+        if index_kind & 1:
+            if ident + 4 > len(names):
+                continue
+            (n,) = struct.unpack_from("<I", names, ident)
+            key = names[ident + 4: ident + 4 + n].decode("utf-16-le", "replace").lower()
+        else:
+            key = ident
+        out[(guid, key)] = 0x8000 + prop_index
+    return out
+
+
+def _named_parts(ole: _Ole, obj: _MsgObject, props: dict[str, Any],
+                 parties: list[Party]) -> None:
+    """What Outlook keeps only as named properties: the sending account, the categories,
+    and the internet headers it did not keep as transport headers (X-Originating-IP...)."""
+    named = ole.named if ole.named is not None else _named_ids(ole)
+    ole.named = named
+    if not named:
+        return
+    pid = named.get((_PSETID_COMMON, _PID_LID_INTERNET_ACCOUNT_NAME))
+    account = obj.string(pid) if pid is not None else None
+    if account:
+        props["account"] = account
+    pid = named.get((_PS_PUBLIC_STRINGS, "keywords"))
+    categories = obj.strings(pid) if pid is not None else []
+    if categories:
+        props["categories"] = categories
+    headers: dict[str, str] = {}
+    for (guid, key), pid in sorted(named.items(), key=lambda kv: kv[1]):
+        if guid != _PS_INTERNET_HEADERS or not isinstance(key, str):
+            continue
+        value = obj.string(pid)
+        if value is not None and len(headers) < _NAMED_KEPT:
+            headers[key] = " ".join(value.split())
+    if headers:
+        props["internet_headers"] = headers
+    origin = {p.value for p in parties if p.kind == "ip" and p.role == "origin"}
+    for header in ("x-originating-ip", "x-sender-ip"):
+        raw = headers.get(header, "").strip(" []")
+        if raw and raw not in origin:
+            try:
+                ipaddress.ip_address(raw)
+            except ValueError:
+                continue
+            origin.add(raw)
+            parties.append(Party(kind="ip", value=raw, role="origin",
+                                 properties={"header": header, "source": "named_property"}))
+
+
 def _storage_digest(ole: _Ole, where: tuple[str, ...]) -> tuple[int, str, str]:
     """(size, SHA-256, MD5) of an attached object storage: its streams in name order, each
     as its path, a NUL and its bytes (a stable fingerprint of the attached item)."""
@@ -1211,6 +1498,12 @@ def _msg_parts(ole: _Ole, obj: _MsgObject, depth: int) -> dict[str, Any]:
                              properties={"header": "reply-to"}))
     if headers is not None:
         parties.extend(_ip_parties(headers))
+    try:
+        _named_parts(ole, obj, props, parties)
+    except ParseError:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged name map must not cost the mail
+        props["named_properties_unreadable"] = True
     sent = obj.time(_PR_CLIENT_SUBMIT_TIME)
     delivered = obj.time(_PR_MESSAGE_DELIVERY_TIME)
     occurred = sent
