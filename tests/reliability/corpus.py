@@ -151,6 +151,12 @@ def samples(work: Path) -> dict[str, list[Path]]:
     sms_backup.write_text(SMS_BACKUP, encoding="utf-8")
     calls_backup = work / "calls-20240102101500.xml"
     calls_backup.write_text(CALLS_BACKUP, encoding="utf-8")
+    # Discord's own data package (zip), built by its tests' writer: messages in JSON and
+    # CSV channels, the owner's account, linked accounts, a card, activity IPs.
+    from tests.core.ingest.test_chat_discord_package import as_zip, package
+
+    discord_package = as_zip(work / "package.zip", package())
+    discord_package_csv = as_zip(work / "package-2021.zip", package(form="csv", c_prefix=False))
     return {
         "telegram_json": [d / "chat/telegram/result.json"],
         "telegram_html": [d / "chat/telegram/messages.html"],
@@ -170,6 +176,7 @@ def samples(work: Path) -> dict[str, list[Path]]:
         "booking_xml": [FIXTURES / "booking/bookings.xml", FIXTURES / "booking/niem_booking.xml"],
         "booking_table": [FIXTURES / "booking/bookings.csv"],
         "sms_backup_xml": [sms_backup, calls_backup],
+        "discord_package": [discord_package, discord_package_csv],
     }
 
 

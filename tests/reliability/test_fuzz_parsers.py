@@ -32,7 +32,7 @@ from workstation.ingest.pipeline import _records, run_import
 from workstation.ingest.records import ImportOptions, Notice, ParsedEntity, ParsedEvent, ParseError, RowError
 
 PARSER_NAMES = [p.name for p in all_parsers()]
-ZIP_ONLY = {"slack_zip"}  # no lines to recombine: fuzzed member by member in the mutation test
+ZIP_ONLY = {"slack_zip", "discord_package"}  # no lines to recombine: fuzzed member by member in the mutation test
 EXAMPLES = count("fuzz_examples", 25, 300)
 PIPELINE_EXAMPLES = count("fuzz_pipeline_examples", 6, 60)
 MAX_RECORDS = 20_000

@@ -11,6 +11,7 @@ the platform set (``Party(kind="email")`` for mail; group conversations are
 from __future__ import annotations
 
 from workstation.ingest.chat.discord import DiscordJsonParser
+from workstation.ingest.chat.discord_package import DiscordPackageParser
 from workstation.ingest.chat.irc import IrcLogParser
 from workstation.ingest.chat.mail import EmlParser, MboxParser, MsgParser
 from workstation.ingest.chat.messenger import MessengerHtmlParser, MessengerJsonParser
@@ -26,6 +27,7 @@ PARSERS: list[Parser] = [
     TelegramHtmlParser(),
     WhatsAppParser(),
     DiscordJsonParser(),
+    DiscordPackageParser(),
     MessengerJsonParser(),
     MessengerHtmlParser(),
     IrcLogParser(),
@@ -39,6 +41,7 @@ PARSERS: list[Parser] = [
 __all__ = [
     "PARSERS",
     "DiscordJsonParser",
+    "DiscordPackageParser",
     "EmlParser",
     "IrcLogParser",
     "MboxParser",
