@@ -175,3 +175,16 @@ def test_export_zipped_inside_a_top_folder(tmp_path: Path) -> None:
     [ev] = events(list(P.parse(path, ImportOptions())))
     assert (ev.body, ev.parties[0].label, ev.parties[1].value) == ("hi", "Ann Example", "C9")
     assert ev.ref == "Acme Slack export/ops/2024-02-01.json message 1706781600.0"
+
+
+def test_member_without_a_name_is_refused_not_a_crash(tmp_path: Path) -> None:
+    # A damaged central directory can give a member an empty name (zipfile then fails with
+    # an IndexError of its own): refused by name like any unsafe member.
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("channels.json", b"[]")
+        with zf.open(zipfile.ZipInfo(""), "w") as fh:
+            fh.write(b"x")
+    with pytest.raises(ParseError) as exc:
+        list(P.parse(path, ImportOptions()))
+    assert "unsafe member name (empty name)" in str(exc.value) and str(path) in str(exc.value)

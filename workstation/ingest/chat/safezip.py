@@ -59,6 +59,8 @@ class _MemberStream(io.RawIOBase):
 def member_name_problem(name: str) -> str | None:
     """Why a member name is unsafe, or None when it is fine."""
     norm = name.replace("\\", "/")
+    if not norm:
+        return "empty name"
     if norm.startswith("/"):
         return "absolute path"
     if re.match(r"^[A-Za-z]:", norm):
