@@ -157,6 +157,11 @@ def samples(work: Path) -> dict[str, list[Path]]:
 
     discord_package = as_zip(work / "package.zip", package())
     discord_package_csv = as_zip(work / "package-2021.zip", package(form="csv", c_prefix=False))
+    # A Santander UK .txt download ("Label: value" blocks), cp1252 with no-break spaces.
+    from tests.core.ingest.test_finance_table_more import _STATEMENT
+
+    labelled = work / "Statement20240131.txt"
+    labelled.write_bytes(_STATEMENT)
     return {
         "telegram_json": [d / "chat/telegram/result.json"],
         "telegram_html": [d / "chat/telegram/messages.html"],
@@ -177,6 +182,7 @@ def samples(work: Path) -> dict[str, list[Path]]:
         "booking_table": [FIXTURES / "booking/bookings.csv"],
         "sms_backup_xml": [sms_backup, calls_backup],
         "discord_package": [discord_package, discord_package_csv],
+        "labelled_statement": [labelled],
     }
 
 

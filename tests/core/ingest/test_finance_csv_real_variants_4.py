@@ -46,11 +46,11 @@ _CASH_APP = Layout(
         '"klm3no","2024-01-05 10:00:00 PST","Received P2P","USD","$1,250.50","-$0.50",'
         '"$1,250","","","","PAYMENT DEPOSITED","rent","Jane Example","Your Cash"'),
     (Tx("row 2", "2024-01-07T16:12:36-05:00", "-2.90", "USD", "EXAMPLE TRANSIT",
-        account="Visa Debit 0987",
+        card="•••• 0987",
         props={"description": "EXAMPLE TRANSIT", "type": "Cash Card Debit",
                "reference": "abc1de"}),
      Tx("row 3", "2024-06-06T19:19:48-04:00", "-10", "USD", "John Example",
-        merchant="John Example", account="Visa Debit 0987",
+        merchant="John Example", card="•••• 0987",
         props={"description": "lunch", "status": "PAYMENT SENT"}),
      Tx("row 4", "2024-01-05T10:00:00-08:00", "1250.50", "USD", "Jane Example",
         merchant="Jane Example", props={"fee": "-0.50"})))

@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+from workstation.ingest.finance.labelled import LabelledStatementParser
 from workstation.ingest.finance.ofx import OfxParser
 from workstation.ingest.finance.qif import QifParser
 from workstation.ingest.finance.table import TransactionTableParser
 
-PARSERS: list = [OfxParser(), QifParser(), TransactionTableParser()]
+PARSERS: list = [OfxParser(), QifParser(), TransactionTableParser(),
+                 LabelledStatementParser()]
 
-__all__ = ["PARSERS", "OfxParser", "QifParser", "TransactionTableParser"]
+__all__ = ["PARSERS", "LabelledStatementParser", "OfxParser", "QifParser",
+           "TransactionTableParser"]

@@ -16,11 +16,14 @@ Each data row becomes one ``ParsedEvent(kind="transaction")``:
   ``$`` says dollar, or the region's own money when the layout is a built-in of that
   region's banks), ``description``,
   ``reference``, ``type``, ``category``, ``mcc`` and ``mcc_description``, ``posted_at``
-  (ISO), ``fee``, ``balance``, ``status``, ``card_last4``, ``account``, ``columns`` (the
+  (ISO), ``fee``, ``balance``, ``status``, ``card_last4``, ``account``, ``cash_movement``
+  (False on a PayPal row whose "Balance Impact" is "Memo": an authorisation or hold, kept
+  with its amount for the timeline but moving no money), ``columns`` (the
   row's other non-empty cells, as text), and for a layout recognised by the shape of its
   rows (no header line) ``profile`` and ``profile_chosen_by="row shape"``.
 * ``parties``: the card (``kind="card"``, the full number or ``"last4:1234"`` when only
-  the last four digits are known; role ``payment_card``), the merchant
+  the last four digits are known; role ``payment_card``; also from an account cell that
+  names a card, Cash App's "Visa Debit 0987", which then gives no account), the merchant
   (``organisation``/``merchant``), the cardholder (``person``/``cardholder``, with a
   ``holder_of`` link to the card), the customer of a payment processor
   (``person``/``payer``), the ship-to name of an order (``person``/``recipient``), an
@@ -88,6 +91,18 @@ _BRANDS = (
 )
 
 
+# Words that say a text is about a card, in a card column: a brand, "card" in the
+# languages of the layouts we read, "debit"/"credit" (Cash App's "Visa Debit").
+_CARD_WORD = (r"(?:\w*card|cart[ea]|\w*karte|tarjeta|kaart|debit|credit|visa|amex|"
+              r"american\s+express|discover|maestro|jcb|unionpay|diners(?:\s+club)?)")
+_WORDS_THEN_LAST4 = re.compile(
+    rf"(?i)\b{_CARD_WORD}\b(?:\s*(?:nr|no|num(?:ber|ero|éro)?|n[°º])\.?)?[\s:#\-–]*"
+    r"(?<![\d.,/])(\d{4})[\s).]*$")
+# In an account column only a brand or the word "card" makes the text a card ("Credit
+# Union Savings 1234" stays an account).
+_CARD_NAMED = re.compile(r"(?i)\b(?:\w*card|cart[ea]|\w*karte|tarjeta|kaart)\b")
+
+
 class _FieldError(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -141,6 +156,10 @@ def card_from_text(number_text: Any = None, last4_text: Any = None) -> CardRef:
             last4 = compact[-4:]
             continue
         m = (re.search(r"(?i)ending\s+(?:in\s+)?(?:with\s+)?[:#]?\s*(\d{4})\b", text)
+             # The digits after the words that name a card (Cash App's "Visa Debit 0987",
+             # "Karte Nr. 1234"); only a run of four standing alone at the end, so a date,
+             # an amount or a phone number ("05/2024", "12.50", "555-0123") is none.
+             or _WORDS_THEN_LAST4.search(text)
              or re.search(r"[*xX•·.]{2,}[\s\-]*(\d{4})\b", text)
              or re.search(r"(?i)(?:visa|mastercard|amex|card|discover)\s*[-–:#]\s*(\d{4})\b",
                           text)
@@ -354,6 +373,15 @@ class _RowConverter:
         return Party(kind="card", value=card.party_value, role="payment_card",
                      properties=cprops), card.last4
 
+    def _card_in_account(self, text: str) -> tuple[Party, str] | None:
+        """The card an account cell names (a brand or the word "card" with its last four
+        digits or masked number), else None."""
+        card = card_from_text(None, text)
+        if card.last4 is None or not (card.brand or _CARD_NAMED.search(text)):
+            return None
+        party, last4 = self._card_party(None, text, None, None)
+        return (party, last4) if party is not None and last4 else None
+
     @staticmethod
     def _mcc(value: Any) -> tuple[str, str | None]:
         code = normalise_mcc(value)
@@ -489,6 +517,11 @@ class _RowConverter:
                 props["mcc_description"] = desc
         if row.extra:
             props["columns"] = {k: _as_text(x) for k, x in row.extra.items()}
+            if _moves_no_money(row.extra):
+                # A PayPal authorisation or hold: kept for the timeline with its amount
+                # shown, but marked as the project marks rows that move no cash, so a sum
+                # of the account's money does not count it beside the payment it becomes.
+                props["cash_movement"] = False
 
         parties: list[Party] = []
         links: list[ParsedLink] = []
@@ -527,7 +560,18 @@ class _RowConverter:
         if "account" in v or self.p.default_account:
             acct = _account_value(v.get("account") or self.p.default_account)
             props["account"] = acct
-            if _looks_like_account_number(acct):
+            # Cash App names the card it paid with in its "Account" column ("Visa Debit
+            # 0987"): that is the card, not an account.
+            named_card = (self._memoised(("card in account", acct),
+                                         lambda: self._card_in_account(acct))
+                          if card_party is None else None)
+            if named_card is not None:
+                card_party, props["card_last4"] = named_card
+                parties.append(card_party)
+                if "cardholder" in v:
+                    links.append(ParsedLink("holder_of", parties[[p.role for p in parties]
+                                                                 .index("cardholder")], card_party))
+            elif _looks_like_account_number(acct):
                 parties.append(Party(kind="account", value=acct, role="account"))
         if "counterparty_account" in v and (theirs := _account_value(v["counterparty_account"])):
             props["counterparty_account"] = theirs
@@ -548,6 +592,19 @@ class _RowConverter:
                  or str(v.get("customer") or props.get("type") or props.get("reference") or ""))
         return ParsedEvent(kind="transaction", occurred_at=when, ref=row.ref, title=title,
                            parties=tuple(parties), links=tuple(links), properties=props)
+
+
+# PayPal's activity download says per row whether it changed the balance: "Debit",
+# "Credit", or "Memo" for authorisations, holds and pending lines that move no money.
+_BALANCE_IMPACT_HEADERS = frozenset({"balance impact", "auswirkung auf guthaben",
+                                     "impact sur le solde"})
+_NO_MONEY_IMPACTS = frozenset({"memo", "mémo"})
+
+
+def _moves_no_money(extra: Mapping[str, Any]) -> bool:
+    return any(str(value).strip().lower() in _NO_MONEY_IMPACTS
+               for header, value in extra.items()
+               if " ".join(str(header).lower().split()) in _BALANCE_IMPACT_HEADERS)
 
 
 def _as_text(value: Any) -> str:
