@@ -94,7 +94,8 @@ class _FilePage(QWizardPage):
         except WorkstationError as exc:
             # An unfamiliar spreadsheet layout is the usual case: offer the table importer
             # with a column mapping; anything else the officer picks on the next page.
-            tabular = path.suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+            tabular = path.suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods",
+                                               ".fods"}
             self.wiz.detected = "transactions_table" if tabular else None
             self.info.setText(f"<b>Not recognised:</b> {exc}<br>Choose the format and the column "
                               "mapping on the next page.")

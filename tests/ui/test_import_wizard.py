@@ -216,3 +216,33 @@ def test_preview_names_the_files_a_message_carries(qtbot, session, tmp_path: Pat
     assert "00000012-PHOTO-2024-01-05-10-01-00.jpg" in table.item(1, 3).text()
     assert "00000012-PHOTO" not in table.item(0, 3).text()
     wiz.close()
+
+
+def test_libreoffice_workbook_with_odd_columns_is_mapped_in_the_wizard(qtbot, session, tmp_path: Path) -> None:
+    from tests.core.ingest.test_tabular_opendoc import cell, text, write_ods
+
+    case_id = session.ws.create_case("W-11", "wizard ods").id
+    ods = write_ods(tmp_path / "odd.ods", (
+        '<table:table table:name="Sheet1"><table:table-row>'
+        + text("Booked") + text("Text") + text("Sum") + '</table:table-row><table:table-row>'
+        + cell("date", "01/02/2024", office__date_value="2024-02-01") + text("KIOSK A")
+        + cell("float", "-12.5", office__value="-12.5") + '</table:table-row></table:table>'))
+    wiz = _wizard(qtbot, session, case_id, ods)
+    wiz.next()
+    page = wiz.mapping_page
+    assert page.current_format() == "transactions_table"
+    # The workbook's own column names are offered for the mapping.
+    qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("Booked") >= 0, timeout=10000)
+    for row in range(page.mapping.rowCount()):
+        field = page.mapping.item(row, 0).text()
+        combo = page.mapping.cellWidget(row, 1)
+        wanted = {"date": "Booked", "description": "Text", "amount": "Sum"}.get(field)
+        if wanted:
+            combo.setCurrentIndex(combo.findData(wanted))
+    page.refresh_preview()
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 1, timeout=10000)
+    assert page.preview_table.item(0, 3).text() == "KIOSK A [-12.5]"
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    assert wiz.result is not None and wiz.result.events == 1
+    wiz.close()

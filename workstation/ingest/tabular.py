@@ -43,6 +43,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NamedTuple, Union, cast
 
+from workstation.ingest.opendoc import is_ods, is_spreadsheetml, iter_ods, iter_spreadsheetml
 from workstation.ingest.records import ImportOptions, ParseError, RowError, forced_date_order, read_head
 from workstation.ingest.textio import open_text
 
@@ -1690,7 +1691,6 @@ XLS_MAX_ROWS = 65_536
 XLS_MAX_COLUMNS = 256
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
 _XLS_SUFFIXES = {".xls", ".xlt"}
 
 
@@ -1703,12 +1703,13 @@ def is_xls(path: Path, head: bytes | None = None) -> bool:
 
 
 def is_spreadsheet(path: Path, head: bytes | None = None) -> bool:
-    """Whether the file is a binary workbook (XLSX/XLSM zip or .xls OLE2) by content:
-    its cells are typed values and its rows may stop at their last filled cell."""
+    """Whether the file is a workbook (XLSX/XLSM zip, .xls OLE2, OpenDocument or Excel 2003
+    XML) by content: its cells are typed values and its rows may stop at their last
+    filled cell."""
     if head is None:
-        with Path(path).open("rb") as fh:
-            head = fh.read(8)
-    return is_xlsx(path, head) or is_xls(path, head)
+        head = read_head(Path(path))
+    return (is_xlsx(path, head) or is_xls(path, head) or is_ods(path, head)
+            or is_spreadsheetml(path, head))
 
 
 class _Discard:
@@ -2155,31 +2156,30 @@ def _iter_csv(path: Path, encoding: str | None, delimiter: str | None) -> Iterat
 
 def iter_raw_rows(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None,
                   sheet: str | None = None) -> Iterator[tuple[int, list[Any]]]:
-    """Stream ``(row number, cells)`` from a CSV, XLSX or .xls file, or an HTML page of
-    tables (an "Excel" download from many banks), decided by content, not name.
+    """Stream ``(row number, cells)`` from a CSV, XLSX, .xls, OpenDocument (.ods/.fods) or
+    Excel 2003 XML file, or an HTML page of tables (an "Excel" download from many banks),
+    decided by content, not name.
 
     Row numbers are as a spreadsheet shows them (first record = 1; a quoted field spanning
     lines is still one row). CSV and HTML cells are strings; XLSX and .xls cells are
     Python values (dates as datetime, whole numbers as int). ``sheet`` names the
     workbook's sheet (default: the first). Raises ParseError for a file that cannot be
-    read at all (.ods and Excel 2003 XML are refused by name).
+    read at all.
     """
     p = Path(path)
     head = read_head(p)
     if is_xls(p, head):
         yield from _iter_xls(p, sheet)
+    elif is_ods(p, head):  # before the zip test (an .ods is a zip) and the markup test (.fods)
+        yield from iter_ods(p, sheet)
     elif is_xlsx(p, head):
-        if _ODS_MIMETYPE in head[:256]:
-            raise ParseError("an OpenDocument spreadsheet (.ods) cannot be read yet; ask the "
-                             "source for an Excel (.xls/.xlsx) or CSV export", file=p)
         yield from _iter_xlsx(p, sheet)
     else:
         markup = markup_kind(head)
         if markup == "html":
             yield from _iter_html(p, encoding)
         elif markup == "spreadsheetml":
-            raise ParseError("an Excel 2003 XML spreadsheet cannot be read yet; ask the "
-                             "source for an Excel (.xls/.xlsx) or CSV export", file=p)
+            yield from iter_spreadsheetml(p, sheet)
         else:
             yield from _iter_csv(p, encoding, delimiter)
 
@@ -2851,30 +2851,36 @@ def _balances_run(steps: Sequence[tuple[Any, Decimal, Decimal] | None]) -> bool:
 
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ""}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_ODS_SUFFIXES = {".ods", ".ots", ".fods"}
 
 
 def sniff_table(path: Path, head: bytes, target: str) -> float:
     """Confidence that ``path`` is a tabular export of ``target`` records.
 
     Recognised built-in layouts score 0.9, guessed ones 0.6 (lower for unusual
-    suffixes). A workbook that fails the zip-bomb check, an .xls that cannot be read and
-    an .ods score 0.3 for transactions so the import reports why it was refused. Named
-    .xls, an OLE2 workbook, a zip workbook, an HTML page of tables and tab-separated text
-    are all read by content; an OLE2 file with another name (a Word document, an Outlook
+    suffixes). A workbook that fails the zip-bomb check or an .xls that cannot be read
+    score 0.3 for transactions so the import reports why it was refused. Named .xls, an
+    OLE2 workbook, a zip workbook, an OpenDocument spreadsheet (.ods, flat .fods), an
+    Excel 2003 XML workbook (.xml or named .xls), an HTML page of tables and tab-separated
+    text are all read by content; an OLE2 file with another name (a Word document, an Outlook
     message) is not claimed. A statement without a header line scores 0.6
     when its rows fit one headerless built-in layout, else 0.35 (its import then says
     that a mapping profile is needed).
     """
     suffix = path.suffix.lower()
     xls_named = suffix in _XLS_SUFFIXES
+    ods = is_ods(path, head)
+    sml = not ods and is_spreadsheetml(path, head)
     markup = None if is_spreadsheet(path, head) else markup_kind(head)
-    if is_xls(path, head) or is_xlsx(path, head) or (xls_named and markup is not None):
+    if (is_xls(path, head) or is_xlsx(path, head) or ods or sml
+            or (xls_named and markup is not None)):
         if is_xls(path, head) and not xls_named:
             return 0.0  # other OLE2 files: Word documents, Outlook messages
-        if is_xlsx(path, head) and _ODS_MIMETYPE in head[:256]:
-            # Claimed only so that the import says why it cannot be read.
-            return 0.3 if target == "transaction" and suffix in (".ods", ".ots") else 0.0
-        if is_xlsx(path, head) and suffix not in _XLSX_SUFFIXES and not xls_named:
+        if ods and suffix not in _ODS_SUFFIXES and not xls_named:
+            return 0.0
+        if sml and suffix != ".xml" and not xls_named:
+            return 0.0
+        if is_xlsx(path, head) and not ods and suffix not in _XLSX_SUFFIXES and not xls_named:
             return 0.0
         try:
             if is_xlsx(path, head):
@@ -2909,6 +2915,7 @@ def sniff_table(path: Path, head: bytes, target: str) -> float:
     score = 0.6 if profile.name == "guessed" else 0.9
     if number > 1:
         score -= 0.1  # a header below other lines is less certain
-    if suffix not in _TEXT_SUFFIXES and suffix not in _XLSX_SUFFIXES and not xls_named:
+    if (suffix not in _TEXT_SUFFIXES and suffix not in _XLSX_SUFFIXES and not xls_named
+            and not (ods and suffix in _ODS_SUFFIXES) and not (sml and suffix == ".xml")):
         score *= 0.5  # (a ".xls" of tab-separated text or HTML is a common bank download)
     return score
