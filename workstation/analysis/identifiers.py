@@ -23,6 +23,7 @@ detector runs only when a cheap test (an ``@``, enough digits, ``://``...) says 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -778,6 +779,8 @@ def normalize_url(value: str) -> Identifier:
         s = s[1:-1].strip()
     if not s:
         raise _url_error(value, "it is empty")
+    if s[:7].lower() == "magnet:":
+        return _normalize_magnet(value, s)
     if s.startswith("//"):
         s = "http:" + s
     elif not _SCHEME.match(s):
@@ -834,8 +837,67 @@ def normalize_url(value: str) -> Identifier:
             props["domain"] = normalize_domain(key_host).value
         except IdentifierError:
             pass  # a single-label host ('localhost') has no domain
+        if key_host.endswith(".onion"):
+            props["onion"] = _onion_version(key_host)
+        elif key_host in _WA_HOSTS:
+            wa = _WA_PATH.fullmatch(path)
+            if wa:
+                try:
+                    props["phone"] = normalize_phone("+" + wa.group(1), None).value
+                except IdentifierError:
+                    pass
     return Identifier(kind="url", key=f"url:{key_url}", display=build(display_host),
                       properties=props)
+
+
+_WA_HOSTS = frozenset({"wa.me", "api.whatsapp.com"})
+_WA_PATH = re.compile(r"/(?:send/?)?\+?(\d{7,15})/?")
+_ONION_V3 = re.compile(r"[a-z2-7]{56}")
+_ONION_V2 = re.compile(r"[a-z2-7]{16}")
+_MAGNET_XT = re.compile(r"(?:^|&)xt=urn:(btih|btmh):([0-9A-Za-z]+)", re.IGNORECASE)
+_MAGNET_DN = re.compile(r"(?:^|&)dn=([^&]*)", re.IGNORECASE)
+
+
+def _onion_version(host: str) -> str:
+    """'v3' for a v3 onion name whose embedded checksum holds (rend-spec-v3: SHA3-256 of
+    '.onion checksum' + key + version), 'v2' for the old 16-character names, 'invalid'
+    otherwise; a mistyped onion address never reaches anybody."""
+    name = host[:-len(".onion")].rsplit(".", 1)[-1]
+    if _ONION_V2.fullmatch(name):
+        return "v2"
+    if not _ONION_V3.fullmatch(name):
+        return "invalid"
+    raw = base64.b32decode(name.upper())
+    key, checksum, version = raw[:32], raw[32:34], raw[34:]
+    ok = version == b"\x03" and hashlib.sha3_256(b".onion checksum" + key + version).digest()[:2] == checksum
+    return "v3" if ok else "invalid"
+
+
+def _normalize_magnet(value: str, s: str) -> Identifier:
+    """A BitTorrent magnet link is keyed by its info hash alone (name, trackers and other
+    parameters vary between copies of one torrent): ``url:magnet:?xt=urn:btih:<40 hex>``.
+    Base32 info hashes are converted to hex; v2 (btmh) hashes are kept as multihash hex."""
+    query = s[7:].lstrip("?")
+    m = _MAGNET_XT.search(query)
+    if not m:
+        raise _url_error(value, "a magnet link needs an 'xt=urn:btih:' (or btmh) info hash")
+    scheme, digest = m.group(1).lower(), m.group(2)
+    if scheme == "btih" and len(digest) == 32:
+        try:
+            digest = base64.b32decode(digest.upper()).hex()
+        except ValueError:
+            raise _url_error(value, f"info hash {digest!r} is not valid base32") from None
+    digest = digest.lower()
+    if (scheme == "btih" and not re.fullmatch(r"[0-9a-f]{40}", digest)) or (
+            scheme == "btmh" and not re.fullmatch(r"1220[0-9a-f]{64}", digest)):
+        raise _url_error(value, f"info hash {m.group(2)!r} is not 40 hex / 32 base32 digits "
+                                "(btih) or a SHA-256 multihash (btmh)")
+    key = f"magnet:?xt=urn:{scheme}:{digest}"
+    props: dict[str, Any] = {"scheme": "magnet", "info_hash": digest, "hash_type": scheme}
+    dn = _MAGNET_DN.search(query)
+    if dn and dn.group(1):
+        props["name"] = unquote(dn.group(1).replace("+", " "))
+    return Identifier(kind="url", key=f"url:{key}", display=key, properties=props)
 
 
 def _url_error(value: str, why: str) -> IdentifierError:
@@ -880,6 +942,206 @@ def _domain_error(value: str, why: str) -> IdentifierError:
 
 
 # --------------------------------------------------------------------------------------
+# Cryptocurrency addresses
+#
+# A wallet address is an account on its chain ('account:bitcoin:bc1q...'), so it needs no
+# entity kind of its own. Every address format carries a checksum; an address is only
+# recognised when it passes it, which keeps random base58/hex strings out of a case.
+
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
+_BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_INDEX = {c: i for i, c in enumerate(_BECH32_CHARSET)}
+_BECH32_CONST, _BECH32M_CONST = 1, 0x2BC830A3
+# base58check version byte -> (platform, address type)
+_B58_VERSIONS: dict[int, tuple[str, str]] = {
+    0x00: ("bitcoin", "p2pkh"), 0x05: ("bitcoin", "p2sh"),
+    0x30: ("litecoin", "p2pkh"), 0x32: ("litecoin", "p2sh"),
+    0x41: ("tron", "address"),
+}
+_BECH32_HRPS = {"bc": "bitcoin", "ltc": "litecoin"}
+# Monero network byte -> address type (mainnet), and the decoded length it implies.
+_XMR_TYPES = {0x12: ("standard", 69), 0x13: ("integrated", 77), 0x2A: ("subaddress", 69)}
+_XMR_BLOCK_BYTES = {0: 0, 2: 1, 3: 2, 5: 3, 6: 4, 7: 5, 9: 6, 10: 7, 11: 8}
+_WALLET_PLATFORMS = frozenset({"bitcoin", "litecoin", "tron", "ethereum", "monero"})
+_CURRENCY = {"bitcoin": "BTC", "litecoin": "LTC", "tron": "TRX", "ethereum": "ETH",
+             "monero": "XMR"}
+_HEX40 = re.compile(r"0[xX]([0-9a-fA-F]{40})")
+
+
+def _keccak_constants() -> tuple[list[int], list[int]]:
+    """Round constants and rho rotations of Keccak-f[1600] (FIPS 202 §3.2), derived
+    rather than tabled so a typo cannot hide in them."""
+    rotations = [0] * 25
+    x, y = 1, 0
+    for t in range(24):
+        rotations[x + 5 * y] = ((t + 1) * (t + 2) // 2) % 64
+        x, y = y, (2 * x + 3 * y) % 5
+    lfsr = 1
+    constants = []
+    for _ in range(24):
+        rc = 0
+        for j in range(7):
+            if lfsr & 1:
+                rc |= 1 << ((1 << j) - 1)
+            lfsr = ((lfsr << 1) ^ 0x71) & 0xFF if lfsr & 0x80 else lfsr << 1
+        constants.append(rc)
+    return constants, rotations
+
+
+_KECCAK_RC, _KECCAK_ROT = _keccak_constants()
+_M64 = (1 << 64) - 1
+
+
+def _keccak256(data: bytes) -> bytes:
+    """Keccak-256 with the original padding (what Ethereum and Monero use; not the NIST
+    SHA3-256 in hashlib). Pure Python: it only ever runs on a candidate address."""
+    rate = 136
+    msg = bytearray(data)
+    msg.append(0x01)
+    msg.extend(b"\x00" * (-len(msg) % rate))
+    msg[-1] |= 0x80
+    a = [0] * 25
+    rot = _KECCAK_ROT
+    for off in range(0, len(msg), rate):
+        for i in range(rate // 8):
+            a[i] ^= int.from_bytes(msg[off + 8 * i:off + 8 * i + 8], "little")
+        for rc in _KECCAK_RC:
+            c = [a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20] for x in range(5)]
+            d = [c[(x - 1) % 5] ^ (((c[(x + 1) % 5] << 1) | (c[(x + 1) % 5] >> 63)) & _M64)
+                 for x in range(5)]
+            b = [0] * 25
+            for x in range(5):
+                for y in range(5):
+                    v = a[x + 5 * y] ^ d[x]
+                    r = rot[x + 5 * y]
+                    b[y + 5 * ((2 * x + 3 * y) % 5)] = ((v << r) | (v >> (64 - r))) & _M64 if r else v
+            a = [b[i] ^ (~b[(i + 1) % 5 + i - i % 5] & b[(i + 2) % 5 + i - i % 5]) for i in range(25)]
+            a[0] ^= rc
+    return b"".join(a[i].to_bytes(8, "little") for i in range(4))
+
+
+def _b58decode(text: str) -> bytes | None:
+    n = 0
+    for c in text:
+        i = _B58_INDEX.get(c)
+        if i is None:
+            return None
+        n = n * 58 + i
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
+
+
+def _base58check(text: str) -> tuple[str, str] | None:
+    raw = _b58decode(text)
+    if raw is None or len(raw) != 25:
+        return None
+    if hashlib.sha256(hashlib.sha256(raw[:-4]).digest()).digest()[:4] != raw[-4:]:
+        return None
+    return _B58_VERSIONS.get(raw[0])
+
+
+def _bech32_address(text: str) -> tuple[str, str] | None:
+    """(platform, type) of a valid segwit address (BIP 173, and BIP 350 for v1+)."""
+    if text.lower() != text and text.upper() != text:
+        return None  # mixed case is invalid by definition
+    s = text.lower()
+    hrp, _, data = s.rpartition("1")
+    platform = _BECH32_HRPS.get(hrp)
+    if platform is None or not 6 < len(data) <= 84:
+        return None
+    values = [_BECH32_INDEX.get(c) for c in data]
+    if None in values:
+        return None
+    chk = 1
+    for v in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v  # type: ignore[operator]
+        for i, g in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            if (top >> i) & 1:
+                chk ^= g
+    version = values[0]
+    if version is None or version > 16 or chk != (_BECH32_CONST if version == 0 else _BECH32M_CONST):
+        return None
+    acc = bits = 0
+    program = bytearray()
+    for v in values[1:-6]:
+        acc = (acc << 5) | v  # type: ignore[operator]
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            program.append((acc >> bits) & 0xFF)
+    if bits >= 5 or acc & ((1 << bits) - 1) or not 2 <= len(program) <= 40:
+        return None
+    if version == 0 and len(program) not in (20, 32):
+        return None
+    kind = {20: "p2wpkh", 32: "p2wsh"}.get(len(program), "segwit") if version == 0 else (
+        "p2tr" if version == 1 and len(program) == 32 else f"segwit_v{version}")
+    return platform, kind
+
+
+def _monero_address(text: str) -> str | None:
+    """The address type of a valid Monero mainnet address, else None."""
+    out = bytearray()
+    for i in range(0, len(text), 11):
+        block = text[i:i + 11]
+        size = _XMR_BLOCK_BYTES.get(len(block))
+        raw = _b58decode(block.lstrip("1") or "1") if size else None
+        if raw is None or size is None:
+            return None
+        n = int.from_bytes(raw, "big")
+        if n >> (8 * size):
+            return None
+        out += n.to_bytes(size, "big")
+    entry = _XMR_TYPES.get(out[0]) if out else None
+    if entry is None or len(out) != entry[1]:
+        return None
+    if _keccak256(bytes(out[:-4]))[:4] != out[-4:]:
+        return None
+    return entry[0]
+
+
+def _eip55_ok(hex40: str) -> bool:
+    """An all-lower or all-upper address has no checksum; a mixed-case one must match
+    EIP-55 exactly (a single changed letter fails)."""
+    if hex40 == hex40.lower() or hex40 == hex40.upper():
+        return True
+    digest = _keccak256(hex40.lower().encode("ascii")).hex()
+    return all(c.isdigit() or (c.isupper() == (int(h, 16) >= 8)) for c, h in zip(hex40, digest))
+
+
+def _wallet(platform: str | None, text: str) -> tuple[str, str, str] | None:
+    """(platform, canonical address, address type) when ``text`` is a valid address (of
+    ``platform`` when given), else None. Bech32 and Ethereum addresses are case-free and
+    keyed lower-case; base58 addresses keep their case, which is part of them."""
+    s = text.strip()
+    if platform in (None, "ethereum"):
+        m = _HEX40.fullmatch(s)
+        if m and _eip55_ok(m.group(1)):
+            return "ethereum", "0x" + m.group(1).lower(), "address"
+    if platform in (None, "bitcoin", "litecoin") and "1" in s[1:4]:
+        hit = _bech32_address(s)
+        if hit and platform in (None, hit[0]):
+            return hit[0], s.lower(), hit[1]
+    if platform in (None, "monero") and len(s) in (95, 106) and s[:1] in "48":
+        xmr = _monero_address(s)
+        if xmr:
+            return "monero", s, xmr
+    if platform in (None, "bitcoin", "litecoin", "tron") and 25 <= len(s) <= 35:
+        hit = _base58check(s)
+        if hit and platform in (None, hit[0]):
+            return hit[0], s, hit[1]
+    return None
+
+
+def _wallet_identifier(platform: str, address: str, address_type: str) -> Identifier:
+    props = {"platform": platform, "handle": address, "wallet": True,
+             "currency": _CURRENCY[platform], "address_type": address_type}
+    return Identifier(kind="account", key=f"account:{platform}:{address}", display=address,
+                      properties=props)
+
+
+# --------------------------------------------------------------------------------------
 # Online accounts
 
 _PLATFORM_ALIASES = {
@@ -889,6 +1151,7 @@ _PLATFORM_ALIASES = {
     "fb": "facebook", "facebook.com": "facebook",
     "snap": "snapchat", "wa": "whatsapp", "whatsapp.com": "whatsapp",
     "tiktok.com": "tiktok", "reddit.com": "reddit", "discord.com": "discord",
+    "btc": "bitcoin", "ltc": "litecoin", "eth": "ethereum", "xmr": "monero", "trx": "tron",
 }
 # Platforms whose user names are case-insensitive: 'JimmyM' and 'jimmym' are one account.
 # Platforms not listed keep case, because merging two accounts is worse than missing a link.
@@ -916,7 +1179,10 @@ def normalize_handle(platform: str, handle: str, *, region: str | None = "US") -
     phone-number platforms (whatsapp, signal, viber, sms...) a handle that is a phone
     number (or a WhatsApp JID ``12025550143@s.whatsapp.net``) is keyed by its E.164 form,
     read in ``region`` when it has no country code. Display is the handle as written
-    (without '@'); ``properties`` hold ``platform`` and ``handle``.
+    (without '@'); ``properties`` hold ``platform`` and ``handle``. On wallet platforms
+    (bitcoin, litecoin, tron, ethereum, monero; aliases btc, eth, xmr...) a handle that
+    passes its address checksum is keyed in canonical case and gets ``wallet``,
+    ``currency`` and ``address_type``.
     """
     if not isinstance(platform, str) or not isinstance(handle, str):
         raise IdentifierError(f"account {handle!r} on {platform!r}: platform and handle must be "
@@ -936,6 +1202,12 @@ def normalize_handle(platform: str, handle: str, *, region: str | None = "US") -
         raise IdentifierError(f"account {_show(handle)} on {plat} holds control characters",
                               kind="account", value=handle)
     base = plat.split(":", 1)[0]
+    if base in _WALLET_PLATFORMS and plat == base:
+        # A valid address is keyed as extraction keys it (bech32/hex lower-cased); an
+        # invalid one is kept as written, since imports must not lose it.
+        wallet = _wallet(base, h)
+        if wallet is not None:
+            return _wallet_identifier(*wallet)
     props: dict[str, Any] = {"platform": plat}
     key_handle = h.lower() if base in _CASELESS_PLATFORMS else h
     if base in _PHONE_PLATFORMS:
@@ -1039,13 +1311,85 @@ _IPV6_IN_TEXT = re.compile(
     r"(?:%[\w.\-]+)?(?![\w:.])"
 )
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,4}\d){6}")
+# A dotted quad after 'version'/'build' is a version number, not an address.
+_VERSION_BEFORE = re.compile(r"(?:\b(?:version|ver|build|release|rev|firmware|fw)\.?|\bv)\s*\Z",
+                             re.IGNORECASE)
+_MAILTO_BEFORE = re.compile(r"mailto:\Z", re.IGNORECASE)
+# Quoted-printable leftovers in badly decoded mail: a soft line break ('=' at the end of a
+# line) inside an address, or '=40' for '@'.
+_QP_SOFT_BREAK = re.compile(r"=\r?\n")
+_QP_LOCAL_BEFORE = re.compile(r"[\w.%+\-]+=\r?\n\Z")
+_QP_AT = re.compile(r"(?<![\w.%+\-])([\w.%+\-]+)=40((?:[^\W_][\w\-]*\.)+[^\W\d_]{2,63})(?![\w\-])")
+# Obfuscated e-mail: 'alex at example dot com', 'alex[at]example[dot]com', 'alex (at)
+# example (dot) com'. Found from the 'at' outwards, so ordinary text costs one search.
+_OBF_HINT = re.compile(r"[\[({<]\s*at\s*[\])}>]|\sat\s", re.IGNORECASE)
+_OBF_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+(?:dot|DOT)\s+|\.)"
+_OBF_LOCAL = re.compile(rf"(?<![\w.%+\-])[\w%+\-]+(?:{_OBF_DOT}[\w%+\-]+)*\Z", re.IGNORECASE)
+# Beside a bracketed '[at]' the local part takes only bracketed or real dots: in 'the park
+# dot jo [at] example [dot] org' the word 'park' is not part of the address.
+_OBF_LOCAL_TIGHT = re.compile(r"(?<![\w.%+\-])[\w%+\-]+(?:(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\.)"
+                              r"[\w%+\-]+)*\Z", re.IGNORECASE)
+_OBF_DOMAIN = re.compile(rf"(?:[^\W_][\w\-]*{_OBF_DOT})+([^\W\d_]{{2,24}})(?![\w\-]|\.[^\W_])",
+                         re.IGNORECASE)
+_OBF_DOT_SPLIT = re.compile(_OBF_DOT, re.IGNORECASE)
+_OBF_BRACKETED = re.compile(r"[\[({<]")
+# With a bare ' at ', English is the rule and an address the exception: the top-level
+# domain must be a common one and the word before 'at' must not be an ordinary word.
+_OBF_PLAIN_TLDS = frozenset({"com", "net", "org", "edu", "gov", "info", "biz", "ru", "uk",
+                             "de", "fr", "nl", "eu", "io", "onion", "mail", "email"})
+_OBF_STOPWORDS = frozenset("""
+a an the i me you he she it we they us him her them my your his our their this that these
+those here there where when what who how look looking looked meet meeting met be been being
+is are was were am arrive arrived arriving stay stayed staying stop stopped work working
+school home back out up down off in on only just still even now then later tonight today
+tomorrow see seen saw wait waiting waited eat ate eating lunch dinner breakfast party
+shop shopping left right all and or but not no yes ok so also too very well good great
+sit sat sitting live lived living born died dead aim aimed aiming laugh laughed laughing
+stare stared staring shot shoot shooting arrive come came coming go went going get got
+""".split())
+# Host names written without a scheme: 'example.com/path', 't.me/name', 'bit.ly/x'. Without
+# a path only common top-level domains count, since 'ok.so' or 'node.js' are not sites.
+_BARE_HINT = re.compile(r"\.[^\W\d_]")
+_BARE_URL = re.compile(
+    r"(?<![\w@.\-/:%+#])"
+    r"(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.)+(?P<tld>[^\W\d_]{2,24})(?P<port>:[0-9]{1,5})?"
+    r"(?P<path>/(?:[^\s<>\"'`{}|\\^,]|,(?=[^\s<>\"'`{}|\\^,]))*)?"
+    r"(?![\w\-@]|\.[^\W_])",
+    re.IGNORECASE,
+)
+_BARE_TLDS = frozenset({
+    "com", "net", "org", "edu", "gov", "info", "biz", "io", "ru", "su", "uk", "de", "fr",
+    "nl", "eu", "pl", "ua", "ca", "au", "xyz", "top", "onion", "ly", "gg", "cc", "tv",
+    "online", "site", "shop", "store", "app", "club", "live", "link", "click",
+})
+_PATH_TLDS = _BARE_TLDS | frozenset({
+    "me", "to", "gl", "sh", "tk", "ws", "gd", "ai", "co", "be", "it", "es", "in", "us",
+    "page", "news", "blog", "tech", "space", "website", "fun", "icu", "vip", "pro", "mobi",
+    "name", "asia", "cloud", "dev", "art", "one", "world", "today", "chat", "social",
+})
+_TWO_LETTER = re.compile(r"[a-z]{2}")
+_MAGNET_IN_TEXT = re.compile(r"magnet:\?[^\s<>\"'`]+", re.IGNORECASE)
+_WALLET_IN_TEXT = re.compile(
+    r"(?<![\w/])(?:0[xX][0-9a-fA-F]{40}"
+    r"|(?:bc|BC|ltc|LTC)1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}"
+    r"|[13LMT][1-9A-HJ-NP-Za-km-z]{24,34}"
+    r"|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?![\w/])"
+)
+# 'Tel2025550143': a phone glued to its label is still a phone (ids glued to words are not).
+_PHONE_LABEL_GLUED = re.compile(
+    r"(?<![^\W\d_])(?:tel|ph|phone|mob|mobile|cell|call|fax|whatsapp|wa|sms|tlf)[.:]?\Z",
+    re.IGNORECASE)
+# '00' dials abroad from most of the world, also in text filed under a region that dials
+# otherwise (the US: 011); rewritten as '+' (same length) so phonenumbers reads it.
+_INTL_00 = re.compile(r"(?<![\w+.,/()\-])00(?=[1-9])")
+_IBAN_IN_TEXT = re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _CARD_RUN = re.compile(r"(?<![\w.,\-])\d+(?:[ \-]\d+)*(?![\w]|[.,]\d)")
 _DIGIT_GROUP = re.compile(r"\d+")
 
 # Lower wins when candidates overlap: a URL with a scheme holds anything inside it, an
 # e-mail's domain is not a second (www.) URL, a card number is not a phone, an IP is not a
 # phone.
-_PRIO_URL, _PRIO_EMAIL, _PRIO_WWW, _PRIO_CARD, _PRIO_IP, _PRIO_PHONE = range(6)
+_PRIO_URL, _PRIO_EMAIL, _PRIO_WWW, _PRIO_WALLET, _PRIO_CARD, _PRIO_IP, _PRIO_PHONE = range(7)
 
 
 def extract(text: str, *, region: str | None = "US", card_key: bytes | None = None) -> list[Found]:
@@ -1067,11 +1411,29 @@ def extract(text: str, *, region: str | None = "US", card_key: bytes | None = No
 
     if "@" in text:
         for m in _EMAIL_IN_TEXT.finditer(text):
+            start, address = m.start(), m.group()
+            if _MAILTO_BEFORE.search(text, max(0, start - 7), start):
+                address = "mailto:" + address  # percent-escapes are decoded ('%2B' is '+')
+            elif start >= 2 and text[start - 1] == "\n":
+                qp = _QP_LOCAL_BEFORE.search(text, max(0, start - 70), start)
+                if qp:
+                    start = qp.start()
+                    address = _QP_SOFT_BREAK.sub("", text[start:m.end()])
             try:
-                ident = normalize_email(m.group())
+                ident = normalize_email(address)
+            except IdentifierError:
+                continue
+            cands.append((_PRIO_EMAIL, start, m.end(), _found(ident, text, start, m.end())))
+    if "=40" in text:
+        for m in _QP_AT.finditer(text):
+            try:
+                ident = normalize_email(f"{m.group(1)}@{m.group(2)}")
             except IdentifierError:
                 continue
             cands.append((_PRIO_EMAIL, m.start(), m.end(), _found(ident, text, m.start(), m.end())))
+    low = text.lower()
+    if "dot" in low or "at]" in low or "at)" in low or "at}" in low or "at>" in low:
+        cands.extend(_obfuscated_emails(text))
 
     if _URL_HINT.search(text):
         for m in _URL_IN_TEXT.finditer(text):
@@ -1083,10 +1445,22 @@ def extract(text: str, *, region: str | None = "US", card_key: bytes | None = No
                 continue
             prio = _PRIO_URL if m.group("scheme") else _PRIO_WWW
             cands.append((prio, start, end, _found(ident, text, start, end)))
+    if _BARE_HINT.search(text):
+        cands.extend(_bare_urls(text))
+    if "agnet:?" in text:
+        for m in _MAGNET_IN_TEXT.finditer(text):
+            start, end = m.start(), _trim_url_end(text, m.start(), m.end())
+            try:
+                ident = normalize_url(text[start:end])
+            except IdentifierError:
+                continue
+            cands.append((_PRIO_URL, start, end, _found(ident, text, start, end)))
 
     has_digit = _ANY_DIGIT.search(text) is not None
     if has_digit and "." in text:
         for m in _IPV4_IN_TEXT.finditer(text):
+            if _VERSION_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+                continue
             try:
                 ident = normalize_ip(m.group())
             except IdentifierError:
@@ -1106,10 +1480,22 @@ def extract(text: str, *, region: str | None = "US", card_key: bytes | None = No
                 continue
             cands.append((_PRIO_IP, m.start(), m.end(), _found(ident, text, m.start(), m.end())))
 
+    if len(text) >= 25 and max(map(len, text.split())) >= 25:
+        for m in _WALLET_IN_TEXT.finditer(text):
+            wallet = _wallet(None, m.group())
+            if wallet is not None:
+                cands.append((_PRIO_WALLET, m.start(), m.end(),
+                              _found(_wallet_identifier(*wallet), text, m.start(), m.end())))
+
     if has_digit and _SEVEN_DIGITS.search(text):
+        # IBANs hold long digit runs: neither a card nor a phone may be read inside one.
+        ibans = [(m.start(), m.end()) for m in _IBAN_IN_TEXT.finditer(text)
+                 if _iban_valid(m.group())]
+        more: list[tuple[int, int, int, Found]] = []
         if card_key is not None:
-            cands.extend(_cards_in(text, card_key))
-        cands.extend(_phones_in(text, reg))
+            more.extend(_cards_in(text, card_key))
+        more.extend(_phones_in(text, reg))
+        cands.extend(c for c in more if not any(c[1] < e and s < c[2] for s, e in ibans))
 
     if not cands:
         return []
@@ -1127,6 +1513,98 @@ def extract(text: str, *, region: str | None = "US", card_key: bytes | None = No
 
 def _found(ident: Identifier, text: str, start: int, end: int) -> Found:
     return Found(kind=ident.kind, raw=text[start:end], start=start, end=end, identifier=ident)
+
+
+def _iban_valid(text: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN (spaces allowed)."""
+    s = text.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
+    return int(digits) % 97 == 1
+
+
+def _obfuscated_emails(text: str) -> list[tuple[int, int, int, Found]]:
+    """Addresses spelled to dodge filters. The key is the plain address (so it meets the
+    same address written normally); ``properties['obfuscated']`` says how it was seen."""
+    out: list[tuple[int, int, int, Found]] = []
+    for at in _OBF_HINT.finditer(text):
+        at_start, at_end = at.start(), at.end()
+        if text[at_start] not in "[({<":
+            at_start, at_end = at_start + 1, at_end - 1
+            if text[at_start:at_end] not in ("at", "AT"):
+                continue  # 'At' between words starts a sentence, it hides no '@'
+
+        while at_start and text[at_start - 1].isspace():
+            at_start -= 1
+        while at_end < len(text) and text[at_end].isspace():
+            at_end += 1
+        # The domain side first: it is anchored and rules out nearly every English 'at'.
+        dom = _OBF_DOMAIN.match(text, at_end)
+        if not dom or at_start == 0:
+            continue
+        bracketed = text[at.start()] in "[({<"
+        local = (_OBF_LOCAL_TIGHT if bracketed else _OBF_LOCAL).search(
+            text, max(0, at_start - 64), at_start)
+        if not local:
+            continue
+        raw = text[local.start():dom.end()]
+        if "@" in raw:
+            continue
+        tld = dom.group(1).lower()
+        if not _OBF_BRACKETED.search(raw):
+            # Plain ' at ' / ' dot ': English unless the address looks like one.
+            if tld not in _OBF_PLAIN_TLDS or local.group().lower() in _OBF_STOPWORDS:
+                continue
+            if "dot" not in dom.group().lower():
+                # 'Bob at Amazon.com' is a workplace: a bare 'at' hides an '@' only
+                # together with a spelled-out 'dot'.
+                continue
+        address = ".".join(_OBF_DOT_SPLIT.split(local.group())) + "@" + ".".join(
+            p.strip() for p in _OBF_DOT_SPLIT.split(dom.group()))
+        try:
+            plain = normalize_email(address)
+        except IdentifierError:
+            continue
+        ident = Identifier(kind="email", key=plain.key, display=plain.display,
+                           properties={**plain.properties, "obfuscated": True})
+        out.append((_PRIO_EMAIL, local.start(), dom.end(),
+                    _found(ident, text, local.start(), dom.end())))
+    return out
+
+
+def _bare_urls(text: str) -> list[tuple[int, int, int, Found]]:
+    """Host names without a scheme: with a path any country or common generic TLD, without
+    one only a common TLD. A .onion name must pass its v3 checksum (or be a v2 name)."""
+    out: list[tuple[int, int, int, Found]] = []
+    done = -1
+    for hint in _BARE_HINT.finditer(text):
+        if hint.start() < done:
+            continue
+        # Back to the start of the dotted word, then one anchored match from there.
+        s = hint.start()
+        while s and (text[s - 1].isalnum() or text[s - 1] in "-._"):
+            s -= 1
+        m = _BARE_URL.match(text, s)
+        if not m:
+            done = hint.end()
+            continue
+        done = m.end()
+        tld = m.group("tld").lower()
+        if m.group("path") or m.group("port"):
+            if tld not in _PATH_TLDS and not (len(tld) == 2 and _TWO_LETTER.fullmatch(tld)):
+                continue
+        elif tld not in _BARE_TLDS:
+            continue
+        start, end = m.start(), _trim_url_end(text, m.start(), m.end())
+        try:
+            ident = normalize_url(text[start:end])
+        except IdentifierError:
+            continue
+        if ident.properties.get("onion") == "invalid":
+            continue
+        out.append((_PRIO_WWW, start, end, _found(ident, text, start, end)))
+    return out
 
 
 def _trim_url_end(text: str, start: int, end: int) -> int:
@@ -1189,28 +1667,64 @@ def _phones_in(text: str, region: str | None) -> list[tuple[int, int, int, Found
     # POSSIBLE rather than VALID leniency, filtered below: an explicitly international
     # number ('+44 7700 900123') is kept even where the metadata does not list its range,
     # while bare digit strings must be valid numbers (timestamps, order numbers are not).
-    matcher = phonenumbers.PhoneNumberMatcher(text, region or "ZZ",
-                                              leniency=phonenumbers.Leniency.POSSIBLE)
+    hits: list[tuple[int, str | None, Any]] = [(0, None, m) for m in phonenumbers.PhoneNumberMatcher(
+        text, region or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE)]
+    if region not in _DIALS_00 and "00" in text:
+        for zz in _INTL_00.finditer(text):
+            # Read from the '00' as from a '+' (same length, so offsets hold); a longer
+            # number around it ('+86 138 0013 8000') still wins the overlap.
+            at = zz.start()
+            piece = " +" + text[at + 2:at + 40]
+            hits.extend((at, piece, m) for m in phonenumbers.PhoneNumberMatcher(
+                piece, region or "ZZ", leniency=phonenumbers.Leniency.POSSIBLE) if m.start == 1)
     n = len(text)
-    for m in matcher:
+    trunk_0 = region in _TRUNK_0
+    for base, scan, m in hits:
         num = m.number
-        raw = m.raw_string
-        if not (phonenumbers.is_valid_number(num) or raw.lstrip().startswith("+")):
-            continue
-        before = text[m.start - 1] if m.start > 0 else " "
-        after = text[m.end] if m.end < n else " "
-        # Digits glued to letters are ids ('user6565661032'), and digits next to a slash
-        # are fractions, dates or URL paths ('2015371296/1295675501'); a slash inside is
-        # only a phone separator after a trunk prefix or country code ('030/1234567').
-        if before.isalnum() or before in "_/" or after.isalnum() or after in "_/":
+        start, end = base + m.start, base + m.end
+        if scan is not None:
+            start -= 1  # the '00' as written
+        raw = text[start:end]
+        plus = scan is not None or raw.lstrip().startswith("+")
+        if not (phonenumbers.is_valid_number(num) or plus):
+            # A national number written as people write them ('07700 900123': trunk '0',
+            # grouped, full length) is kept even outside the assigned ranges.
+            if not (trunk_0 and raw.lstrip("(")[:1] == "0" and not raw.isdigit()
+                    and sum(c.isdigit() for c in raw) >= 10
+                    and phonenumbers.is_possible_number_with_reason(num)
+                    == phonenumbers.ValidationResult.IS_POSSIBLE):
+                continue
+        before = text[start - 1] if start > 0 else " "
+        after = text[end] if end < n else " "
+        # Digits glued to letters are ids ('user6565661032') unless the letters are a
+        # phone label ('Tel2025550143'); digits next to a slash are fractions, dates or URL
+        # paths ('2015371296/1295675501'); a slash inside is only a phone separator after a
+        # trunk prefix or country code ('030/1234567'); '#' marks an order or ticket number.
+        if (before.isalnum() and not _PHONE_LABEL_GLUED.search(text, max(0, start - 10), start)) \
+                or before in "_/#" or after.isalnum() or after in "_/":
             continue
         if "/" in raw and raw.lstrip()[:1] not in ("0", "(", "+"):
             continue
         if not phonenumbers.is_possible_number(num):
             continue
         ident = _phone_identifier(num)
-        out.append((_PRIO_PHONE, m.start, m.end, _found(ident, text, m.start, m.end)))
+        out.append((_PRIO_PHONE, start, end, _found(ident, text, start, end)))
     return out
+
+
+def _regions_where(test: Any) -> frozenset[str]:
+    out = set()
+    for r in phonenumbers.SUPPORTED_REGIONS:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(r)
+        if meta is not None and test(meta):
+            out.add(r)
+    return frozenset(out)
+
+
+# Regions whose international prefix accepts '00' (phonenumbers reads '00 44...' there).
+_DIALS_00 = _regions_where(lambda meta: bool(meta.international_prefix)
+                           and re.fullmatch(meta.international_prefix, "00") is not None)
+_TRUNK_0 = _regions_where(lambda meta: meta.national_prefix == "0")
 
 
 # --------------------------------------------------------------------------------------
