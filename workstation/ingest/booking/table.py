@@ -740,7 +740,7 @@ class BookingTableParser:
     """Arrest/booking lists in CSV or Excel (Parser protocol)."""
 
     name = "booking_table"
-    label = "Arrest / booking list (CSV or Excel)"
+    label = "Arrest / booking list (CSV, Excel or LibreOffice)"
 
     def sniff(self, path: Path, head: bytes) -> float:
         """Confidence from the header row's booking column names."""

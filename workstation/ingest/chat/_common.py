@@ -6,17 +6,22 @@ Nothing here touches the database; everything returns plain values or raises
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote
 
-from workstation.ingest.records import ParseError, Party, Record, RowError
+from workstation.ingest.records import Notice, ParseError, Party, Record, RowError
 from workstation.ingest.textio import detect_encoding, open_text
 
 #: Largest JSON export we load in one piece. json.load needs the whole document in
@@ -365,6 +370,148 @@ def safe_relpath(value: str | None) -> str | None:
             any(part == ".." for part in norm.split("/")) or "\x00" in norm:
         return None
     return value
+
+
+@dataclass(frozen=True)
+class FileHashes:
+    """Size in bytes and lower-case hex SHA-256 (and MD5 when asked for) of a file."""
+
+    size: int
+    sha256: str
+    md5: str | None = None
+
+
+def hash_stream(fh: IO[bytes], *, md5: bool = False) -> FileHashes:
+    """Hashes of everything left in ``fh``, read in 1 MiB blocks (memory stays flat)."""
+    sha = hashlib.sha256()
+    md = hashlib.md5(usedforsecurity=False) if md5 else None
+    buffer = bytearray(_HASH_BLOCK)
+    view = memoryview(buffer)
+    size = 0
+    readinto = getattr(fh, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(buffer)
+            block: Any = view[:n]
+        else:
+            block = fh.read(_HASH_BLOCK)
+            n = len(block)
+        if not n:
+            break
+        sha.update(block)
+        if md is not None:
+            md.update(block)
+        size += n
+    return FileHashes(size, sha.hexdigest(), md.hexdigest() if md is not None else None)
+
+
+def hash_file(path: Path, *, md5: bool = False) -> FileHashes | None:
+    """:func:`hash_stream` of the file at ``path``, or None when it cannot be read."""
+    try:
+        with Path(path).open("rb") as fh:
+            return hash_stream(fh, md5=md5)
+    except OSError:
+        return None
+
+
+_HASH_BLOCK = 1 << 20
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | \
+    getattr(os, "O_NONBLOCK", 0)
+
+
+class ExportFiles:
+    """The files an export names beside itself (photos, voice notes, ``Export_Files/...``),
+    hashed strictly inside the export's folder.
+
+    A path is followed only when, read as written or URL-decoded (``%20``), it is relative,
+    has no ``..`` part and, with every symbolic link resolved, still lies inside ``root``;
+    only regular files are read, in blocks. A path that leaves the folder (absolute,
+    ``..``, ``file:`` URL, a link pointing out) is never read: it is kept for a
+    :class:`Notice` (:meth:`notices`). A web URL or a file that is not there gives None,
+    silently. Digests are kept per file, so a sticker sent a thousand times is read once.
+    Not thread-safe: one instance per parse.
+    """
+
+    def __init__(self, root: Path, *, md5: bool = True) -> None:
+        self.root = Path(root)
+        self.md5 = md5
+        self._real_root = os.path.realpath(self.root)
+        self._by_path: dict[str, FileHashes | None] = {}
+        self._outside: list[str] = []
+
+    def hashes(self, written: str | None) -> FileHashes | None:
+        """Size and digests of the file the export names ``written``, or None."""
+        if not written or "\x00" in written:
+            return None
+        candidates = [written]
+        if _PERCENT.search(written):
+            decoded = unquote(written)
+            if decoded != written and "\x00" not in decoded:
+                candidates.append(decoded)
+        outside = False
+        for cand in candidates:
+            real = self._resolve(cand)
+            if real is _OUTSIDE:
+                outside = True
+            elif real is not None:
+                got = self._hash(real)
+                if got is not None:
+                    return got
+        if outside:
+            self._outside.append(written)
+        return None
+
+    def notices(self, ref: str) -> list[Notice]:
+        """Notices for the paths refused since the last call, naming ``ref``."""
+        out = [Notice(ref, f"attachment path {p!r} points outside the export folder: "
+                           "recorded by name only, the file was not read")
+               for p in self._outside]
+        self._outside.clear()
+        return out
+
+    def _resolve(self, written: str) -> str | object | None:
+        if _DRIVE.match(written) or written.lower().startswith("file:"):
+            return _OUTSIDE
+        if _URL_SCHEME.match(written):
+            return None  # a web link: nothing on disk to read
+        norm = written.replace("\\", "/")
+        parts = [p for p in norm.split("/") if p not in ("", ".")]
+        if norm.startswith("/") or ".." in parts:
+            return _OUTSIDE
+        if not parts:
+            return None
+        target = os.path.join(self.root, *parts)
+        real = os.path.realpath(target)
+        if real != self._real_root and not real.startswith(self._real_root.rstrip(os.sep) + os.sep):
+            return _OUTSIDE if os.path.lexists(target) else None
+        return real
+
+    def _hash(self, real: str) -> FileHashes | None:
+        if real in self._by_path:
+            return self._by_path[real]
+        got: FileHashes | None = None
+        try:
+            fd = os.open(real, _OPEN_FLAGS)
+        except OSError:
+            return None  # not there (not cached: one name may be tried in two spellings)
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                with os.fdopen(fd, "rb") as fh:
+                    fd = -1
+                    got = hash_stream(fh, md5=self.md5)
+        except OSError:
+            got = None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        self._by_path[real] = got
+        return got
+
+
+_OUTSIDE = object()
 
 
 def utc_from_unix(value: Any) -> datetime | None:

@@ -500,7 +500,7 @@ class IrcLogParser:
     """
 
     name = "irc_log"
-    label = "IRC/IM log (irssi, WeeChat, HexChat, mIRC, ZNC, Pidgin, Adium)"
+    label = "IRC/IM log (irssi, WeeChat, HexChat, mIRC, ZNC and other IRC clients; Pidgin, Adium, Colloquy)"
 
     def sniff(self, path: Path, head: bytes) -> float:
         if head.startswith(b"PK\x03\x04"):

@@ -34,7 +34,6 @@ front). What is held is a window of messages plus 16 bytes a message (offset and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -62,6 +61,7 @@ from workstation.ingest.chat._common import (
     group,
     guarded,
     guess_mime,
+    hash_file,
     head_text,
     json_keys_in_head,
     open_json,
@@ -912,16 +912,8 @@ class _Block:
 
 
 def _hash_file(path: Path) -> tuple[int, str] | None:
-    try:
-        digest = hashlib.sha256()
-        size = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-        return size, digest.hexdigest()
-    except OSError:
-        return None
+    got = hash_file(path)
+    return (got.size, got.sha256) if got is not None else None
 
 
 def _epoch_seconds(when: datetime | None) -> float:

@@ -50,7 +50,6 @@ members (or from files beside an unzipped ``.txt``).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import zipfile
@@ -69,6 +68,7 @@ from workstation.ingest.chat._common import (
     account,
     group,
     guess_mime,
+    hash_stream,
     head_text,
     looks_binary,
     recipients_for,
@@ -1334,12 +1334,8 @@ def _pick_chat_member(names: list[str]) -> str | None:
 
 
 def _hash_stream(fh: IO[bytes]) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := fh.read(1 << 20):
-        digest.update(chunk)
-        size += len(chunk)
-    return size, digest.hexdigest()
+    got = hash_stream(fh)
+    return got.size, got.sha256
 
 
 class _Source:

@@ -771,7 +771,7 @@ class TransactionTableParser:
     """Parser for CSV/XLSX statements (Parser protocol)."""
 
     name = "transactions_table"
-    label = "Bank, card or payment statement (CSV or Excel)"
+    label = "Bank, card or payment statement (CSV, Excel or LibreOffice)"
 
     def sniff(self, path: Path, head: bytes) -> float:
         """Confidence 0..1 from the header row (see :func:`sniff_table`)."""
