@@ -372,6 +372,15 @@ def safe_relpath(value: str | None) -> str | None:
     return value
 
 
+_HASH_BLOCK = 1 << 20
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+# Never follow a link at the last step, never block on a FIFO (checked as a regular file).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | \
+    getattr(os, "O_NONBLOCK", 0)
+
+
 @dataclass(frozen=True)
 class FileHashes:
     """Size in bytes and lower-case hex SHA-256 (and MD5 when asked for) of a file."""
@@ -414,14 +423,6 @@ def hash_file(path: Path, *, md5: bool = False) -> FileHashes | None:
         return None
 
 
-_HASH_BLOCK = 1 << 20
-_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | \
-    getattr(os, "O_NONBLOCK", 0)
-
-
 class ExportFiles:
     """The files an export names beside itself (photos, voice notes, ``Export_Files/...``),
     hashed strictly inside the export's folder.
@@ -453,10 +454,9 @@ class ExportFiles:
                 candidates.append(decoded)
         outside = False
         for cand in candidates:
-            real = self._resolve(cand)
-            if real is _OUTSIDE:
-                outside = True
-            elif real is not None:
+            leaves, real = self._resolve(cand)
+            outside = outside or leaves
+            if real is not None:
                 got = self._hash(real)
                 if got is not None:
                     return got
@@ -472,22 +472,23 @@ class ExportFiles:
         self._outside.clear()
         return out
 
-    def _resolve(self, written: str) -> str | object | None:
+    def _resolve(self, written: str) -> tuple[bool, str | None]:
+        """(whether ``written`` leaves the folder, the real path to read or None)."""
         if _DRIVE.match(written) or written.lower().startswith("file:"):
-            return _OUTSIDE
+            return True, None
         if _URL_SCHEME.match(written):
-            return None  # a web link: nothing on disk to read
+            return False, None  # a web link: nothing on disk to read
         norm = written.replace("\\", "/")
         parts = [p for p in norm.split("/") if p not in ("", ".")]
         if norm.startswith("/") or ".." in parts:
-            return _OUTSIDE
+            return True, None
         if not parts:
-            return None
+            return False, None
         target = os.path.join(self.root, *parts)
         real = os.path.realpath(target)
         if real != self._real_root and not real.startswith(self._real_root.rstrip(os.sep) + os.sep):
-            return _OUTSIDE if os.path.lexists(target) else None
-        return real
+            return True, None  # relative without "..": a symbolic link leads out
+        return False, real
 
     def _hash(self, real: str) -> FileHashes | None:
         if real in self._by_path:
@@ -509,9 +510,6 @@ class ExportFiles:
                 os.close(fd)
         self._by_path[real] = got
         return got
-
-
-_OUTSIDE = object()
 
 
 def utc_from_unix(value: Any) -> datetime | None:

@@ -47,6 +47,7 @@ line by line in two passes; a file cut short keeps what was read, with Notices.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ from typing import Any
 from workstation.ingest.chat._common import (
     ARRAY_START,
     MAX_STREAMED_JSON_BYTES,
+    ExportFiles,
     account,
     as_list,
     group,
@@ -144,7 +146,17 @@ def _file_name(raw: str) -> str:
     return tail or "file"
 
 
-def _attachment(att: Any) -> Attachment | None:
+def _on_disk(att: Attachment, written: str | None, files: ExportFiles | None) -> Attachment:
+    """``att`` with the size and digests of its file when the export was made with its
+    media (``--media``: the url is then a path such as ``Export_Files/name-1A2B3.png``,
+    relative to the export's folder) and the file is there."""
+    got = files.hashes(written) if files is not None and written else None
+    if got is None:
+        return att
+    return dataclasses.replace(att, size=got.size, sha256=got.sha256, md5=got.md5)
+
+
+def _attachment(att: Any, files: ExportFiles | None = None) -> Attachment | None:
     if not isinstance(att, dict):
         return None
     url: str = att["url"] if isinstance(att.get("url"), str) else ""
@@ -153,9 +165,10 @@ def _attachment(att: Any) -> Attachment | None:
     size = att.get("fileSizeBytes")
     if isinstance(size, str) and size.isdigit():
         size = int(size)
-    return Attachment(name=name, mime=guess_mime(name),
-                      size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                      path=safe_relpath(url))
+    return _on_disk(Attachment(name=name, mime=guess_mime(name),
+                               size=size if isinstance(size, int) and not isinstance(size, bool)
+                               else None,
+                               path=safe_relpath(url)), url, files)
 
 
 def _iso_text(value: Any) -> str | None:
@@ -197,7 +210,10 @@ class DiscordJsonParser:
     before the first record), a missing ``messages`` list, a file over ``max_bytes``, an
     HTML page or TXT file with no message this reader knows, or a TXT file whose numeric
     dates never show their day/month order (unless the import options give it). A cut-off
-    HTML or TXT export is read up to where it stops, with a Notice saying so.
+    HTML or TXT export is read up to where it stops, with a Notice saying so. An export
+    made with its media (``--media``) names local files: those in the export's folder carry
+    their size, SHA-256 and MD5; a path leading out of it (``--media-dir`` elsewhere) is
+    not read (a Notice).
     """
 
     name = "discord_json"
@@ -257,12 +273,14 @@ class DiscordJsonParser:
         base, members, conv = self._context(fields, authors)
         # Pass 2: the messages, one at a time, in file order.
         i = -1
+        files = ExportFiles(path.parent)
         for key, msg in self._stream(path, options):
             if key is not None or not isinstance(msg, dict):
                 continue
             i += 1
             ref = f"message {msg.get('id')}" if msg.get("id") else f"messages[{i}]"
-            yield guarded(ref, lambda: self._event(msg, i, base, members, conv))
+            yield guarded(ref, lambda: self._event(msg, i, base, members, conv, files))
+            yield from files.notices(ref)
         stated = fields.get("messageCount")
         if type(stated) is int and stated != i + 1:
             # An export cut short, or a file edited after it was written.
@@ -319,7 +337,8 @@ class DiscordJsonParser:
 
     @staticmethod
     def _event(msg: dict[str, Any], index: int, base: dict[str, Any],
-               members: dict[str, Party], conv: Party | None) -> ParsedEvent:
+               members: dict[str, Party], conv: Party | None,
+               files: ExportFiles | None = None) -> ParsedEvent:
         mid = msg.get("id")
         ref = f"message {mid}" if mid else f"messages[{index}]"
         mtype = str(msg.get("type") if msg.get("type") is not None else "Default")
@@ -367,7 +386,8 @@ class DiscordJsonParser:
             if p is not None and p.value not in seen:
                 seen.add(p.value)
                 parties.append(p)
-        attachments = [a for a in map(_attachment, as_list(msg.get("attachments"))) if a]
+        attachments = [a for a in (_attachment(x, files) for x in as_list(msg.get("attachments")))
+                       if a]
         if msg.get("timestampEdited"):
             props["edited_at"] = _iso_text(msg["timestampEdited"])
         if msg.get("isPinned"):
@@ -388,7 +408,8 @@ class DiscordJsonParser:
             fwd_at = _iso_text(fwd.get("timestamp"))
             if fwd_at:
                 props["forwarded_original_at"] = fwd_at
-            attachments += [a for a in map(_attachment, as_list(fwd.get("attachments"))) if a]
+            attachments += [a for a in (_attachment(x, files)
+                                        for x in as_list(fwd.get("attachments"))) if a]
         interaction = msg.get("interaction")
         if isinstance(interaction, dict):
             if interaction.get("name"):
@@ -470,6 +491,7 @@ class DiscordJsonParser:
         day_first = order.decided()
         count = without_id = 0
         cut: list[str] = []
+        files = ExportFiles(path.parent)
         for m in messages:
             count += 1
             ref = f"message {m.id}" if m.id else f"line {m.line}"
@@ -478,7 +500,9 @@ class DiscordJsonParser:
                 order.see(m.time_text)
             if m.incomplete:
                 cut.append(ref)
-            yield guarded(ref, lambda: self._html_event(m, base, members, conv, day_first))
+            yield guarded(ref, lambda: self._html_event(m, base, members, conv, day_first,
+                                                        files))
+            yield from files.notices(ref)
         if not (page.postamble or page.chatlog_closed):
             yield Notice("end of file", f"the file ends before the exporter's closing line "
                                         f"(\"Exported N message(s)\"): the export is cut short "
@@ -534,7 +558,8 @@ class DiscordJsonParser:
 
     @staticmethod
     def _html_event(m: "_HtmlMessage", base: dict[str, Any], members: dict[str, Party],
-                    conv: Party | None, day_first: bool) -> ParsedEvent:
+                    conv: Party | None, day_first: bool,
+                    files: ExportFiles | None = None) -> ParsedEvent:
         ref = f"message {m.id}" if m.id else f"line {m.line}"
         props: dict[str, Any] = dict(base)
         props["message_id"] = m.id
@@ -607,9 +632,10 @@ class DiscordJsonParser:
             size_text = (a.get("size") or "").strip()
             if size_text:
                 sizes.append(size_text)
-            attachments.append(Attachment(name=name, mime=guess_mime(name),
-                                          size=_size_bytes(size_text),
-                                          path=safe_relpath(url) if url else None))
+            attachments.append(_on_disk(Attachment(name=name, mime=guess_mime(name),
+                                                   size=_size_bytes(size_text),
+                                                   path=safe_relpath(url) if url else None),
+                                        url, files))
         if sizes:
             props["attachment_sizes_shown"] = sizes
         reactions = [{"emoji": r.get("emoji"), "count": r.get("count")} for r in m.reactions]
@@ -656,11 +682,14 @@ class DiscordJsonParser:
         # Pass 2: the messages, one at a time.
         count = 0
         last: _TxtMessage | None = None
+        files = ExportFiles(path.parent)
         for m in _txt_messages(path, options, scan, key):
             count += 1
             last = m
             yield guarded(f"line {m.line}", lambda: self._txt_event(m, base, members, conv,
-                                                                    day_first, scan.aligned))
+                                                                    day_first, scan.aligned,
+                                                                    files))
+            yield from files.notices(f"line {m.line}")
         if scan.postamble_line is None and scan.expects_postamble():
             yield Notice("end of file", f"the file ends before the exporter's closing line "
                                         f"(\"Exported N message(s)\"): the export is cut short "
@@ -685,7 +714,8 @@ class DiscordJsonParser:
 
     @staticmethod
     def _txt_event(m: "_TxtMessage", base: dict[str, Any], members: dict[str, Party],
-                   conv: Party | None, day_first: bool, aligned: bool) -> ParsedEvent:
+                   conv: Party | None, day_first: bool, aligned: bool,
+                   files: ExportFiles | None = None) -> ParsedEvent:
         ref = f"line {m.line}"
         props: dict[str, Any] = dict(base)
         props["message_id"] = None
@@ -704,7 +734,7 @@ class DiscordJsonParser:
             # Early layouts wrote each attachment's URL on its own line after the text.
             urls = [ln.strip() for ln in lines if _CDN_FILE.match(ln.strip())]
             lines = _trim_blank([ln for ln in lines if not _CDN_FILE.match(ln.strip())])
-            attachments += [_txt_attachment(u) for u in urls]
+            attachments += [_txt_attachment(u, files) for u in urls]
         body = "\n".join(lines) or None
         reactions: list[dict[str, Any]] = []
         embeds: list[dict[str, Any]] = []
@@ -713,7 +743,7 @@ class DiscordJsonParser:
         for kind, raw in m.sections:
             sec = [ln.strip() for ln in raw if ln.strip()]
             if kind in ("{Attachments}", "{Attachment}"):
-                attachments += [_txt_attachment(u) for u in sec]
+                attachments += [_txt_attachment(u, files) for u in sec]
             elif kind == "{Embed}":
                 embed_urls = [ln for ln in sec if _URL.match(ln)]
                 text = "\n".join(ln for ln in sec if not _URL.match(ln))
@@ -796,6 +826,7 @@ class DiscordJsonParser:
             reader = csv.reader(fh)
             header = [h.strip().lower() for h in next(reader, [])]
             end = reader.line_num
+            files = ExportFiles(path.parent)
             for row in reader:
                 n, end = end + 1, reader.line_num  # a quoted cell can span lines: cite the first
                 if not any(cell.strip() for cell in row):
@@ -807,11 +838,12 @@ class DiscordJsonParser:
                     continue
                 rec = dict(zip(header, row))
                 yield guarded(f"line {n}", lambda: self._csv_event(rec, n, day_first, base,
-                                                                   conv))
+                                                                   conv, files))
+                yield from files.notices(f"line {n}")
 
     @staticmethod
     def _csv_event(rec: dict[str, str], n: int, day_first: bool, base: dict[str, Any],
-                   conv: Party) -> Record:
+                   conv: Party, files: ExportFiles | None = None) -> Record:
         author = rec.get("author", "").strip()
         author_id = rec.get("authorid", "").strip()
         if not author and not author_id:
@@ -832,8 +864,8 @@ class DiscordJsonParser:
         attachments = []
         for url in filter(None, (u.strip() for u in rec.get("attachments", "").split(","))):
             name = _file_name(url)
-            attachments.append(Attachment(name=name, mime=guess_mime(name),
-                                          path=safe_relpath(url)))
+            attachments.append(_on_disk(Attachment(name=name, mime=guess_mime(name),
+                                                   path=safe_relpath(url)), url, files))
         reactions = []
         for m in re.finditer(r"(?:^|,)\s*(.+?) \((\d+)\)", rec.get("reactions", "")):
             reactions.append({"emoji": m.group(1), "count": int(m.group(2))})
@@ -1656,9 +1688,10 @@ def _txt_author(who: str, role: str) -> Party | None:
                    {"username": handle, "identified_by": "user name (no user id in this export)"})
 
 
-def _txt_attachment(url: str) -> Attachment:
+def _txt_attachment(url: str, files: ExportFiles | None = None) -> Attachment:
     name = _file_name(url)
-    return Attachment(name=name, mime=guess_mime(name), path=safe_relpath(url))
+    return _on_disk(Attachment(name=name, mime=guess_mime(name), path=safe_relpath(url)),
+                    url, files)
 
 
 def _trim_blank(lines: list[str]) -> list[str]:

@@ -28,6 +28,7 @@ from typing import Any
 
 from workstation.ingest.chat._common import (
     MAX_STREAMED_JSON_BYTES,
+    ExportFiles,
     JsonReader,
     account,
     as_list,
@@ -161,8 +162,23 @@ def _entity_parties(entities: list[dict[str, Any]]) -> tuple[list[Party], list[s
     return parties, urls
 
 
-def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
-    """Attachments and media facts of one JSON message."""
+def _file_attachment(name: str, mime: str | None, size: Any, written: str | None,
+                     files: ExportFiles | None) -> Attachment:
+    """An attachment as the export names it; with the size and digests of the file when it
+    sits in the export folder (the stated size otherwise)."""
+    got = files.hashes(written) if files is not None and written else None
+    if got is not None:
+        return Attachment(name=name, mime=mime, size=got.size, sha256=got.sha256, md5=got.md5,
+                          path=safe_relpath(written))
+    return Attachment(name=name, mime=mime,
+                      size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                      path=safe_relpath(written))
+
+
+def _media(msg: dict[str, Any], files: ExportFiles | None = None,
+           ) -> tuple[list[Attachment], dict[str, Any]]:
+    """Attachments and media facts of one JSON message (``files``: the export's folder,
+    where the files it names are hashed)."""
     atts: list[Attachment] = []
     props: dict[str, Any] = {}
     for key, size_key in (("photo", "photo_file_size"), ("file", "file_size")):
@@ -175,10 +191,8 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
         if not name or not isinstance(name, str):
             name = Path(raw).name if included else str(msg.get("media_type") or key)
         mime = msg.get("mime_type") if key == "file" else None
-        size = msg.get(size_key)
-        atts.append(Attachment(name=str(name), mime=mime or guess_mime(path or str(name)),
-                               size=size if isinstance(size, int) else None,
-                               path=safe_relpath(path)))
+        atts.append(_file_attachment(str(name), mime or guess_mime(path or str(name)),
+                                     msg.get(size_key), path, files))
         if not included:
             props["media_not_included"] = raw
     for key in ("media_type", "sticker_emoji", "duration_seconds", "performer", "title",
@@ -214,10 +228,8 @@ def _media(msg: dict[str, Any]) -> tuple[list[Attachment], dict[str, Any]]:
     if isinstance(vcard, str) and vcard:
         included = not vcard.startswith(_NOT_INCLUDED_PREFIX)
         name = Path(vcard).name if included else "contact.vcf"
-        atts.append(Attachment(name=name, mime="text/vcard",
-                               size=msg.get("contact_vcard_file_size")
-                               if isinstance(msg.get("contact_vcard_file_size"), int) else None,
-                               path=safe_relpath(vcard) if included else None))
+        atts.append(_file_attachment(name, "text/vcard", msg.get("contact_vcard_file_size"),
+                                     vcard if included else None, files))
         if not included:
             props["media_not_included"] = vcard
     if isinstance(msg.get("poll"), dict):
@@ -306,8 +318,10 @@ class TelegramJsonParser:
 
     Yields one ParsedEvent per message (kind "message") or service entry (kind "system"),
     times from ``date_unixtime`` as aware UTC; the account owner and contacts of a full
-    export as ParsedEntity. Raises ParseError for invalid JSON (naming line and column),
-    an unrecognised layout or a file over ``max_bytes``.
+    export as ParsedEntity. Attachment files in the export folder (``photos/``, ``files/``,
+    ``voice_messages/``...) carry their size, SHA-256 and MD5; a path leading out of the
+    folder is not read (a Notice). Raises ParseError for invalid JSON (naming line and
+    column), an unrecognised layout or a file over ``max_bytes``.
     """
 
     name = "telegram_json"
@@ -362,6 +376,8 @@ class TelegramJsonParser:
         contexts: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Party],
                                               Party | None]] = {}
         counts: dict[tuple[str, int], int] = {}
+        # Paths in result.json are relative to the export folder, where the file sits.
+        files = ExportFiles(path.parent)
         for what, key, name, value in self._stream(path, options):
             if what == "field" and key == _TOP and name == "personal_information":
                 if owner is not None:
@@ -386,7 +402,8 @@ class TelegramJsonParser:
                     chat_ref = repr(fields["name"]) if isinstance(fields.get("name"), str) \
                         else f"#{key[1] + 1}"
                 ref = f"chat {chat_ref} message {mid}" if multi else f"message {mid}"
-                yield guarded(ref, partial(self._event, value, ref, base, members, conv))
+                yield guarded(ref, partial(self._event, value, ref, base, members, conv, files))
+                yield from files.notices(ref)
 
     @staticmethod
     def _stream(path: Path, options: ImportOptions,
@@ -543,7 +560,8 @@ class TelegramJsonParser:
 
     @staticmethod
     def _event(msg: dict[str, Any], ref: str, base: dict[str, Any],
-               members: dict[str, Party], conv: Party | None) -> ParsedEvent:
+               members: dict[str, Party], conv: Party | None,
+               files: ExportFiles | None = None) -> ParsedEvent:
         body, entities = _flatten_text(msg.get("text", ""))
         if not entities and isinstance(msg.get("text_entities"), list):
             entities = [e for e in msg["text_entities"] if isinstance(e, dict)]
@@ -590,7 +608,7 @@ class TelegramJsonParser:
                     and e.get("text")]
         if hashtags:
             props["hashtags"] = hashtags
-        atts, media_props = _media(msg)
+        atts, media_props = _media(msg, files)
         props.update(media_props)
         # Inline keyboard buttons of type "url" open a link the bot chose.
         for row in as_list(msg.get("inline_bot_buttons")):
@@ -1258,7 +1276,8 @@ class TelegramHtmlParser:
     come from the ``title`` ("23.08.2023 13:11:23 UTC-08:00"), aware when the offset is
     given. Service entries have no time of their own: they get the best one the page
     allows (see ``_service_times``; ``properties["time_source"]`` says which). Senders are
-    identified by display name only: the HTML carries no user ids.
+    identified by display name only: the HTML carries no user ids. Media files beside the
+    page carry their size, SHA-256 and MD5, as in the JSON export.
     """
 
     name = "telegram_html"
@@ -1326,8 +1345,12 @@ class TelegramHtmlParser:
             # previous page (messages are in time order across pages).
             carry_day, carry_prev = self._previous_page_day(path, options)
         service_times = _service_times(page.messages, carry_day, carry_prev)
+        # Media links are relative to the page, which sits in the export (or chat) folder.
+        files = ExportFiles(path.parent)
         for n, (m, name, via) in enumerate(zip(real, resolved, vias)):
-            yield self._event(m, name, base, members, conv, service_times.get(n), via)
+            event = self._event(m, name, base, members, conv, service_times.get(n), via, files)
+            yield event
+            yield from files.notices(event.ref)
 
     @staticmethod
     def _party(name: str, role: str) -> Party:
@@ -1336,7 +1359,7 @@ class TelegramHtmlParser:
     def _event(self, m: _HtmlMessage, sender_name: str | None, base: dict[str, Any],
                members: list[Party], conv: Party | None,
                service_time: tuple[datetime, dict[str, Any]] | None = None,
-               via: str | None = None) -> ParsedEvent:
+               via: str | None = None, files: ExportFiles | None = None) -> ParsedEvent:
         num = m.html_id[len("message"):] if m.html_id.startswith("message") else m.html_id
         ref = f"message {num}" if num else "message"
         props: dict[str, Any] = dict(base)
@@ -1409,8 +1432,8 @@ class TelegramHtmlParser:
                     parties.append(Party(kind="phone", value=phone, role="mentioned",
                                          label=title or None))
                 if path and not _is_link(path):
-                    atts.append(Attachment(name=Path(path).name, mime="text/vcard",
-                                           path=safe_relpath(path)))
+                    atts.append(_file_attachment(Path(path).name, "text/vcard", None, path,
+                                                 files))
                 continue
             if kind in ("game", "invoice"):
                 props[kind] = {k: v for k, v in (("title", title), ("description", desc),
@@ -1421,9 +1444,9 @@ class TelegramHtmlParser:
             name = Path(path).name if path else (title or "media")
             if path and title and "." in title:
                 name = title
-            atts.append(Attachment(name=name, mime=guess_mime(path or name),
-                                   size=parse_size_text(status) if status else None,
-                                   path=safe_relpath(path)))
+            atts.append(_file_attachment(name, guess_mime(path or name),
+                                         parse_size_text(status) if status else None, path,
+                                         files))
             if not path and desc:
                 props["media_not_included"] = desc
         if m.poll is not None:
