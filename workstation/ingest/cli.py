@@ -43,6 +43,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         lines = [f"imported {Path(args.file).name} as {result.format} into {case.number} (source {result.source_id}): "
                  f"{result.events:,} events, {result.entities:,} new entities, {result.links:,} links, "
                  f"{result.skipped:,} rows skipped"]
+        if result.parts:
+            lines[0] += f" from {len(result.parts)} export(s) in the folder"
+            lines += [f"  {rel or '.'}: {fmt}, {n:,} events" for rel, fmt, n in result.parts[:50]]
+            if len(result.parts) > 50:
+                lines.append(f"  … and {len(result.parts) - 50:,} more")
         lines += [f"  skipped {e.row}{' field ' + repr(e.field) if e.field else ''}: {e.message}" for e in result.errors[:50]]
         lines += [f"  warning: {w}" for w in result.warnings[:20]]
         return "\n".join(lines)
@@ -65,7 +70,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
     if args.file:
         d = detect(args.file)
-        emit(args, d, f"{d.format}: {d.label} (confidence {d.confidence:.2f})")
+        emit(args, d, lambda: "\n".join([f"{d.format}: {d.label} (confidence {d.confidence:.2f})"]
+                                         + [f"  {p.rel or '.'}: {p.format} ({p.confidence:.2f})" for p in d.parts]))
         return 0
     rows = describe()
     emit(args, [{"format": n, "label": lbl} for n, lbl in rows], lambda: "\n".join(f"{n:<20} {lbl}" for n, lbl in rows))
@@ -99,9 +105,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("import", help="import a file (chat export, statement, booking list...) into a case")
+    sp = sub.add_parser("import", help="import a file or a folder (chat export, statement, booking list...) "
+                                       "into a case",
+                        description="Import FILE, or every export found in a FOLDER (an unzipped "
+                                    "Telegram/WhatsApp/Discord/Slack export, a Facebook or Instagram "
+                                    "'Download your information' folder...), in one transaction.")
     sp.add_argument("case", help="case number or id")
-    sp.add_argument("file")
+    sp.add_argument("file", metavar="FILE_OR_FOLDER",
+                    help="the export file, or a folder: its exports are found by content and "
+                         "imported together as one source")
     sp.add_argument("--format", default="auto", help="importer name (see `workstation formats`); default: detect")
     sp.add_argument("--profile", help="saved or built-in column-mapping profile for CSV/XLSX")
     sp.add_argument("--skip-bad-rows", action="store_true", help="skip and report bad rows instead of aborting")
@@ -116,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--preview", type=int, metavar="N", help="show the first N records without importing")
     sp.set_defaults(func=cmd_import)
 
-    sp = sub.add_parser("formats", help="list importers, or detect the format of FILE")
+    sp = sub.add_parser("formats", help="list importers, or detect the format of FILE (or the exports in a folder)")
     sp.add_argument("file", nargs="?")
     sp.set_defaults(func=cmd_formats, db=None)
 

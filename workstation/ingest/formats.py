@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
+
+#: When one export is found in two forms side by side (Telegram Desktop's "JSON and HTML"
+#: choice writes result.json beside messages.html; a DYI download can hold a thread both
+#: ways), a folder import reads the first form and leaves the others found in the same
+#: folder or below it: the same messages would otherwise be imported twice.
+SUPERSEDES: dict[str, frozenset[str]] = {
+    "telegram_json": frozenset({"telegram_html"}),
+    "messenger_json": frozenset({"messenger_html"}),
+}
 
 
 @cache
@@ -31,3 +41,20 @@ def get_parser(name: str) -> Any:
 def describe() -> list[tuple[str, str]]:
     """(name, label) of every importer, for `workstation formats` and the import wizard."""
     return [(p.name, p.label) for p in all_parsers()]
+
+
+def folder_root(parser: Any, path: Path) -> Path | None:
+    """The export folder ``parser`` reads when given ``path``, for importers that read a
+    whole folder (an unzipped Slack export, a Discord data package); None for importers
+    that read the one file. A folder the parser's sniffer claimed is its own root."""
+    own = getattr(parser, "folder_root", None)
+    if callable(own):
+        root = own(path)
+        return Path(root) if root is not None else None
+    if getattr(parser, "name", "") == "discord_package":
+        # The package parser reads the package around its messages/index.json or
+        # account/user.json; it has no public call saying which folder that is.
+        from workstation.ingest.chat.discord_package import _folder_root
+
+        return _folder_root(Path(path))
+    return Path(path) if Path(path).is_dir() else None

@@ -6,6 +6,15 @@ not at all, so a bad row (without skip-bad-rows), a cancel or a crash leaves the
 exactly as it was. Every row written points to its source and to where in the file it came
 from. Re-importing a file already imported into the case (same SHA-256) changes nothing.
 
+A folder (an unzipped chat export, a "Download your information" folder with many threads,
+a folder of several WhatsApp chats) is imported the same way, as ONE import: the formats'
+own sniffers find the exports in it (:func:`plan_folder`), every one is read in the same
+transaction under one source row, and each record's provenance names the file inside the
+folder ("WhatsApp Chat with Ann.txt: line 12"). The folder's SHA-256 is taken over the
+sorted list of (relative path, size, SHA-256) of the files read, so importing the same
+folder again changes nothing. Symbolic links are never followed; hidden and system files
+(``.DS_Store``, ``__MACOSX/``, ``Thumbs.db``) are left out.
+
 Threading: ``run_import`` blocks; the UI runs it in a worker and passes ``progress`` and
 ``cancel`` (anything with ``is_set()``).
 """
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +41,7 @@ from workstation.errors import BadInput, Cancelled, UsageError
 from workstation.ids import new_uid
 from workstation.text import storable_name
 from workstation.ingest import textio
-from workstation.ingest.formats import all_parsers, get_parser
+from workstation.ingest.formats import SUPERSEDES, all_parsers, folder_root, get_parser
 from workstation.ingest.records import (
     ImportOptions,
     Notice,
@@ -58,11 +68,36 @@ class CancelToken(Protocol):
 
 
 @dataclass(frozen=True)
+class FolderPart:
+    """One export found in a folder: the file (or the export folder) an importer reads."""
+
+    path: Path
+    rel: str          # relative to the chosen folder, forward slashes ("" for the folder itself)
+    format: str
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """What a folder import reads (``parts``) and what else was looked at, with why not."""
+
+    root: Path
+    parts: tuple[FolderPart, ...]
+    looked_at: tuple[tuple[str, str], ...]
+
+    @property
+    def format(self) -> str:
+        return _combined_format([p.format for p in self.parts])
+
+
+@dataclass(frozen=True)
 class Detection:
     format: str
     label: str
     confidence: float
     candidates: tuple[tuple[str, float], ...]
+    parts: tuple[FolderPart, ...] = ()   # for a folder: every export found in it
 
 
 @dataclass(frozen=True)
@@ -93,10 +128,15 @@ class ImportResult:
     duplicate_of: int | None = None
     messages: int = 0
     system_lines: int = 0
+    #: A folder import: (path in the folder, format, events) of every export read.
+    parts: tuple[tuple[str, str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The CLI.md shape, plus a few extra fields."""
-        return {
+        extra: dict[str, Any] = {}
+        if self.parts:
+            extra["parts"] = [{"path": rel, "format": f, "events": n} for rel, f, n in self.parts]
+        out = {
             "source": self.source_id if self.duplicate_of is None else self.duplicate_of,
             "format": self.format, "events": self.events, "entities": self.entities,
             "skipped": self.skipped,
@@ -104,6 +144,8 @@ class ImportResult:
             "links": self.links, "duplicate": self.duplicate_of is not None,
             "warnings": list(self.warnings),
         }
+        out.update(extra)
+        return out
 
 
 # ---------------------------------------------------------------------- detection
@@ -119,9 +161,27 @@ def _head(path: Path) -> bytes:
         raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def _check_exists(path: Path) -> None:
+    """BadInput unless ``path`` is a readable file or a folder."""
+    if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise BadInput(f"{path}: cannot read the folder")
+        return
+    _head(path)
+
+
 def detect(path: str | Path) -> Detection:
-    """Which importer reads ``path``, from its content (not its name alone)."""
+    """Which importer reads ``path``, from its content (not its name alone). For a folder,
+    the exports found in it (``parts``); BadInput when it holds none."""
     p = Path(path)
+    if p.is_dir():
+        plan = plan_folder(p)
+        label = _folder_label(plan)
+        by_format: dict[str, float] = {}
+        for part in plan.parts:
+            by_format[part.format] = max(by_format.get(part.format, 0.0), part.confidence)
+        return Detection(plan.format, label, min(x.confidence for x in plan.parts),
+                         tuple(sorted(by_format.items(), key=lambda x: -x[1])[:5]), plan.parts)
     head = _head(p)
     if not head:
         raise BadInput(f"{p}: the file is empty")
@@ -142,6 +202,208 @@ def detect(path: str | Path) -> Detection:
     return Detection(best.name, best.label, scores[0][1], tuple(scores[:5]))
 
 
+# ---------------------------------------------------------------------- folders
+#: Hidden files and what operating systems leave in folders: never an export.
+_SYSTEM_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini", "$recycle.bin",
+                           "system volume information", "ehthumbs.db"})
+#: Photos, audio and video by their first bytes: an export's media, not read by sniffers.
+_MEDIA_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"OggS", b"ID3",
+                b"fLaC", b"\x1aE\xdf\xa3", b"#!AMR", b"\x00\x00\x01\x00")
+LOOKED_AT_SHOWN = 25
+MIN_CONFIDENCE = 0.3
+
+
+def _is_system(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _SYSTEM_NAMES
+
+
+def _is_media(head: bytes) -> bool:
+    if head.startswith(_MEDIA_MAGIC):
+        return True
+    # RIFF (WEBP, WAV, AVI) and ISO media (MP4, MOV, HEIC, M4A): a type word at byte 4 or 8.
+    return (head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE", b"AVI ")) or head[4:8] == b"ftyp"
+
+
+def _best(parsers: Iterable[Any], path: Path, head: bytes) -> tuple[Any, float] | None:
+    best: tuple[Any, float] | None = None
+    for parser in parsers:
+        try:
+            score = float(parser.sniff(path, head))
+        except Exception:  # a sniffer must never stop detection of the others
+            score = 0.0
+        if score >= MIN_CONFIDENCE and (best is None or score > best[1]):
+            best = (parser, score)
+    return best
+
+
+def _rel(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).as_posix()
+    return "" if rel == "." else rel
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def plan_folder(folder: str | Path, fmt: str | None = "auto") -> FolderPlan:
+    """The exports in ``folder``, found by the importers' own sniffers: each file's content
+    (and each sub-folder, for importers that read a whole export folder such as an unzipped
+    Slack export) is offered to every sniffer, as :func:`detect` does for one file. Files
+    inside an export folder an importer reads whole are that export's; a Telegram HTML
+    export beside its result.json is left for the JSON (see ``formats.SUPERSEDES``).
+    Symbolic links are not followed, hidden and system files are skipped, photos and other
+    media are not offered to sniffers. BadInput, listing what was looked at, when nothing
+    in the folder is importable."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise BadInput(f"{root}: not a folder")
+    if fmt in (None, "", "auto"):
+        parsers: tuple[Any, ...] = all_parsers()
+    else:
+        try:
+            parsers = (get_parser(fmt),)
+        except KeyError:
+            raise UsageError(f"unknown format {fmt!r} (see `workstation formats`)") from None
+    looked: list[tuple[str, str]] = []
+    found: list[FolderPart] = []
+    claimed: list[Path] = []
+
+    def part(path: Path, parser: Any, score: float) -> FolderPart:
+        return FolderPart(path, _rel(root, path), parser.name, parser.label, score)
+
+    def walk_error(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        looked.append((_rel(root, where) + "/" if _inside(where, root) else str(where),
+                       f"cannot read ({exc.strerror or exc})"))
+
+    for top, dirs, files in os.walk(root, onerror=walk_error, followlinks=False):
+        here = Path(top)
+        kept = []
+        for d in sorted(dirs):
+            full = here / d
+            if _is_system(d):
+                looked.append((_rel(root, full) + "/", "hidden or system folder, skipped"))
+            elif full.is_symlink():
+                looked.append((_rel(root, full) + "/", "symbolic link, not followed"))
+            else:
+                kept.append(d)
+        dirs[:] = kept
+        whole = _best(parsers, here, b"")
+        if whole is not None:  # an export read as a folder (unzipped Slack export)
+            found.append(part(here, *whole))
+            claimed.append(here)
+            dirs[:] = []
+            continue
+        for name in sorted(files):
+            full = here / name
+            rel = _rel(root, full)
+            if _is_system(name):
+                looked.append((rel, "hidden or system file, skipped"))
+                continue
+            if full.is_symlink():
+                looked.append((rel, "symbolic link, not followed"))
+                continue
+            if not full.is_file():
+                looked.append((rel, "not a regular file"))
+                continue
+            try:
+                head = _head(full)
+            except BadInput as exc:
+                looked.append((rel, str(exc).split(": ", 1)[-1]))
+                continue
+            if not head:
+                looked.append((rel, "empty"))
+            elif _is_media(head):
+                looked.append((rel, "photo, audio or video"))
+            elif (best := _best(parsers, full, head)) is None:
+                looked.append((rel, "not a recognised format"))
+            else:
+                found.append(part(full, *best))
+    # Importers that read the export folder around an entry file (a Discord package's
+    # messages/index.json): the folder is the part, once, and its files are its own.
+    parts: dict[tuple[str, Path], FolderPart] = {}
+    for fp in found:
+        export = folder_root(get_parser(fp.format), fp.path) if fp.path.is_file() else None
+        if export is not None and export != fp.path:
+            if not _inside(export, root):
+                looked.append((fp.rel, f"{fp.label}: part of an export whose folder ({export}) "
+                                       "is above the chosen one; choose that folder"))
+                continue
+            claimed.append(export)
+            fp = FolderPart(export, _rel(root, export), fp.format, fp.label, fp.confidence)
+        parts.setdefault((fp.format, fp.path), fp)
+    chosen = [fp for fp in parts.values()
+              if not any(_inside(fp.path, c) and fp.path != c for c in claimed)]
+    kept_parts: list[FolderPart] = []
+    for fp in chosen:
+        over = next((o for o in chosen if fp.format in SUPERSEDES.get(o.format, ())
+                     and _inside(fp.path, o.path.parent)), None)
+        if over is not None:
+            looked.append((fp.rel, f"{fp.label}: the same export as {over.rel} ({over.label}), "
+                                   "which is read instead"))
+        else:
+            kept_parts.append(fp)
+    kept_parts.sort(key=lambda fp: fp.rel)
+    if not kept_parts:
+        shown = [f"{rel or '.'} ({why})" for rel, why in looked[:LOOKED_AT_SHOWN]]
+        more = f"; and {len(looked) - LOOKED_AT_SHOWN:,} more" if len(looked) > LOOKED_AT_SHOWN else ""
+        if not looked:
+            raise BadInput(f"{root}: the folder is empty; nothing to import")
+        what = "no chat export, statement or booking list" if fmt in (None, "", "auto") else \
+            f"nothing {parsers[0].label} reads"
+        raise BadInput(f"{root}: {what} found in this folder; looked at {len(looked):,} "
+                       f"item(s): {'; '.join(shown)}{more}")
+    return FolderPlan(root, tuple(kept_parts), tuple(looked))
+
+
+def _combined_format(formats: Iterable[str]) -> str:
+    names = sorted(set(formats))
+    joined = "+".join(names)
+    return joined if len(joined) <= 64 else "mixed"
+
+
+def _folder_label(plan: FolderPlan) -> str:
+    counts: dict[str, int] = {}
+    for part in plan.parts:
+        counts[part.label] = counts.get(part.label, 0) + 1
+    what = ", ".join(f"{n} × {label}" if n > 1 else label for label, n in counts.items())
+    return f"folder {plan.root.name}: {what}"
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    """The regular files of an export folder, as folder imports read them (no links, no
+    hidden or system files), in a fixed order."""
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not _is_system(d) and not (Path(top) / d).is_symlink())
+        for name in sorted(files):
+            full = Path(top) / name
+            if not _is_system(name) and not full.is_symlink() and full.is_file():
+                yield full
+
+
+def folder_digest(plan: FolderPlan) -> tuple[int, str, list[dict[str, Any]]]:
+    """(total size, SHA-256, manifest) of the files a folder import reads: the SHA-256 of
+    the sorted lines "relative path<TAB>size<TAB>SHA-256", one per file (every file of an
+    export folder read whole, such as an unzipped Slack export). Deterministic: the same
+    folder gives the same digest wherever it sits and whenever it is read."""
+    entries: dict[str, tuple[int, str]] = {}
+    for fp in plan.parts:
+        for f in ([fp.path] if fp.path.is_file() else _files_under(fp.path)):
+            rel = _rel(plan.root, f)
+            if rel not in entries:
+                try:
+                    entries[rel] = file_digest(f)
+                except OSError as exc:
+                    raise BadInput(f"{plan.root}: {rel}: cannot read ({exc.strerror or exc})") from None
+    h = hashlib.sha256()
+    manifest = []
+    for rel in sorted(entries):
+        size, sha = entries[rel]
+        h.update(f"{rel}\t{size}\t{sha}\n".encode("utf-8", "surrogateescape"))
+        manifest.append({"path": rel, "size": size, "sha256": sha})
+    return sum(size for size, _ in entries.values()), h.hexdigest(), manifest
+
+
 def _parser_for(path: Path, fmt: str | None) -> Any:
     if fmt in (None, "", "auto"):
         return get_parser(detect(path).format)
@@ -151,17 +413,71 @@ def _parser_for(path: Path, fmt: str | None) -> Any:
         raise UsageError(f"unknown format {fmt!r} (see `workstation formats`)") from None
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One parser run of an import: a file, or an export folder read whole."""
+
+    path: Path
+    prefix: str      # prepended to every record's ref ("" for a file imported alone)
+    parser: Any
+    size: int        # bytes, for progress
+
+    @property
+    def rel(self) -> str:
+        return self.prefix.rstrip(": /")
+
+
+def _plan(p: Path, fmt: str | None) -> tuple[list[_Read], FolderPlan | None]:
+    """What an import of ``p`` reads: the file with its importer, or a folder's exports."""
+    if not p.is_dir():
+        parser = _parser_for(p, fmt)
+        return [_Read(p, "", parser, _size(p))], None
+    plan = plan_folder(p, fmt)
+    reads = []
+    for part in plan.parts:
+        is_file = part.path.is_file()
+        prefix = f"{part.rel}: " if is_file else (f"{part.rel}/" if part.rel else "")
+        size = _size(part.path) if is_file else sum(_size(f) for f in _files_under(part.path))
+        reads.append(_Read(part.path, prefix, get_parser(part.format), size))
+    return reads, plan
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _with_ref(rec: Record, ref: str) -> Record:
+    # A copy of the frozen record with its ref in the folder (no __init__: one per row).
+    new = object.__new__(type(rec))
+    object.__setattr__(new, "__dict__", {**rec.__dict__, "ref": ref})
+    return new
+
+
+def _read_records(read: _Read, options: ImportOptions) -> Iterator[Record]:
+    records = _records(read.parser, read.path, options)
+    if not read.prefix:
+        return records
+    prefix = read.prefix
+    return (_with_ref(rec, prefix + rec.ref) for rec in records)
+
+
 def preview(path: str | Path, *, fmt: str | None = "auto", options: ImportOptions | None = None,
             limit: int = 20) -> Preview:
-    """The first ``limit`` records as the importer reads them, without writing anything."""
+    """The first ``limit`` records as the importer reads them, without writing anything.
+    For a folder, the first records of its exports in turn (refs name the inner file)."""
     p = Path(path)
-    parser = _parser_for(p, fmt)
+    _check_exists(p)
+    reads, plan = _plan(p, fmt)
     opts = options or ImportOptions()
     records: list[Record] = []
     problems: list[RowProblem] = []
     try:
         # Through the same safety net as run_import (undecodable text, nesting, memory).
-        for rec in itertools.islice(_records(parser, p, opts), limit * 3):
+        for rec in itertools.islice(itertools.chain.from_iterable(
+                _read_records(r, opts) for r in reads), limit * 3):
             if isinstance(rec, RowError):
                 problems.append(RowProblem(rec.ref, rec.field, rec.message))
             elif isinstance(rec, Notice):
@@ -172,7 +488,9 @@ def preview(path: str | Path, *, fmt: str | None = "auto", options: ImportOption
                 break
     except ParseError as exc:
         raise BadInput(str(exc)) from None
-    return Preview(parser.name, parser.label, tuple(records), tuple(problems))
+    if plan is not None:
+        return Preview(plan.format, _folder_label(plan), tuple(records), tuple(problems))
+    return Preview(reads[0].parser.name, reads[0].parser.label, tuple(records), tuple(problems))
 
 
 # ---------------------------------------------------------------------- run
@@ -315,63 +633,91 @@ def _zone(options: ImportOptions) -> Any:
 def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | None = "auto",
                options: ImportOptions | None = None, skip_bad_rows: bool = False,
                progress: Progress | None = None, cancel: CancelToken | None = None) -> ImportResult:
-    """Import ``path`` into case ``case_id`` in one transaction. See the module doc.
+    """Import ``path`` (a file, or a folder holding one or more exports) into case
+    ``case_id`` in one transaction. See the module doc.
 
-    Raises BadInput (file/row/field named) on a bad file, or on a bad row unless
-    ``skip_bad_rows``; Cancelled when ``cancel`` is set. Either way nothing is written.
+    Raises BadInput (file/row/field named; for a folder, the file inside it) on a bad
+    file, or on a bad row unless ``skip_bad_rows``; Cancelled when ``cancel`` is set.
+    Either way nothing is written.
     """
     p = Path(path)
     opts = options or ImportOptions(default_region=ws.settings.phone_region)
     zone = _zone(opts)
-    _head(p)
+    _check_exists(p)
     ws.get_case(case_id)  # NotFound before any work
-    size, digest = file_digest(p)
+    reads, plan = _plan(p, fmt)
+    manifest: list[dict[str, Any]] = []
+    if plan is None:
+        size, digest = file_digest(p)
+        fmt_name = reads[0].parser.name
+        label = reads[0].parser.label
+    else:
+        size, digest, manifest = folder_digest(plan)
+        fmt_name, label = plan.format, _folder_label(plan)
+    what = "folder" if plan is not None else "file"
     with ws.db.read() as conn:
         dup = conn.execute(select(s.source.c.id).where(
             s.source.c.case_id == case_id, s.source.c.sha256 == digest, s.source.c.deleted.is_(False))).first()
-    parser = _parser_for(p, fmt)
     if dup is not None:
-        return ImportResult(None, parser.name, 0, 0, 0, 0, (), ("this file was already imported into the case",),
+        return ImportResult(None, fmt_name, 0, 0, 0, 0, (), (f"this {what} was already imported into the case",),
                             duplicate_of=dup[0])
     report = progress or (lambda f, m: None)
-    tracker = textio.PositionTracker(p, size)
+    total = max(1, sum(r.size for r in reads))
     counters = _Counters(zone_name=str(zone))
-    report(0.0, f"reading {p.name} as {parser.label}")
+    report(0.0, f"reading {p.name} as {label}")
     stored_name = storable_name(p.name)
+    parts_done: list[dict[str, Any]] = []
+    current = reads[0]
     try:
         # Foreign keys unchecked per row: every reference the writer makes is to a row it has
         # just written or found in this transaction (tests run foreign_key_check afterwards).
-        with tracker, ws.db.write(bulk=True, foreign_keys=False) as conn:
+        with ws.db.write(bulk=True, foreign_keys=False) as conn:
             source_id = conn.execute(insert(s.source).values(
-                case_id=case_id, file_name=stored_name, file_size=size, sha256=digest, importer=parser.name,
+                case_id=case_id, file_name=stored_name, file_size=size, sha256=digest, importer=fmt_name,
                 options=_options_json(opts, skip_bad_rows), imported_by=ws.actor,
                 imported_at=clock.utcnow_iso(), uid=new_uid(), origin=ws.db.device_id,
                 hlc=ws.clock.now())).inserted_primary_key[0]
             with BulkWriter(ws, conn, case_id, source_id=source_id, background=True,
                             local_zone=zone) as w:
                 resolver = _Resolver(ws, w, opts, counters)
-                for n, rec in enumerate(_records(parser, p, opts), 1):
-                    if n % CANCEL_EVERY == 0:
-                        if cancel is not None and cancel.is_set():
-                            raise Cancelled(f"import of {p.name} cancelled; nothing was saved")
-                        report(min(0.99, tracker.fraction()), f"{n:,} records")
-                    if isinstance(rec, RowError):
-                        _bad_row(p, rec, counters, skip_bad_rows)
-                        continue
-                    if isinstance(rec, Notice):
-                        if len(counters.warnings) < MAX_ERRORS_KEPT:
-                            counters.warnings.append(f"{rec.ref}: {rec.message}")
-                        continue
-                    try:
-                        if isinstance(rec, ParsedEvent):
-                            _write_event(w, resolver, rec, zone, counters)
-                        elif isinstance(rec, ParsedEntity):
-                            resolver.entity(rec.party, rec.ref)
-                            for lk in rec.links:
-                                w.link(resolver.entity(lk.src, rec.ref), resolver.entity(lk.dst, rec.ref),
-                                       lk.kind, confidence=lk.confidence, ref=rec.ref)
-                    except (ValueError, TypeError) as exc:
-                        _bad_row(p, RowError(getattr(rec, "ref", "?"), None, str(exc)), counters, skip_bad_rows)
+                done = 0
+                n = 0
+                for current in reads:
+                    events_before, skipped_before = counters.events, counters.skipped
+                    tracker = textio.PositionTracker(current.path, current.size)
+                    if plan is not None:
+                        report(min(0.99, done / total), f"reading {current.rel or p.name} "
+                                                        f"as {current.parser.label}")
+                    with tracker:
+                        for rec in _read_records(current, opts):
+                            n += 1
+                            if n % CANCEL_EVERY == 0:
+                                if cancel is not None and cancel.is_set():
+                                    raise Cancelled(f"import of {p.name} cancelled; nothing was saved")
+                                report(min(0.99, (done + tracker.position) / total), f"{n:,} records")
+                            if isinstance(rec, RowError):
+                                _bad_row(p, rec, counters, skip_bad_rows)
+                                continue
+                            if isinstance(rec, Notice):
+                                if len(counters.warnings) < MAX_ERRORS_KEPT:
+                                    counters.warnings.append(f"{rec.ref}: {rec.message}")
+                                continue
+                            try:
+                                if isinstance(rec, ParsedEvent):
+                                    _write_event(w, resolver, rec, zone, counters)
+                                elif isinstance(rec, ParsedEntity):
+                                    resolver.entity(rec.party, rec.ref)
+                                    for lk in rec.links:
+                                        w.link(resolver.entity(lk.src, rec.ref), resolver.entity(lk.dst, rec.ref),
+                                               lk.kind, confidence=lk.confidence, ref=rec.ref)
+                            except (ValueError, TypeError) as exc:
+                                _bad_row(p, RowError(getattr(rec, "ref", "?"), None, str(exc)), counters,
+                                         skip_bad_rows)
+                    done += current.size
+                    if plan is not None:
+                        parts_done.append({"path": current.rel, "format": current.parser.name,
+                                           "events": counters.events - events_before,
+                                           "skipped": counters.skipped - skipped_before})
             created = dict(w.created)
             summary = {"events": counters.events, "messages": counters.messages,
                        "system_lines": counters.system, "entities": created["entities"],
@@ -379,21 +725,27 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                        "errors": [e.__dict__ for e in counters.errors[:MAX_ERRORS_KEPT]],
                        "warnings": counters.warnings[:MAX_ERRORS_KEPT],
                        "system_line_texts": counters.system_lines}
+            audit = {"case_id": case_id, "file": stored_name, "sha256": digest, "format": fmt_name,
+                     "events": counters.events, "entities": created["entities"], "skipped": counters.skipped}
+            if plan is not None:
+                # What the folder's digest was taken over, and what each export gave.
+                summary["folder"] = {"parts": parts_done, "files": manifest[:MAX_ERRORS_KEPT],
+                                     "file_count": len(manifest)}
+                audit["parts"] = [pd["path"] for pd in parts_done][:MAX_ERRORS_KEPT]
             conn.execute(s.source.update().where(s.source.c.id == source_id).values(summary=summary))
-            ws.audit.append(conn, "import", "source", source_id, {
-                "case_id": case_id, "file": stored_name, "sha256": digest, "format": parser.name,
-                "events": counters.events, "entities": created["entities"], "skipped": counters.skipped})
+            ws.audit.append(conn, "import", "source", source_id, audit)
     except ParseError as exc:
-        raise BadInput(str(exc) if exc.file else f"{p}: {exc}") from None
+        raise BadInput(str(exc) if exc.file else f"{current.path}: {exc}") from None
     except UnicodeEncodeError as exc:
         # A parser let through text that is not Unicode (a lone surrogate): refuse the file
         # (the transaction rolled back) rather than fail untyped at the database.
-        raise BadInput(f"{p}: holds text that is not valid Unicode ({exc.reason} at "
+        raise BadInput(f"{current.path}: holds text that is not valid Unicode ({exc.reason} at "
                        f"{exc.object[max(0, exc.start - 20):exc.start]!r}…); nothing was imported") from None
     report(1.0, f"imported {counters.events:,} events from {p.name}")
-    return ImportResult(source_id, parser.name, counters.events, created["entities"], created["links"],
+    return ImportResult(source_id, fmt_name, counters.events, created["entities"], created["links"],
                         counters.skipped, tuple(counters.errors), tuple(counters.warnings), None,
-                        counters.messages, counters.system)
+                        counters.messages, counters.system,
+                        tuple((pd["path"], pd["format"], pd["events"]) for pd in parts_done))
 
 
 def _records(parser: Any, path: Path, options: ImportOptions) -> Iterator[Record]:
@@ -477,5 +829,5 @@ def import_many(ws: Workstation, case_id: int, paths: Iterable[str | Path], **kw
     return [run_import(ws, case_id, p, **kw) for p in paths]
 
 
-__all__ = ["detect", "preview", "run_import", "import_many", "ImportResult", "Detection", "Preview",
-           "RowProblem"]
+__all__ = ["detect", "preview", "run_import", "import_many", "plan_folder", "folder_digest",
+           "ImportResult", "Detection", "FolderPart", "FolderPlan", "Preview", "RowProblem"]

@@ -1,4 +1,4 @@
-"""Slack workspace export (.zip): ``channels.json``, ``users.json`` and one folder per
+"""Slack workspace export (.zip, or the folder it unzips to): ``channels.json``, ``users.json`` and one folder per
 conversation holding a JSON list of messages per day (``general/2023-04-13.json``).
 
 Private channels (``groups.json``), direct messages (``dms.json``, folders named by the
@@ -13,17 +13,22 @@ deleted (``tombstone``) or that the export cannot reach (``file_access: file_not
 ``properties["files_unavailable"]``, not recorded as attachments. Enterprise Grid exports
 list their people in ``org_users.json`` (read like ``users.json``).
 
-The zip is read in place through :class:`~workstation.ingest.chat.safezip.SafeZip`.
+The zip is read in place through :class:`~workstation.ingest.chat.safezip.SafeZip`; an
+unzipped export folder through :class:`SlackFolder`, which offers the same three calls
+(``names``, ``read``, ``close``), so both are read by one code path and give the same
+records. A folder's symbolic links are never followed and hidden files (``.DS_Store``) and
+``__MACOSX/`` are not listed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from workstation.ingest.chat._common import (
     SURROGATE_ESCAPE_BYTES,
@@ -89,21 +94,99 @@ def _layout(names: list[str]) -> tuple[str, set[str], list[tuple[str, str, str]]
     return prefix, roots, sorted(days)
 
 
-def _json(zf: SafeZip, name: str) -> Any:
+class _Container(Protocol):
+    """Where an export's files are read from: the zip (SafeZip) or the unzipped folder."""
+
+    path: Path
+
+    def names(self) -> list[str]: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+#: How deep an export's files sit under the chosen folder: ``<top>/<channel>/<day>.json``.
+_FOLDER_DEPTH = 3
+_IGNORED_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _IGNORED_NAMES
+
+
+class SlackFolder:
+    """An unzipped Slack export, read like :class:`SafeZip`: ``names()`` are the regular
+    files under ``root`` (forward slashes, at most three levels deep), never through a
+    symbolic link, hidden and system files left out; ``read`` refuses a file over
+    ``max_total`` bytes. Errors are ParseErrors naming the file."""
+
+    member_word = "file"
+
+    def __init__(self, root: Path, *, max_total: int = MAX_TOTAL_BYTES) -> None:
+        self.path = Path(root)
+        self.max_total = max_total
+        self._names: list[str] | None = None
+        self._known: frozenset[str] = frozenset()
+
+    def names(self) -> list[str]:
+        if self._names is None:
+            found: list[str] = []
+            for top, dirs, files in os.walk(self.path, followlinks=False):
+                rel_top = Path(top).relative_to(self.path).as_posix()
+                depth = 0 if rel_top == "." else rel_top.count("/") + 1
+                dirs[:] = sorted(d for d in dirs if not _ignored(d) and depth + 1 < _FOLDER_DEPTH
+                                 and not os.path.islink(os.path.join(top, d)))
+                for name in sorted(files):
+                    if _ignored(name) or os.path.islink(os.path.join(top, name)):
+                        continue
+                    found.append(name if rel_top == "." else f"{rel_top}/{name}")
+            self._names = found
+            self._known = frozenset(found)
+        return list(self._names)
+
+    def read(self, name: str) -> bytes:
+        if self._names is None:
+            self.names()
+        if name not in self._known:
+            raise ParseError("no such file in the export folder", file=self.path, ref=f"file {name!r}")
+        full = self.path / name
+        try:
+            size = full.stat().st_size
+            if size > self.max_total:
+                raise ParseError(f"{size:,} bytes, over the {self.max_total:,}-byte limit",
+                                 file=self.path, ref=f"file {name!r}")
+            return full.read_bytes()
+        except OSError as exc:
+            raise ParseError(f"cannot read ({exc.strerror or exc})", file=self.path,
+                             ref=f"file {name!r}") from None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> SlackFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _json(zf: _Container, name: str) -> Any:
     data = zf.read(name)
+    word = getattr(zf, "member_word", "member")
     try:
         value = json.loads(data)
         return without_lone_surrogates(value) if SURROGATE_ESCAPE_BYTES.search(data) else value
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", file=zf.path,
-                         ref=f"member {name!r} line {exc.lineno} column {exc.colno}") from None
+                         ref=f"{word} {name!r} line {exc.lineno} column {exc.colno}") from None
     except UnicodeDecodeError as exc:
         raise ParseError(f"undecodable bytes ({exc.reason})", file=zf.path,
-                         ref=f"member {name!r}") from None
+                         ref=f"{word} {name!r}") from None
 
 
 class SlackZipParser:
-    """Slack workspace export zip.
+    """Slack workspace export: the zip, or the folder it unzips to (same records).
 
     Yields ParsedEntity records for the users in ``users.json`` (with their e-mail and
     phone linked ``uses``) and for channel membership (``member_of``), then one
@@ -111,24 +194,32 @@ class SlackZipParser:
     other notices. ``ref`` is "<folder>/<day>.json message <ts>". A day file that is not
     valid JSON yields a RowError and the rest is read. Raises ParseError for a file that
     is not a zip, an unsafe archive (path traversal, symlink, zip bomb, over
-    ``max_total`` bytes) or a zip with no Slack layout.
+    ``max_total`` bytes) or a zip or folder with no Slack layout.
     """
 
     name = "slack_zip"
-    label = "Slack workspace export (.zip)"
+    label = "Slack workspace export (.zip, or its unzipped folder)"
 
     def __init__(self, max_total: int = MAX_TOTAL_BYTES) -> None:
         self.max_total = max_total
 
     def sniff(self, path: Path, head: bytes) -> float:
-        if not head.startswith(b"PK\x03\x04"):
-            return 0.0
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = [n.replace("\\", "/") for n in zf.namelist()]
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return 0.0
-        prefix, roots, days = _layout(names)
+        path = Path(path)
+        if path.is_dir():
+            # An unzipped export: its listings at the folder's own top (a folder holding
+            # an export one level down is not itself the export; its sub-folder is).
+            prefix, roots, days = _layout(SlackFolder(path).names())
+            if prefix:
+                return 0.0
+        else:
+            if not head.startswith(b"PK\x03\x04"):
+                return 0.0
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    names = [n.replace("\\", "/") for n in zf.namelist()]
+            except (zipfile.BadZipFile, OSError, ValueError):
+                return 0.0
+            prefix, roots, days = _layout(names)
         dated = bool(days)
         if dated and roots & {"channels.json", "users.json", "org_users.json"}:
             return 0.95
@@ -136,9 +227,15 @@ class SlackZipParser:
             return 0.9
         return 0.0
 
+    def _open(self, path: Path) -> _Container:
+        if path.is_dir():
+            return SlackFolder(path, max_total=self.max_total)
+        return SafeZip(path, max_total=self.max_total)
+
     def parse(self, path: Path, options: ImportOptions) -> Iterator[Record]:
         path = Path(path)
-        with SafeZip(path, max_total=self.max_total) as zf:
+        zf = self._open(path)
+        try:
             prefix, roots, day_files = _layout(zf.names())
             if not day_files and not roots & {"channels.json", "users.json", "org_users.json"}:
                 raise ParseError("not a Slack export: no channels.json, users.json or "
@@ -167,6 +264,8 @@ class SlackZipParser:
             yield from self._memberships(convs, users)
             for folder, day, name in day_files:
                 yield from self._day(zf, folder, day, name, convs.get(folder), users)
+        finally:
+            zf.close()
 
     # ------------------------------------------------------------------ entities
 
@@ -227,7 +326,7 @@ class SlackZipParser:
 
     # ------------------------------------------------------------------ messages
 
-    def _day(self, zf: SafeZip, folder: str, day: str, name: str,
+    def _day(self, zf: _Container, folder: str, day: str, name: str,
              conv: dict[str, Any] | None, users: dict[str, dict[str, Any]],
              ) -> Iterator[Record]:
         try:
