@@ -76,7 +76,17 @@ LABELS: dict[str, str] = {
     "account_amount": "In the account's currency", "original_amount": "Amount as made",
     "posted_at": "Posted by the bank", "date_basis": "Dated by", "corrects_fitid": "Corrects transaction",
     "correct_action": "Correction", "mirror_of": "Same transfer as", "deleted_by_admin": "Deleted by group admin",
-    "deleted": "Deleted", "edited": "Edited",
+    "deleted": "Deleted", "edited": "Edited", "columns": "Column",
+}
+# Keys whose label says pixels: only a number is a picture's size ("5'11" on a booked
+# person is a body height).
+_PIXEL_KEYS = frozenset({"width", "height"})
+# The flags an IP address entity carries (``workstation.analysis.identifiers``): shown as
+# one "Address range" row naming those that hold, not seven yes/no rows.
+_IP_FLAGS: dict[str, str] = {
+    "private": "private", "global": "public (global)", "loopback": "loopback",
+    "link_local": "link-local", "multicast": "multicast", "reserved": "reserved",
+    "unspecified": "unspecified",
 }
 
 # Amounts in a currency of their own (OFX CURRENCY / ORIGCURRENCY) → the key naming it.
@@ -108,6 +118,7 @@ _ACRONYMS = {"id": "ID", "utc": "UTC", "url": "URL", "ip": "IP", "mcc": "MCC", "
 _NAIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _AWARE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 _SNAKE_WORD = re.compile(r"^[a-z]+(?:_[a-z]+)+$")
+_LOWER_KEY = re.compile(r"^[a-z][a-z0-9_ ]*$")
 _NOT_INCLUDED = "("  # Telegram: "(File not included. Change data exporting settings to download.)"
 
 
@@ -120,7 +131,11 @@ def humanise(key: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def label_for(key: str) -> str:
+def label_for(key: str, value: Any = None) -> str:
+    """The label of ``key`` (``value``: the value shown, where the label depends on it)."""
+    if key in _PIXEL_KEYS and value is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return humanise(key)
     return LABELS.get(key) or humanise(key)
 
 
@@ -369,6 +384,69 @@ def location_text(loc: Mapping[str, Any]) -> str:
     return f"{lat}, {lon}"
 
 
+def _short_time(value: Any, tz_name: str | None) -> tuple[str, bool]:
+    """A reaction's time, short → (text, whether the file gave its zone): "2024-03-01
+    09:05" in the display zone when it is aware, as written otherwise."""
+    if not isinstance(value, str):
+        return "", True
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value, True
+    if dt.tzinfo is None:
+        return dt.strftime("%Y-%m-%d %H:%M"), False
+    return dt.astimezone(zone(tz_name)).strftime("%Y-%m-%d %H:%M"), True
+
+
+def reaction_text(reaction: Mapping[str, Any], tz_name: str | None = None) -> str:
+    """One reaction in words, whatever app wrote it: "👍 × 2 — Blake Example (2024-03-01
+    09:05), Casey Sample (…)". Telegram keeps ``emoji``/``count``/``recent``, Slack
+    ``name``/``count``/``users``, Discord ``emoji``/``count``/``users``, Messenger one
+    ``reaction`` per ``actor`` with its time ``at``."""
+    kind = reaction.get("type")
+    what = reaction.get("emoji") or reaction.get("reaction")
+    if not what and reaction.get("name"):
+        what = f":{reaction['name']}:"
+    if not what:
+        what = {"paid": "paid star reaction", "custom_emoji": "custom emoji"}.get(str(kind), "reaction")
+    text = str(what)
+    count = reaction.get("count")
+    if isinstance(count, int) and not isinstance(count, bool) and count != 1:
+        text += f" × {count}"
+    who: list[str] = []
+    naive = False
+
+    def named(name: str, at: Any) -> str:
+        nonlocal naive
+        when, zoned = _short_time(at, tz_name)
+        naive = naive or (bool(when) and not zoned)
+        return f"{name} ({when})" if when else name
+
+    for person in reaction.get("recent") or []:
+        if isinstance(person, Mapping):
+            who.append(named(str(person.get("from") or person.get("from_id") or "someone"), person.get("date")))
+    if reaction.get("actor"):
+        who.append(named(str(reaction["actor"]), reaction.get("at")))
+    users = reaction.get("users")
+    if isinstance(users, (list, tuple)):
+        who.extend(str(u) for u in users if u not in (None, ""))
+    if reaction.get("owner_reacted"):
+        who.append("the exporting account")
+    if not who:
+        return text
+    # Telegram writes who reacted when in the exporting computer's local time, no zone.
+    return f"{text} — {', '.join(who)}" + (" (times as written in the file, no zone)" if naive else "")
+
+
+def ip_range_text(props: Mapping[str, Any]) -> str | None:
+    """The flags of an IP address that hold ("private", "loopback"…), or None when the
+    properties are not an IP address's."""
+    if not all(isinstance(props.get(k), bool) for k in _IP_FLAGS):
+        return None
+    held = [words for k, words in _IP_FLAGS.items() if props[k]]
+    return ", ".join(held) if held else "none of private, public, loopback, multicast, reserved"
+
+
 # ---------------------------------------------------------------------- properties → rows
 class _Context(NamedTuple):
     """What every row of one record is read with."""
@@ -394,6 +472,13 @@ def property_rows(props: Mapping[str, Any], tz_name: str | None = None,
     folded |= {cur for amount, cur in _OTHER_MONEY.items() if amount in props}
     if props.get("partial") is True and "last4" in props:
         folded.add("partial")
+    ip_range = ip_range_text(props)
+    if ip_range is not None:
+        folded |= set(_IP_FLAGS)
+        if isinstance(props.get("version"), int) and "version" not in folded:
+            rows.append(PropertyRow("IP version", f"IPv{props['version']}"))
+            folded.add("version")
+        rows.append(PropertyRow("Address range", ip_range))
     for key, value in props.items():
         key = str(key)
         if key in folded:
@@ -429,6 +514,14 @@ def _rows_for(key: str, value: Any, props: Mapping[str, Any], ctx: _Context) -> 
             else:
                 yield PropertyRow(label, _plain(att))
         return
+    if key == "reactions" and isinstance(value, (list, tuple)):
+        for i, reaction in enumerate(value, 1):
+            label = "Reaction" if len(value) == 1 else f"Reaction {i} of {len(value)}"
+            if isinstance(reaction, Mapping):
+                yield PropertyRow(label, reaction_text(reaction, ctx.tz_name), _detail_lines(reaction))
+            else:
+                yield PropertyRow(label, _plain(reaction))
+        return
     if key == "call" and isinstance(value, Mapping):
         yield PropertyRow("Call", call_text(value), _detail_lines(value))
         return
@@ -463,10 +556,12 @@ def _rows_for(key: str, value: Any, props: Mapping[str, Any], ctx: _Context) -> 
         other = props.get(_OTHER_MONEY[key])
         yield PropertyRow(label_for(key), money_text(value, other if isinstance(other, str) else None))
         return
-    if key == "other_columns" and isinstance(value, Mapping):
-        # The file's own headers: shown as written, they are what the officer can look up.
+    if key in ("other_columns", "columns") and isinstance(value, Mapping):
+        # The file's own headers: shown as written, they are what the officer can look up
+        # (a statement's extra columns are kept under snake_case keys: spelled out).
         for header, cell in value.items():
-            yield PropertyRow(f"Column “{header}”", _plain(cell))
+            name = humanise(str(header)) if key == "columns" and _LOWER_KEY.match(str(header)) else header
+            yield PropertyRow(f"Column “{name}”", _plain(cell))
         return
     label = label_for(key)
     if isinstance(value, Mapping):
@@ -491,7 +586,7 @@ def _rows_for(key: str, value: Any, props: Mapping[str, Any], ctx: _Context) -> 
                 yield PropertyRow(f"{label} {i}", _plain(item))
         return
     text, detail = _scalar(key, value, ctx)
-    yield PropertyRow(label, text, detail)
+    yield PropertyRow(label_for(key, value), text, detail)
 
 
 # ---------------------------------------------------------------------- one-line summaries
@@ -554,3 +649,51 @@ def event_summary(kind: str, title: str | None, body: str | None, props: Mapping
         names = ", ".join(str(a.get("name") or "file") for a in atts if isinstance(a, Mapping))
         return f"Attachment: {names}"
     return kind_text(kind)
+
+
+# ---------------------------------------------------------------------- audit details
+# Fields of a record the audit names that are bookkeeping, not something the officer edited.
+_INTERNAL_FIELDS = frozenset({"hlc"})
+
+
+def _change_text(name: str, before: Any, after: Any) -> str:
+    """"Label: Pat Example → Pat B. Example"; for the properties, which keys were added,
+    removed or changed."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        parts = []
+        for key in after:
+            if key not in before:
+                parts.append(f"{label_for(str(key), after[key])} added ({_plain(after[key])})")
+            elif before[key] != after[key]:
+                parts.append(f"{label_for(str(key), after[key])} {_plain(before[key])} → {_plain(after[key])}")
+        parts.extend(f"{label_for(str(key), before[key])} removed ({_plain(before[key])})"
+                     for key in before if key not in after)
+        return f"{name}: {'; '.join(parts) if parts else 'no change'}"
+    shown = [("—" if v in (None, "") else _plain(v)) for v in (before, after)]
+    return f"{name}: {shown[0]} → {shown[1]}"
+
+
+def audit_details_text(details: Mapping[str, Any] | None) -> str:
+    """What an audit entry's details say, in words, for the history list: changes as
+    "Label: A → B", property edits key by key, and no JSON ("" when there are none)."""
+    if not details:
+        return ""
+    parts: list[str] = []
+    for key, value in details.items():
+        key = str(key)
+        name = label_for(key, value)
+        if isinstance(value, Mapping) and set(value) == {"from", "to"}:
+            parts.append(_change_text(name, value["from"], value["to"]))
+        elif key == "fields" and isinstance(value, (list, tuple)):
+            shown = [label_for(str(f)).lower() for f in value if f not in _INTERNAL_FIELDS]
+            if shown:
+                parts.append(f"Changed: {', '.join(shown)}")
+        elif key == "case_id":
+            parts.append(f"Case #{value}")
+        elif key == "kind" and isinstance(value, str):
+            parts.append(kind_text(value))
+        elif key == "parties" and isinstance(value, int):
+            parts.append(f"{value} part{'y' if value == 1 else 'ies'}")
+        else:
+            parts.append(f"{name}: {_plain(value)}")
+    return " · ".join(parts)

@@ -46,6 +46,7 @@ from ui.formatting import (
 )
 from ui.describe import (
     amount_summary,
+    audit_details_text,
     charge_text,
     currency_of,
     display_name,
@@ -807,8 +808,8 @@ class HistoryModel(ListTableModel):
             if column == 2:
                 return entry.action
             if column == 3:
-                details = entry.details or {}
-                return json.dumps(details, ensure_ascii=False, default=str) if details else ""
+                # In words ("Label: A → B"), not the JSON the audit trail stores.
+                return audit_details_text(entry.details or {})
         return None
 
 

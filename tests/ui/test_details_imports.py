@@ -10,6 +10,7 @@ statement, a card CSV).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -88,17 +89,26 @@ CARDS = ("Transaction Date,Post Date,Description,Category,Type,Amount,Card No.\n
          "03/01/2024,03/02/2024,COFFEE SHOP EXAMPLE,Food & Drink,Sale,-4.50,4242\n")
 
 
+# Case numbers must be unique in a database: a counter, not a hash of the file name (str
+# hashes change from run to run, so two names could meet in four digits on some runs).
+_CASE_NUMBERS = itertools.count(1)
+
+
 def _import(ws, tmp_path: Path, name: str, text: str) -> int:  # noqa: ANN001
-    case_id = ws.create_case(f"2024-UI-{abs(hash(name)) % 10000:04d}", "Imports").id
+    case_id = ws.create_case(f"2024-UI-{next(_CASE_NUMBERS):04d}", "Imports").id
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     run_import(ws, case_id, path)
     return case_id
 
 
-def _details(qtbot, session, table: str, record_id: int) -> tuple[DetailsWidget, dict[str, str]]:  # noqa: ANN001
+def _details(qtbot, session, table: str, record_id: int,  # noqa: ANN001
+             size: tuple[int, int] | None = None) -> tuple[DetailsWidget, dict[str, str]]:
     w = DetailsWidget(session)
     qtbot.addWidget(w)
+    if size is not None:  # shown at a panel's real size, so widths can be checked
+        w.resize(*size)
+        w.show()
     with qtbot.waitSignal(w.loaded, timeout=5000):
         w.show_record(table, record_id)
     m = w.properties_model

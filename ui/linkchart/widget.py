@@ -588,6 +588,19 @@ class LinkChartWidget(QWidget):
     def _note_truncated(self, data: graph.ChartData, text: str) -> str:
         return text + (" Some entities were left out (limit reached)." if data.truncated else "")
 
+    def _note_unlinked(self, data: graph.ChartData, text: str) -> str:
+        """Say how to connect the loose entities: a chat or a statement gives its senders and
+        cardholders as parties of events, not as links, so without "Shared events" they
+        stand alone in a grid, which reads as "nobody talked to anyone"."""
+        if self.co_occurrence:
+            return text
+        linked = {i for lk in data.links.values() for i in (lk.src_id, lk.dst_id)}
+        loose = sum(1 for i in data.nodes if i not in linked)
+        if loose < 2:
+            return text
+        return (text + f" {loose} have no links: View ▸ Shared events links those that take part in "
+                "the same messages or transactions.")
+
     def build_from_case(self, case_id: int | None = None, *, only_if_small: bool = False) -> None:
         """Chart every entity of ``case_id`` (default: the current case) and lay it out.
         With ``only_if_small``, a case of more than 1,500 entities is not charted; the
@@ -611,7 +624,8 @@ class LinkChartWidget(QWidget):
                 return
             data, positions = result
             self._show(data, positions, case_id)
-            self.message(self._note_truncated(data, f"Charted the case: {len(data.nodes)} entities."))
+            self.message(self._note_unlinked(data, self._note_truncated(
+                data, f"Charted the case: {len(data.nodes)} entities.")))
 
         self._run("Building the chart", work, done)
 

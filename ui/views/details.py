@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -150,6 +150,7 @@ class DetailsWidget(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.properties_model = PropertiesModel(self)
         self.properties_view = record_list_view(self.properties_model, (130,))
+        self.properties_view.viewport().installEventFilter(self)
         self.splitter.addWidget(self._section("Properties", self.properties_view))
 
         self.links_model = LinkListModel(self)
@@ -173,9 +174,24 @@ class DetailsWidget(QWidget):
         self.links_view.doubleClicked.connect(self._open_link)
 
         self.history_model = HistoryModel(session, self)
-        self.history_view = record_list_view(self.history_model, (140, 80, 110))
-        self.splitter.addWidget(self._section("History (audit trail)", self.history_view))
+        fm = self.fontMetrics()
+        # "When" holds a whole timestamp (it was cut at the minutes).
+        self.history_view = record_list_view(
+            self.history_model, (fm.horizontalAdvance("2024-01-08 04:08:00") + 24, 80, 110))
+        self.history_empty_label = QLabel()
+        self.history_empty_label.setObjectName("mutedLabel")
+        self.history_empty_label.setWordWrap(True)
+        self.history_empty_label.hide()
+        history_box = QWidget()
+        hb = QVBoxLayout(history_box)
+        hb.setContentsMargins(0, 0, 0, 0)
+        hb.setSpacing(4)
+        hb.addWidget(self.history_empty_label)
+        hb.addWidget(self.history_view, 1)
+        self.splitter.addWidget(self._section("History (audit trail)", history_box))
         self.splitter.setSizes([260, 160, 180])
+        # Room to spare goes to the properties, the part read most.
+        self.splitter.setStretchFactor(0, 3)
         layout.addWidget(self.splitter, 1)
 
         self.hub.entitiesSelected.connect(self._entities)
@@ -265,6 +281,7 @@ class DetailsWidget(QWidget):
         self.properties_model.clear()
         self.links_model.clear()
         self.history_model.clear()
+        self.history_empty_label.hide()
         self.links_section.hide()
         self._refresh_buttons()
 
@@ -331,7 +348,9 @@ class DetailsWidget(QWidget):
             self.links_section.hide()
             focus_label = f"case {c.number}"
         self.properties_model.set_pairs(pairs)
+        self._fit_property_names()
         self.history_model.set_items(data.history)
+        self._explain_history(data)
         if data.table in ("entity", "event"):
             src = data.source
             text = f"<b>Provenance:</b> {provenance_text(src, rec.source_ref)}"
@@ -345,6 +364,35 @@ class DetailsWidget(QWidget):
         self._refresh_buttons()
         self.focusChanged.emit(data.table, rec.id, focus_label)
         self.loaded.emit()
+
+    def _fit_property_names(self) -> None:
+        """Widen the name column to its longest name ("Column “Seller message”", "Reaction
+        1 of 2"), up to two fifths of the panel: at a fixed width the names were cut mid-word."""
+        view = self.properties_view
+        fm = view.fontMetrics()
+        names = (self.properties_model.data(self.properties_model.index(r, 0))
+                 for r in range(self.properties_model.rowCount()))
+        widest = max((fm.horizontalAdvance(str(n)) for n in names), default=0) + 20
+        limit = max(130, view.viewport().width() * 2 // 5)
+        view.setColumnWidth(0, max(130, min(widest, limit)))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.properties_view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_property_names()
+        return super().eventFilter(watched, event)
+
+    def _explain_history(self, data: DetailsData) -> None:
+        """Say why the history is empty instead of showing a bare list."""
+        if data.history:
+            self.history_empty_label.hide()
+            return
+        if data.source is not None:
+            text = (f"No changes since it was imported (the import is in the audit trail "
+                    f"as source #{data.source.id}).")
+        else:
+            text = "No changes recorded for this record."
+        self.history_empty_label.setText(text)
+        self.history_empty_label.show()
 
     def _refresh_buttons(self) -> None:
         has = self.data is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -108,12 +109,10 @@ class RecordTableWidget(QWidget):
 
         self.view = RecordTableView()
         self.view.setModel(model)
-        fm = self.view.fontMetrics()
         for i, col in enumerate(model.columns):
-            width = col.width
-            if col.sort_key == "ts_utc":  # exactly one timestamp wide
-                width = fm.horizontalAdvance("2024-01-08 04:08:00") + 34
-            self.view.setColumnWidth(i, width)
+            self.view.setColumnWidth(i, self._time_width(i) if col.sort_key == "ts_utc" else col.width)
+        # The time header names the display zone: refit when the zone changes.
+        session.settingsChanged.connect(self._fit_time_column)
         layout.addWidget(self.view, 1)
         self._update_sort_indicator()
 
@@ -134,6 +133,23 @@ class RecordTableWidget(QWidget):
         self._update_count()
 
     # ------------------------------------------------------------------ subclass hooks
+    def _time_width(self, column: int) -> int:
+        """One timestamp wide, or as wide as the header ("Time (America/Toronto)", bold,
+        with the sort arrow) when that is wider: a centred header cut at both ends read
+        "me (America/Toront"."""
+        stamp = self.view.fontMetrics().horizontalAdvance("2024-01-08 04:08:00") + 34
+        header = self.view.horizontalHeader()
+        font = QFont(header.font())
+        font.setBold(True)
+        text = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+        return max(stamp, QFontMetrics(font).horizontalAdvance(text) + 40)
+
+    @Slot(object)
+    def _fit_time_column(self, _settings: object = None) -> None:
+        for i, col in enumerate(self.model.columns):
+            if col.sort_key == "ts_utc" and self.view.columnWidth(i) < self._time_width(i):
+                self.view.setColumnWidth(i, self._time_width(i))
+
     def kind_icon(self, kind: str):  # noqa: ANN201 - QIcon
         return entity_icon(kind)
 
