@@ -57,22 +57,32 @@ TABULAR_FORMATS = {"transactions_table": "transaction", "booking_table": "bookin
 MAPPED_FIELDS = {"transaction": TRANSACTION_FIELDS, "booking": BOOKING_FIELDS}
 
 
+#: The format choice for a folder: each export in it read by the importer that recognises it.
+FOLDER_FORMAT = "auto"
+
+
 class _FilePage(QWizardPage):
     def __init__(self, wizard: ImportWizardDialog) -> None:
         super().__init__()
         self.wiz = wizard
-        self.setTitle("Choose the file to import")
-        self.setSubTitle("Chat exports, card and bank statements, booking lists. The format is "
-                         "recognised from the content.")
+        self.setTitle("Choose the file or folder to import")
+        self.setSubTitle("Chat exports, card and bank statements, booking lists — or a whole export "
+                         "folder (an unzipped WhatsApp, Telegram, Slack or Facebook download). The "
+                         "format is recognised from the content.")
         self.path_edit = QLineEdit()
         self.path_edit.setObjectName("importPath")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
+        folder = QPushButton("Folder…")
+        folder.setObjectName("importFolderButton")
+        folder.setToolTip("Import every export found in a folder, in one go")
+        folder.clicked.connect(self._browse_folder)
         self.info = QLabel()
         self.info.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
+        row.addWidget(folder)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.info)
@@ -83,11 +93,24 @@ class _FilePage(QWizardPage):
         if path:
             self.path_edit.setText(path)
 
+    def _browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import an export folder")
+        if path:
+            self.path_edit.setText(path)
+
     def isComplete(self) -> bool:
-        return Path(self.path_edit.text().strip()).is_file()
+        text = self.path_edit.text().strip()
+        return bool(text) and (Path(text).is_file() or Path(text).is_dir())
 
     def validatePage(self) -> bool:
         path = Path(self.path_edit.text().strip())
+        if path.is_dir():
+            # Finding a folder's exports reads the head of every file in it: left to the
+            # preview, which runs off the UI thread and lists what it found.
+            self.wiz.detected = FOLDER_FORMAT
+            self.info.setText("")
+            self.wiz.path = path
+            return True
         try:
             found = detect(path)  # reads at most 64 KiB: fine on the UI thread
             self.wiz.detected = found.format
@@ -190,6 +213,15 @@ class _MappingPage(QWizardPage):
     def initializePage(self) -> None:
         if self.wiz.case_timezone and not self.timezone.text():
             self.timezone.setText(self.wiz.case_timezone)
+        folder_item = self.format_combo.findData(FOLDER_FORMAT)
+        if self.wiz.detected == FOLDER_FORMAT and folder_item < 0:
+            self.format_combo.blockSignals(True)
+            self.format_combo.insertItem(0, "Every export found in the folder", FOLDER_FORMAT)
+            self.format_combo.blockSignals(False)
+        elif self.wiz.detected != FOLDER_FORMAT and folder_item >= 0:
+            self.format_combo.blockSignals(True)
+            self.format_combo.removeItem(folder_item)
+            self.format_combo.blockSignals(False)
         if self.wiz.detected:
             idx = self.format_combo.findData(self.wiz.detected)
             if idx >= 0:
@@ -562,12 +594,22 @@ class _SummaryPage(QWizardPage):
         if r.duplicate_of is not None:
             self.summary.setText(f"This file was already imported into the case (source {r.duplicate_of}); nothing changed.")
             return
-        label = dict(describe()).get(r.format, r.format)
+        labels = dict(describe())
         counts = f"{r.events:,} events"
         if r.messages and r.messages != r.events:
             counts += f" ({r.messages:,} messages)"
-        lines = [f"Imported as <b>{html.escape(label)}</b>: {counts}, {r.entities:,} new entities, "
-                 f"{r.links:,} links."]
+        parts = r.parts
+        if parts:
+            lines = [f"Imported the folder's <b>{len(parts)} exports</b>: {counts}, "
+                     f"{r.entities:,} new entities, {r.links:,} links."]
+            lines += [f"• {html.escape(rel)} — {html.escape(labels.get(fmt, fmt))}: {n:,} events"
+                      for rel, fmt, n in parts[:20]]
+            if len(parts) > 20:
+                lines.append(f"• and {len(parts) - 20:,} more")
+        else:
+            label = labels.get(r.format, r.format)
+            lines = [f"Imported as <b>{html.escape(label)}</b>: {counts}, {r.entities:,} new entities, "
+                     f"{r.links:,} links."]
         if r.system_lines:
             lines.append(f"{r.system_lines:,} system lines (joins, notices, calls…) kept with the "
                          "source, not counted as messages.")

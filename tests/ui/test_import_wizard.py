@@ -246,3 +246,32 @@ def test_libreoffice_workbook_with_odd_columns_is_mapped_in_the_wizard(qtbot, se
     qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
     assert wiz.result is not None and wiz.result.events == 1
     wiz.close()
+
+
+def test_an_export_folder_is_imported_whole_from_the_wizard(qtbot, session, tmp_path: Path) -> None:
+    folder = tmp_path / "WhatsApp exports"
+    for who, lines in (("Ann", 2), ("Ben", 3)):
+        chat = folder / f"WhatsApp Chat with {who} Example" / f"WhatsApp Chat with {who} Example.txt"
+        chat.parent.mkdir(parents=True)
+        chat.write_text("".join(f"1/{5 + i}/24, 10:0{i} - {who} Example: message {i}\n" for i in range(lines)),
+                        encoding="utf-8")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    case_id = session.ws.create_case("W-12", "wizard folder").id
+    wiz = _wizard(qtbot, session, case_id, folder)
+    assert wiz.file_page.isComplete()  # a folder is a valid choice, not only a file
+    wiz.next()
+    page = wiz.mapping_page
+    assert page.current_format() == "auto"
+    assert page.format_combo.currentText() == "Every export found in the folder"
+    qtbot.waitUntil(lambda: page.preview_table.rowCount() == 5, timeout=10000)
+    assert "2 × WhatsApp" in page.problems.text()  # what was found, said before importing
+    assert "Ann Example" in page.preview_table.item(0, 0).text()  # refs name the inner file
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentPage() is wiz.summary_page, timeout=30000)
+    assert wiz.result is not None and wiz.result.events == 5
+    summary = wiz.summary_page.summary.text()
+    assert "Imported the folder's <b>2 exports</b>" in summary  # not a raw format id
+    assert "WhatsApp Chat with Ben Example.txt — WhatsApp chat export" in summary and ": 3 events" in summary
+    assert session.ws.count_events(case_id) == 5
+    assert [s.file_name for s in session.ws.list_sources(case_id)] == ["WhatsApp exports"]
+    wiz.close()
