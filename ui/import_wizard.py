@@ -285,11 +285,15 @@ class _MappingPage(QWizardPage):
         fields = MAPPED_FIELDS[self._target()]
         self.mapping.setRowCount(len(fields))
         for row, fld in enumerate(fields):
-            item = QTableWidgetItem(fld)
-            item.setToolTip(label_for(fld))
+            # The field's name in words; its key (as saved in a profile) in the tooltip and
+            # the item's data.
+            item = QTableWidgetItem(label_for(fld))
+            item.setData(Qt.ItemDataRole.UserRole, fld)
+            item.setToolTip(f"{label_for(fld)} — saved in a profile as “{fld}”")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.mapping.setItem(row, 0, item)
             combo = QComboBox()
-            combo.addItem("—", None)
+            combo.addItem("— not in the file —", None)
             for h in self._headers:
                 combo.addItem(h, h)
             wanted = columns.get(fld)

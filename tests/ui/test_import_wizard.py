@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
 from ui.import_wizard import ImportWizardDialog
@@ -55,7 +56,7 @@ def test_custom_mapping_saved_and_reused_with_skip_bad_rows(qtbot, session, tmp_
     qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("Booked") >= 0, timeout=10000)
     mapping = {"date": "Booked", "description": "Text", "amount": "Sum", "card_number": "Card"}
     for row in range(page.mapping.rowCount()):
-        field = page.mapping.item(row, 0).text()
+        field = page.mapping.item(row, 0).data(Qt.ItemDataRole.UserRole)
         combo = page.mapping.cellWidget(row, 1)
         assert isinstance(combo, QComboBox)
         if field in mapping:
@@ -109,7 +110,7 @@ def test_booking_list_mapped_by_hand_imports_people_and_charges(qtbot, session, 
     page = wiz.mapping_page
     page.format_combo.setCurrentIndex(page.format_combo.findData("booking_table"))
     qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("BKG_NO") >= 0, timeout=10000)
-    offered = [page.mapping.item(row, 0).text() for row in range(page.mapping.rowCount())]
+    offered = [page.mapping.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in range(page.mapping.rowCount())]
     assert {"booking_number", "full_name", "dob", "charges", "statute"} <= set(offered)
     assert "amount" not in offered
     mapping = {"booking_number": "BKG_NO", "full_name": "SUBJ", "dob": "BORN",
@@ -234,7 +235,7 @@ def test_libreoffice_workbook_with_odd_columns_is_mapped_in_the_wizard(qtbot, se
     # The workbook's own column names are offered for the mapping.
     qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("Booked") >= 0, timeout=10000)
     for row in range(page.mapping.rowCount()):
-        field = page.mapping.item(row, 0).text()
+        field = page.mapping.item(row, 0).data(Qt.ItemDataRole.UserRole)
         combo = page.mapping.cellWidget(row, 1)
         wanted = {"date": "Booked", "description": "Text", "amount": "Sum"}.get(field)
         if wanted:
@@ -274,4 +275,20 @@ def test_an_export_folder_is_imported_whole_from_the_wizard(qtbot, session, tmp_
     assert "WhatsApp Chat with Ben Example.txt — WhatsApp chat export" in summary and ": 3 events" in summary
     assert session.ws.count_events(case_id) == 5
     assert [s.file_name for s in session.ws.list_sources(case_id)] == ["WhatsApp exports"]
+    wiz.close()
+
+
+def test_mapping_fields_are_named_in_words(qtbot, session, tmp_path: Path) -> None:
+    case_id = session.ws.create_case("W-13", "wizard field names").id
+    csv = tmp_path / "odd.csv"
+    csv.write_text("Booked;Text;Sum\n01.02.2024;KIOSK A;-12,50\n", encoding="utf-8")
+    wiz = _wizard(qtbot, session, case_id, csv)
+    wiz.next()
+    page = wiz.mapping_page
+    qtbot.waitUntil(lambda: page.mapping.cellWidget(0, 1).findData("Booked") >= 0, timeout=10000)
+    shown = {page.mapping.item(r, 0).data(Qt.ItemDataRole.UserRole): page.mapping.item(r, 0).text()
+             for r in range(page.mapping.rowCount())}
+    assert shown["posted_date"] == "Posted date" and shown["mcc"] == "Merchant category code"
+    assert shown["card_last4"] == "Card (last 4 digits)"
+    assert page.mapping.cellWidget(0, 1).itemText(0) == "— not in the file —"
     wiz.close()

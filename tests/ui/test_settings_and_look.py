@@ -59,3 +59,32 @@ def test_every_kind_has_its_own_icon(qapp) -> None:  # noqa: ANN001
     for name in ("case", "lock", "undo", "redo", "sharing_local", "sharing_hq", "sharing_agencies", "app"):
         assert not icon(name).isNull(), name
     assert entity_icon("spaceship").pixmap(24, 24).toImage() == fallback
+
+
+def test_check_boxes_are_visible_in_the_dark_theme(qtbot, qapp) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QCheckBox
+
+    def indicator_contrast(box: QCheckBox) -> int:
+        """The largest lightness difference between the box's indicator area and the
+        window colour behind it."""
+        box.resize(200, 24)
+        box.show()
+        image = box.grab().toImage()
+        back = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+        return max(abs(image.pixelColor(x, y).lightness() - back)
+                   for x in range(0, 20) for y in range(image.height()))
+
+    apply_theme(qapp, "dark")
+    try:
+        unchecked, checked = QCheckBox("Keep on this laptop"), QCheckBox("Selected entity only")
+        checked.setChecked(True)
+        for box in (unchecked, checked):
+            qtbot.addWidget(box)
+        # Fusion's own frame on a dark window differs from it by a few shades: unreadable.
+        assert indicator_contrast(unchecked) >= 60
+        assert indicator_contrast(checked) >= 60
+        on = checked.grab().toImage().pixelColor(8, 12)
+        off = unchecked.grab().toImage().pixelColor(8, 12)
+        assert on != off  # ticked and not ticked look different
+    finally:
+        apply_theme(qapp, "light")
