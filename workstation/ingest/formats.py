@@ -51,10 +51,4 @@ def folder_root(parser: Any, path: Path) -> Path | None:
     if callable(own):
         root = own(path)
         return Path(root) if root is not None else None
-    if getattr(parser, "name", "") == "discord_package":
-        # The package parser reads the package around its messages/index.json or
-        # account/user.json; it has no public call saying which folder that is.
-        from workstation.ingest.chat.discord_package import _folder_root
-
-        return _folder_root(Path(path))
     return Path(path) if Path(path).is_dir() else None

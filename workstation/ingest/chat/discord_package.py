@@ -386,6 +386,13 @@ class DiscordPackageParser:
             return 0.95
         return 0.9
 
+    def folder_root(self, path: Path) -> Path | None:
+        """The package folder this parser reads when given ``path`` (the folder itself,
+        the one package folder inside it, or the folder above an entry file such as
+        ``messages/index.json``); None when ``path`` is not in an unpacked package, such
+        as a package zip, which is read on its own."""
+        return _folder_root(Path(path))
+
     def _open(self, path: Path) -> _Package:
         is_zip = False
         if path.is_file():

@@ -43,6 +43,7 @@ import unicodedata
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -51,6 +52,8 @@ from typing import IO, Any
 from workstation.ingest.chat._common import (
     ARRAY_START,
     MAX_STREAMED_JSON_BYTES,
+    ExportFiles,
+    FileHashes,
     JsonReader,
     Mark,
     account,
@@ -61,7 +64,6 @@ from workstation.ingest.chat._common import (
     group,
     guarded,
     guess_mime,
-    hash_file,
     head_text,
     json_keys_in_head,
     open_json,
@@ -73,6 +75,7 @@ from workstation.ingest.chat._common import (
 from workstation.ingest.records import (
     Attachment,
     ImportOptions,
+    Notice,
     ParsedEntity,
     ParsedEvent,
     ParsedLink,
@@ -911,9 +914,49 @@ class _Block:
         return [reaction, actor, at]
 
 
-def _hash_file(path: Path) -> tuple[int, str] | None:
-    got = hash_file(path)
-    return (got.size, got.sha256) if got is not None else None
+class _PageFiles:
+    """The files a message page links to, read strictly inside an export folder.
+
+    A link is looked up from the export folder the page's ``<base href>`` names, else in
+    the thread's own folder (a thread copied out without the rest of the export), each
+    through :class:`ExportFiles`. A link refused as leading out of its folder is not
+    tried elsewhere; it waits for :meth:`notices`. Not thread-safe: one per page.
+    """
+
+    def __init__(self, root: Path | None, thread: Path) -> None:
+        self.export = ExportFiles(root) if root is not None else None
+        self.thread_name = thread.name
+        self.thread = ExportFiles(thread)
+        self._refused: list[Notice] = []
+
+    def hashes(self, uri: str) -> FileHashes | None:
+        """Size and digests of the file ``uri`` names, or None (not there, refused)."""
+        rel = safe_relpath(uri)
+        tries: list[tuple[ExportFiles, str]] = []
+        if self.export is not None:
+            tries.append((self.export, uri))
+        if rel is not None:
+            parts = rel.replace("\\", "/").split("/")
+            if self.thread_name in parts:
+                tail = "/".join(parts[parts.index(self.thread_name) + 1:])
+                tries.append((self.thread, tail))
+        elif self.export is None:
+            tries.append((self.thread, uri))  # nothing is read: only the refusal is noted
+        for files, written in tries:
+            got = files.hashes(written)
+            refused = files.notices("")
+            if refused:
+                self._refused.extend(refused)
+                return None
+            if got is not None:
+                return got
+        return None
+
+    def notices(self, ref: str) -> list[Notice]:
+        """Notices for the links refused since the last call, naming ``ref``."""
+        out = [replace(n, ref=ref) for n in self._refused]
+        self._refused.clear()
+        return out
 
 
 def _epoch_seconds(when: datetime | None) -> float:
@@ -931,7 +974,10 @@ class MessengerHtmlParser:
     format a thread came in. Times are the page's locale text read as naive times (the
     import's zone). ``ref`` is "message N", N counting the page's message blocks from the
     top (the newest). Attachments keep the export's relative path and, when the file is
-    in the export folder beside the page, its size and SHA-256.
+    in the export folder beside the page, its size, SHA-256 and MD5. Only files inside
+    that folder are read: a link leading out of it (``..``, absolute, a symbolic link
+    pointing out) is recorded by name and yields a Notice with the message's ref, and a
+    FIFO is never opened.
 
     The page is streamed (html.parser) and its messages spilled to a temporary file, so
     memory stays flat however long the thread. The whole page is read before the first
@@ -1092,7 +1138,7 @@ class MessengerHtmlParser:
         order: Sequence[int] = range(n - 1, -1, -1)
         if not all(keys[order[k]] <= keys[order[k + 1]] for k in range(n - 1)):
             order = sorted(order, key=keys.__getitem__)
-        root = self._export_root(path, page.base)
+        files = _PageFiles(self._export_root(path, page.base), path.parent)
         mkevent = self._event
         for i in order:
             spill.seek(offsets[i])
@@ -1105,7 +1151,8 @@ class MessengerHtmlParser:
             a, b = read_local_time(msg["time"])
             occurred = a if day_first else b
             yield guarded(ref, lambda: mkevent(msg, ref, occurred, base, members, conv,
-                                               platform, path, root, day_first))
+                                               platform, files, day_first))
+            yield from files.notices(ref)
 
     @staticmethod
     def _first_page_participants(path: Path, options: ImportOptions) -> list[str]:
@@ -1160,7 +1207,7 @@ class MessengerHtmlParser:
 
     def _event(self, msg: dict[str, Any], ref: str, occurred: datetime | None,
                base: dict[str, Any], members: list[Party], conv: Party | None,
-               platform: str, path: Path, root: Path | None, day_first: bool) -> ParsedEvent:
+               platform: str, files: _PageFiles, day_first: bool) -> ParsedEvent:
         sender_name = msg["sender"] or None
         body = msg["text"]
         props: dict[str, Any] = dict(base)
@@ -1178,7 +1225,7 @@ class MessengerHtmlParser:
             parties.append(conv)
         else:
             parties.extend(recipients_for(sender_name, members))
-        attachments = [self._attachment(uri, path, root) for uri in msg["media"]]
+        attachments = [self._attachment(uri, files) for uri in msg["media"]]
         if any("stickers_used" in uri for uri in msg["media"]):
             props["sticker"] = True
         if msg["urls"]:
@@ -1207,22 +1254,9 @@ class MessengerHtmlParser:
                            properties=props)
 
     @staticmethod
-    def _attachment(uri: str, page: Path, root: Path | None) -> Attachment:
+    def _attachment(uri: str, files: _PageFiles) -> Attachment:
         name = Path(uri).name or uri
-        rel = safe_relpath(uri)
-        size = sha = None
-        if rel is not None:
-            candidates = []
-            if root is not None:
-                candidates.append(root / rel)
-            # The thread's own folder (a thread copied out without the rest of the export).
-            parts = rel.replace("\\", "/").split("/")
-            if page.parent.name in parts:
-                candidates.append(page.parent.joinpath(*parts[parts.index(page.parent.name) + 1:]))
-            for cand in candidates:
-                if cand.is_file():
-                    got = _hash_file(cand)
-                    if got is not None:
-                        size, sha = got
-                        break
-        return Attachment(name=name, mime=guess_mime(name), size=size, sha256=sha, path=rel)
+        got = files.hashes(uri)
+        return Attachment(name=name, mime=guess_mime(name), size=got.size if got else None,
+                          sha256=got.sha256 if got else None, md5=got.md5 if got else None,
+                          path=safe_relpath(uri))

@@ -44,14 +44,16 @@ keep the decision.
 
 Both passes read the file line by line, so memory stays flat for any size. The export
 zip (iOS always zips; Android does when media is included) is read in place: the chat
-text is streamed out of it, and attached media get their size and SHA-256 from the zip
-members (or from files beside an unzipped ``.txt``).
+text is streamed out of it, and attached media get their size, SHA-256 and MD5 from the
+zip members (or from files beside an unzipped ``.txt``, read strictly inside its folder).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -65,6 +67,8 @@ from hijridate import Hijri
 
 from workstation.ingest.chat._common import (
     BIDI_MARKS,
+    ExportFiles,
+    FileHashes,
     account,
     group,
     guess_mime,
@@ -79,6 +83,7 @@ from workstation.ingest.records import (
     Attachment,
     ImportOptions,
     ParsedEvent,
+    Notice,
     ParseError,
     Party,
     Record,
@@ -1333,13 +1338,46 @@ def _pick_chat_member(names: list[str]) -> str | None:
     return txts[0] if len(txts) == 1 else None
 
 
-def _hash_stream(fh: IO[bytes]) -> tuple[int, str]:
-    got = hash_stream(fh)
-    return got.size, got.sha256
+# Never follow a link at the last step, never block on a FIFO (checked as a regular file).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | \
+    getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_inside(folder: Path, name: str, limit: int) -> bytes | None:
+    """The bytes of the regular file ``name`` (a bare file name) in ``folder`` when, with
+    links resolved, it is still in that folder and is at most ``limit`` bytes; else None.
+    Same rules as :class:`ExportFiles`: nothing outside the folder, no FIFO, is opened."""
+    if not name or "\x00" in name or Path(name).name != name or "\\" in name:
+        return None
+    real_folder = os.path.realpath(folder)
+    real = os.path.realpath(os.path.join(folder, name))
+    if os.path.dirname(real) != real_folder:
+        return None
+    try:
+        fd = os.open(real, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            return fh.read(limit + 1)[:limit]
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 class _Source:
-    """Where the chat text and its media live: a plain text file or an export zip."""
+    """Where the chat text and its media live: a plain text file or an export zip.
+
+    Media of a zip are its members; media of a plain text file are the files beside it,
+    read through :class:`ExportFiles` (strictly inside that folder). Paths it refused are
+    collected until :meth:`notices`.
+    """
 
     def __init__(self, path: Path, options: ImportOptions) -> None:
         self.path = path
@@ -1347,7 +1385,10 @@ class _Source:
         self.zip: SafeZip | None = None
         self.member: str | None = None
         self._by_base: dict[str, str] | None = None
-        if zipfile.is_zipfile(path):
+        self.files: ExportFiles | None = None
+        if not zipfile.is_zipfile(path):
+            self.files = ExportFiles(path.parent)
+        else:
             self.zip = SafeZip(path)
             self.member = _pick_chat_member(self.zip.names())
             if self.member is None:
@@ -1391,9 +1432,7 @@ class _Source:
                     return None
                 with self.zip.open(member) as fh:
                     return fh.read(limit + 1)[:limit]
-            local = self.path.parent / name
-            if Path(name).name == name and local.is_file() and local.stat().st_size <= limit:
-                return local.read_bytes()
+            return _read_inside(self.path.parent, name, limit)
         except (OSError, ParseError, zipfile.BadZipFile, KeyError):
             pass
         return None
@@ -1407,22 +1446,22 @@ class _Source:
                 self._by_base.setdefault(member.rsplit("/", 1)[-1], member)
         return name if name in self.zip.infos else self._by_base.get(name)
 
-    def media(self, name: str) -> tuple[int | None, str | None]:
-        """(size, SHA-256) of an attached file exported with the chat, or (None, None)."""
+    def media(self, name: str) -> FileHashes | None:
+        """Size, SHA-256 and MD5 of an attached file exported with the chat, or None."""
+        if self.files is not None:
+            return self.files.hashes(name)
         try:
-            if self.zip is not None:
-                member = self.media_member(name)
-                if member is None:
-                    return None, None
-                with self.zip.open(member) as fh:
-                    return _hash_stream(fh)
-            local = self.path.parent / name
-            if local.is_file() and Path(name).name == name:
-                with local.open("rb") as fh:
-                    return _hash_stream(fh)
+            member = self.media_member(name)
+            if member is None:
+                return None
+            with self.zip.open(member) as fh:  # type: ignore[union-attr]
+                return hash_stream(fh, md5=True)
         except (OSError, ParseError, zipfile.BadZipFile):
-            pass
-        return None, None
+            return None
+
+    def notices(self, ref: str) -> list[Notice]:
+        """Notices for the attachment paths refused since the last call, naming ``ref``."""
+        return self.files.notices(ref) if self.files is not None else []
 
 
 class WhatsAppParser:
@@ -1434,7 +1473,10 @@ class WhatsAppParser:
     impossible under the file's day/month order yields a RowError for that line. Raises
     ParseError for a binary or undecodable file, one with no WhatsApp header at all, or
     a zip that is unsafe or holds no chat text. Attachments exported with the chat carry
-    their size and SHA-256.
+    their size, SHA-256 and MD5. Beside an unzipped text file only files inside its folder
+    are read: a name that leads out (``..``, absolute, a symbolic link pointing out) is
+    recorded by name and yields a Notice with the message's ref, and a FIFO is never
+    opened.
     """
 
     name = "whatsapp_txt"
@@ -1677,10 +1719,12 @@ class WhatsAppParser:
             if current is not None:
                 yield self._event(current, extra, reading, base, members, conv, source,
                                   notice_lines)
+                yield from source.notices(f"line {current.line_no}")
             current, extra = h, []
         if current is not None:
             yield self._event(current, extra, reading, base, members, conv, source,
                               notice_lines)
+            yield from source.notices(f"line {current.line_no}")
 
     def _event(self, h: _Header, extra: list[str], reading: _Reading, base: dict[str, Any],
                members: list[Party], conv: Party | None, source: _Source,
@@ -1758,10 +1802,12 @@ class WhatsAppParser:
                     props["deleted_by_admin"] = info["deleted_by"]
             elif info["what"] == "attached":
                 name = info["name"]
-                size, sha256 = source.media(name)
+                got = source.media(name)
                 mime = "text/vcard" if name.lower().endswith(".vcf") else guess_mime(name)
-                attachments.append(Attachment(name=name, mime=mime, size=size,
-                                              sha256=sha256, path=safe_relpath(name)))
+                attachments.append(Attachment(
+                    name=name, mime=mime, size=got.size if got else None,
+                    sha256=got.sha256 if got else None, md5=got.md5 if got else None,
+                    path=safe_relpath(name)))
                 if mime == "text/vcard":
                     parties.extend(self._contact_card(name, source, props))
             else:
