@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import random
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +23,11 @@ from workstation.ingest.chat.discord_package import DiscordPackageParser
 from workstation.ingest.formats import folder_root, get_parser
 from workstation.ingest.pipeline import run_import
 
+from tests.core.ingest.test_chat_attachment_hashes import blob, digests, hashed
 from tests.core.ingest.test_chat_messenger_html import _inner, _write, page_2021
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo") or not hasattr(os, "symlink"),
                                 reason="needs symbolic links and FIFOs (POSIX)")
-
-
-def blob(path: Path, size: int, seed: int) -> bytes:
-    data = random.Random(seed).randbytes(size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return data
-
-
-def digests(data: bytes) -> dict[str, Any]:
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "md5": hashlib.md5(data).hexdigest()}
-
-
-def hashed(att: dict[str, Any]) -> dict[str, Any]:
-    return {k: att.get(k) for k in ("size", "sha256", "md5")}
 
 
 NOT_READ = {"size": None, "sha256": None, "md5": None}
