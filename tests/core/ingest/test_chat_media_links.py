@@ -24,7 +24,7 @@ from workstation.ingest.formats import folder_root, get_parser
 from workstation.ingest.pipeline import run_import
 
 from tests.core.ingest.test_chat_attachment_hashes import blob, digests, hashed
-from tests.core.ingest.test_chat_messenger_html import _inner, _write, page_2021
+from tests.core.ingest.test_chat_messenger_html import _inner, _pager, _write, page_2021, records
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo") or not hasattr(os, "symlink"),
                                 reason="needs symbolic links and FIFOs (POSIX)")
@@ -194,3 +194,19 @@ def test_discord_package_parser_says_which_folder_it_reads(tmp_path: Path) -> No
     assert parser.folder_root(stray) is None
     # The pipeline's registry asks the parser itself.
     assert folder_root(get_parser("discord_package"), index) == package
+
+
+def test_messenger_first_page_linked_from_outside_is_not_read_for_participants(tmp_path: Path) -> None:
+    # A later page asks message_1.html beside it for the thread's participants: a link
+    # planted there pointing elsewhere must not be followed.
+    elsewhere = tmp_path / "elsewhere"
+    part = ('<div class="pam _3-95 _2pi0 _2lej uiBoxWhite noborder"><div>Participants: '
+            'Planted Person, Other Planted and Third Planted</div></div>')
+    planted = _write(elsewhere / "message_1.html", page_2021("Club", [
+        ("Planted Person", _inner("x"), "Sep 13, 2020 12:26:40pm")], pager=_pager("club_7", 2) + part))
+    folder = tmp_path / "messages" / "inbox" / "club_7"
+    older = _write(folder / "message_2.html", page_2021("Club", [
+        ("Bo Sample", _inner("oldest"), "Sep 13, 2020 12:00:00pm")], pager=_pager("club_7", 2)))
+    (folder / "message_1.html").symlink_to(planted)
+    names = {r.party.value for r in records(older) if hasattr(r, "party")}
+    assert "Planted Person" not in names and "Third Planted" not in names

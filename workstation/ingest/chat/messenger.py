@@ -1160,7 +1160,8 @@ class MessengerHtmlParser:
         its first message only; [] when there is none."""
         m = re.fullmatch(r"message_(\d+)(\.html?)", path.name, re.I)
         first = path.with_name(f"message_1{m.group(2)}") if m and m.group(1) != "1" else None
-        if first is None or not first.is_file():
+        # Only a regular file of the thread's own folder: a link there may point anywhere.
+        if first is None or first.is_symlink() or not first.is_file():
             return []
         found: list[str] = []
 
