@@ -131,3 +131,25 @@ def test_models_contract(qtmodeltester, session, ws) -> None:  # noqa: ANN001
     occ.set_items(other_occurrences(ws, a["phone"]))
     qtmodeltester.check(occ)
     assert occ.item(0).entity_id == b_phone
+
+
+def test_a_photo_sent_in_both_cases_chats_is_named_and_opens_the_message(qtbot, window, ws, tmp_path) -> None:  # noqa: ANN001
+    from tests.core.analysis.test_attachment_matching import chat_case
+
+    photo = bytes(range(256)) * 64
+    a, _a_events = chat_case(ws, tmp_path, "2024-ICE-0301", {"beach.jpg": photo})
+    b, b_events = chat_case(ws, tmp_path, "2024-ICE-0302", {"IMG_0007.jpg": photo})
+    panel = _show_connections(qtbot, window, a)
+    model = panel.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5000)
+    top = model.index(0, 0)
+    titles = [model.reason(model.index(r, 0, top)) for r in range(model.rowCount(top))]
+    reason = next(r for r in titles if r is not None and r.kind == "media_attachment")
+    from ui.views.connections import reason_title
+
+    assert reason_title(reason).startswith("Same file sent in a chat")  # not "Person …"
+    row = titles.index(reason)
+    _click(qtbot, panel.view, model.index(row, ConnectionsModel.GOTO_COLUMN, top))
+    qtbot.waitUntil(lambda: window.hub.case_id == b, timeout=5000)
+    # The other side is a message: it is selected in the event table, not looked up as an entity.
+    qtbot.waitUntil(lambda: window.event_table.selected_ids() == [b_events["IMG_0007.jpg"]], timeout=5000)

@@ -85,6 +85,8 @@ def reason_title(reason: MatchReason) -> str:
         return f"Same file {reason.label}".strip()
     if reason.kind == "media_pdq":
         return f"Similar picture {reason.label}".strip()
+    if reason.kind == "media_attachment":
+        return f"Same file sent in a chat {reason.label}".strip()
     return f"Person {reason.label}".strip()
 
 
@@ -502,7 +504,8 @@ class ConnectionsWidget(QWidget):
         r = self.model.reason(index)
         if r is None:
             return c.other_case_id, "case", []
-        table = "media" if r.kind.startswith("media") else "entity"
+        # An attachment tie names a message or a seized file on the other side.
+        table = r.other_table or ("media" if r.kind.startswith("media") else "entity")
         return c.other_case_id, table, list(r.other_items)
 
     def go_to(self, index: QModelIndex) -> bool:

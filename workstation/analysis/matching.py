@@ -8,6 +8,12 @@ Kinds of evidence (:class:`MatchReason.kind`):
   event involving it in the other — an address is shared by many people over time — and
   addresses of local networks (RFC 1918, CGNAT, loopback, link-local, ULA) never count.
 * ``media_exact`` — a seized file with the same SHA-256 (or MD5) in both cases.
+* ``media_attachment`` — a file sent with a message (``event.properties['attachments']``,
+  indexed in ``event_attachment``) with the same SHA-256 (or MD5) as a message attachment
+  or a seized file of the other case, either way round. ``this_table`` / ``other_table``
+  say whether each side's ids are events (messages) or media. A file counts towards the
+  score once per pair of cases: further reasons about the same file carry weight 0.
+  Messages that are deleted never match.
 * ``media_pdq`` — images whose PDQ perceptual hashes differ by at most ``pdq_threshold``
   bits (default 31), both of quality ≥ ``pdq_min_quality`` (default 50).
 * ``person`` — people whose name keys (:func:`identifiers.person_name_key`) score at
@@ -65,13 +71,14 @@ KIND_WEIGHTS: dict[str, float] = {
 DEFAULT_KEY_WEIGHT = 0.5
 MEDIA_EXACT_WEIGHT = 1.0
 MEDIA_PDQ_WEIGHT = 0.8
+MEDIA_ATTACHMENT_WEIGHT = 1.0
 PERSON_DOB_WEIGHT = 0.7
 PERSON_NAME_ONLY_WEIGHT = 0.15
 DEFAULT_IP_WINDOW = timedelta(days=1)
 DEFAULT_PDQ_THRESHOLD = 31
 DEFAULT_PDQ_MIN_QUALITY = 50
 DEFAULT_NAME_THRESHOLD = 90
-REASON_KINDS = ("identifier", "media_exact", "media_pdq", "person")
+REASON_KINDS = ("identifier", "media_exact", "media_attachment", "media_pdq", "person")
 _CHUNK = 900
 _LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
@@ -87,7 +94,9 @@ class MatchReason:
     ``name 'john smith' ~ 'jon smith' (95), dob 1980-01-02``); ``this_items`` and
     ``other_items`` the entity ids (media ids for media reasons) on each side; ``weight``
     the reason's contribution to the score; ``cases_with_key`` the ``n`` of the rarity
-    factor; ``explanation`` a sentence for the officer.
+    factor; ``explanation`` a sentence for the officer. ``this_table`` / ``other_table``
+    name the table of the ids when it is not the kind's usual one (``event`` or ``media``
+    for ``media_attachment``; empty otherwise).
     """
 
     kind: str
@@ -98,6 +107,8 @@ class MatchReason:
     explanation: str = ""
     cases_with_key: int = 0
     label: str = ""
+    this_table: str = ""
+    other_table: str = ""
 
 
 @dataclass(frozen=True)
@@ -503,6 +514,92 @@ def _media_reasons(conn: Connection, case_id: int, n_cases: int, acc: _Acc, *, p
                                         round(MEDIA_PDQ_WEIGHT * closeness * factor, 4), expl, n))
 
 
+# ====================================================================== attachments
+# (this side, other side): the SQL of the rows holding a digest on each side. Attachment
+# rows are live when their event is; ``label`` is the file's name (a seized file's path).
+_ATT_SIDES = {  # table, id, its event (for ``deleted``), live, name
+    "event": ("event_attachment AS {x}", "{x}.event_id", "JOIN event AS {x}e ON {x}e.id = {x}.event_id ",
+              "{x}e.deleted = 0", "{x}.name"),
+    "media": ("media AS {x}", "{x}.id", "", "{x}.deleted = 0", "{x}.path"),
+}
+
+
+def _attachment_pairs(conn: Connection, case_id: int, this: str, other: str, col: str) -> list[tuple[Any, ...]]:
+    """(this id, this sha256, digest, this name, other case, other id, other name) of files
+    with the same ``col`` digest on ``this`` side (event / media) in the case and on the
+    ``other`` side in other live cases."""
+    a_from, a_id, a_join, a_live, a_name = (p.format(x="a") for p in _ATT_SIDES[this])
+    b_from, b_id, b_join, b_live, b_name = (p.format(x="b") for p in _ATT_SIDES[other])
+    return _raw_rows(conn, (
+        f"SELECT {a_id}, a.sha256, a.{col}, {a_name}, b.case_id, {b_id}, {b_name} "
+        f"FROM {a_from} JOIN {b_from} ON b.{col} = a.{col} AND b.case_id != a.case_id "
+        f'{a_join}{b_join}JOIN "case" AS cb ON cb.id = b.case_id '
+        f"WHERE a.case_id = :c AND a.{col} IS NOT NULL AND a.{col} != '' AND {a_live} AND {b_live} "
+        f"AND cb.deleted = 0"), {"c": case_id})
+
+
+def _base_name(name: str | None) -> str:
+    return (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _side_text(name: str, table: str, ids: set[int], place: str) -> str:
+    """"'a.jpg' sent with message 12 here", "'b.jpg' seized there (media 40)"."""
+    what = repr(name) if name else "a file"
+    listed = ", ".join(map(str, sorted(ids)))
+    if table == "event":
+        return f"{what} sent with message{'s' if len(ids) > 1 else ''} {listed} {place}"
+    return f"{what} seized {place} (media {listed})"
+
+
+def _attachment_reasons(conn: Connection, case_id: int, n_cases: int, acc: _Acc) -> None:
+    """Files sent with messages that are the same file (SHA-256, else MD5) as a message
+    attachment or a seized file of another case, and seized files of this case sent with
+    a message there. One reason per (file, other case, table here, table there)."""
+    # (desc, other case, this table, other table) -> (this ids, other ids, this names, other names)
+    groups: dict[tuple[str, int, str, str], tuple[set[int], set[int], set[str], set[str]]] = {}
+    cases_per_hash: dict[str, set[int]] = defaultdict(set)
+    seen: set[tuple[str, int, str, int]] = set()
+    for this, other in (("event", "event"), ("event", "media"), ("media", "event")):
+        for col in ("sha256", "md5"):
+            for a_id, a_sha, h, a_name, b_case, b_id, b_name in _attachment_pairs(conn, case_id, this, other, col):
+                pair = (this, int(a_id), other, int(b_id))
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                desc = f"sha256:{a_sha}" if col == "sha256" or a_sha else f"md5:{h}"
+                this_ids, other_ids, this_names, other_names = groups.setdefault(
+                    (desc, int(b_case), this, other), (set(), set(), set(), set()))
+                this_ids.add(int(a_id))
+                other_ids.add(int(b_id))
+                if a_name:
+                    this_names.add(_base_name(a_name))
+                if b_name:
+                    other_names.add(_base_name(b_name))
+                cases_per_hash[desc].add(int(b_case))
+    if not groups:
+        return
+    # A file already counted as seized on both sides (media_exact) is not counted again.
+    counted = {(r.key_or_desc, c) for c, rs in acc.by_case.items() for r in rs if r.kind == "media_exact"}
+    for key in sorted(groups, key=lambda k: (k[1], k[0], k[2] != "event", k[3] != "event")):
+        desc, other_case, this, other = key
+        this_ids, other_ids, this_names, other_names = groups[key]
+        n = 1 + len(cases_per_hash[desc])
+        factor = rarity(n, n_cases)
+        what = "SHA-256" if desc.startswith("sha256:") else "MD5"
+        name = min(this_names) if this_names else ""
+        there = min(other_names) if other_names else ""
+        if (desc, other_case) in counted:
+            weight, tail = 0.0, "; already counted for this case"
+        else:
+            counted.add((desc, other_case))
+            weight, tail = MEDIA_ATTACHMENT_WEIGHT * factor, ""
+        expl = (f"{_side_text(name, this, this_ids, 'here')} is exactly the same file as "
+                f"{_side_text(there, other, other_ids, 'there')} ({what} match, {desc.split(':', 1)[1][:16]}…); "
+                f"{n} of {n_cases} cases hold it (rarity ×{factor:.2f}){tail}")
+        acc.add(other_case, MatchReason("media_attachment", desc, tuple(sorted(this_ids)), tuple(sorted(other_ids)),
+                                        round(weight, 4), expl, n, name, this, other))
+
+
 # ====================================================================== persons
 @dataclass(frozen=True)
 class _Person:
@@ -670,6 +767,8 @@ def case_connections(ws: Any, case_id: int, *, ip_window: timedelta = DEFAULT_IP
         if "media_exact" in kinds or "media_pdq" in kinds:
             _media_reasons(conn, case_id, n_cases, acc, pdq="media_pdq" in kinds, exact="media_exact" in kinds,
                            pdq_threshold=pdq_threshold, pdq_min_quality=pdq_min_quality)
+        if "media_attachment" in kinds:
+            _attachment_reasons(conn, case_id, n_cases, acc)
         if "person" in kinds:
             _person_reasons(conn, case_id, n_cases, acc, name_threshold)
         if not acc.by_case:

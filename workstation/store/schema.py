@@ -414,3 +414,22 @@ FTS_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fts_case": ("case", ("number", "title", "summary")),
 }
 FTS_TABLES = tuple(FTS_SOURCES)
+
+# Added in revision 0006_event_att: the hashed attachments of events (chat photos, mail
+# files), one row each, derived from ``event.properties['attachments']`` and kept in step by
+# triggers (see that migration). Local derived data: never synced, no tombstones — the
+# event's own ``deleted`` says whether a row counts. No foreign key: the triggers own it.
+event_attachment = Table(
+    "event_attachment",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, nullable=False),
+    Column("case_id", Integer, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("md5", String(32), nullable=True),
+    Column("name", Text, nullable=True),
+)
+Index("ix_event_attachment_sha256", event_attachment.c.sha256, event_attachment.c.case_id)
+Index("ix_event_attachment_md5", event_attachment.c.md5, event_attachment.c.case_id)
+Index("ix_event_attachment_event", event_attachment.c.event_id)
+Index("ix_event_attachment_case", event_attachment.c.case_id)
