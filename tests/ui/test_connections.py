@@ -149,6 +149,16 @@ def test_a_photo_sent_in_both_cases_chats_is_named_and_opens_the_message(qtbot, 
 
     assert reason_title(reason).startswith("Same file sent in a chat")  # not "Person …"
     row = titles.index(reason)
+    # Its long explanation stays on the row's second line, not wrapped into a third that the
+    # two-line row would cut in half (the whole text is the tooltip).
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    cell = model.index(row, 0, top)
+    option = QStyleOptionViewItem()
+    option.initFrom(panel.view)
+    doc = panel.view.itemDelegateForColumn(0)._document(option, cell, 250)
+    assert doc.size().height() <= 2 * panel.view.fontMetrics().lineSpacing() + 8
+    assert model.data(cell, Qt.ItemDataRole.ToolTipRole) == reason.explanation
     _click(qtbot, panel.view, model.index(row, ConnectionsModel.GOTO_COLUMN, top))
     qtbot.waitUntil(lambda: window.hub.case_id == b, timeout=5000)
     # The other side is a message: it is selected in the event table, not looked up as an entity.

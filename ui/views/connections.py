@@ -281,7 +281,10 @@ class ConnectionsWidget(QWidget):
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setItemDelegateForColumn(0, HtmlItemDelegate(self.view))
+        # Rows are two lines high: a long explanation stays on its line, cut at the edge
+        # (the whole of it is the tooltip), rather than wrapping into a third line that is
+        # cut in half.
+        self.view.setItemDelegateForColumn(0, HtmlItemDelegate(self.view, wrap=False))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.view.header()
         header.setStretchLastSection(False)

@@ -262,13 +262,16 @@ class HtmlItemDelegate(QStyledItemDelegate):
 
     The background, selection and icon are drawn by the style as usual; only the text is
     laid out by a QTextDocument, in the view's font and the palette's (highlighted) text
-    colour. ``lines`` sets the row height.
+    colour. ``lines`` sets the row height; ``wrap=False`` keeps each line of the text on
+    one line (cut at the cell's edge) instead of wrapping it into lines the row cannot show.
     """
 
-    def __init__(self, parent: QObject | None = None, lines: int = 2, role: int = HtmlRole) -> None:
+    def __init__(self, parent: QObject | None = None, lines: int = 2, role: int = HtmlRole,
+                 wrap: bool = True) -> None:
         super().__init__(parent)
         self.lines = lines
         self.role = role
+        self.wrap = wrap
 
     def _document(self, option: QStyleOptionViewItem, index: Index, width: float) -> QTextDocument | None:
         text = index.data(self.role)
@@ -283,7 +286,8 @@ class HtmlItemDelegate(QStyledItemDelegate):
         muted = option.palette.color(QPalette.ColorRole.HighlightedText) if selected else theme_colour("muted")
         doc.setDefaultStyleSheet(f".muted {{ color: {muted.name()}; }}")
         doc.setHtml(str(text))
-        doc.setTextWidth(width)
+        if self.wrap:
+            doc.setTextWidth(width)
         return doc
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
