@@ -658,12 +658,39 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
     with ws.db.read() as conn:
         dup = conn.execute(select(s.source.c.id).where(
             s.source.c.case_id == case_id, s.source.c.sha256 == digest, s.source.c.deleted.is_(False))).first()
+        # A file already imported on its own or inside a folder is not imported again as
+        # part of another import (its events would be written twice).
+        earlier = [(r.id, r.file_name, r.sha256, str(r.summary or "")) for r in conn.execute(
+            select(s.source.c.id, s.source.c.file_name, s.source.c.sha256, s.source.c.summary).where(
+                s.source.c.case_id == case_id, s.source.c.deleted.is_(False)).order_by(s.source.c.id))]
+    if dup is None and plan is None:
+        dup = next(((sid,) for sid, _n, _d, summary in earlier if digest in summary), None)
     if dup is not None:
         return ImportResult(None, fmt_name, 0, 0, 0, 0, (), (f"this {what} was already imported into the case",),
                             duplicate_of=dup[0])
+    skipped_parts: list[str] = []
+    if plan is not None:
+        inner = {m["path"]: m["sha256"] for m in manifest}
+        kept, first_seen = [], None
+        for r in reads:
+            sha = inner.get(r.rel) if r.path.is_file() else None
+            seen = None if sha is None else (
+                next(((sid, name) for sid, name, d, _summary in earlier if d == sha), None)
+                or next(((sid, name) for sid, name, _d, summary in earlier if sha in summary), None))
+            if seen is None:
+                kept.append(r)
+                continue
+            first_seen = first_seen or seen[0]
+            skipped_parts.append(f"{r.rel}: already imported into the case (source {seen[0]}, "
+                                 f"{seen[1]}); not imported again")
+        if not kept:
+            return ImportResult(None, fmt_name, 0, 0, 0, 0, (), tuple(skipped_parts),
+                                duplicate_of=first_seen)
+        reads = kept
     report = progress or (lambda f, m: None)
     total = max(1, sum(r.size for r in reads))
     counters = _Counters(zone_name=str(zone))
+    counters.warnings.extend(skipped_parts)
     report(0.0, f"reading {p.name} as {label}")
     stored_name = storable_name(p.name)
     parts_done: list[dict[str, Any]] = []
@@ -715,9 +742,13 @@ def run_import(ws: Workstation, case_id: int, path: str | Path, *, fmt: str | No
                                          skip_bad_rows)
                     done += current.size
                     if plan is not None:
-                        parts_done.append({"path": current.rel, "format": current.parser.name,
-                                           "events": counters.events - events_before,
-                                           "skipped": counters.skipped - skipped_before})
+                        part = {"path": current.rel, "format": current.parser.name,
+                                "events": counters.events - events_before,
+                                "skipped": counters.skipped - skipped_before}
+                        if current.path.is_file():  # so a later import of it alone is a duplicate
+                            part["sha256"] = next((m["sha256"] for m in manifest
+                                                   if m["path"] == current.rel), None)
+                        parts_done.append(part)
             created = dict(w.created)
             summary = {"events": counters.events, "messages": counters.messages,
                        "system_lines": counters.system, "entities": created["entities"],

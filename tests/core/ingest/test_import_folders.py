@@ -232,11 +232,13 @@ def test_reimporting_the_same_folder_changes_nothing(ws, case_id, tmp_path: Path
     copy = whatsapp_folder(tmp_path / "copy of wa")
     (copy / ".DS_Store").write_bytes(b"different litter")
     assert run_import(ws, case_id, copy).duplicate_of == first.source_id
-    # One more message: a new import.
+    # One more message in Bo's chat: a new import of that chat; Ann's unchanged chat is not
+    # written a second time.
     with (root / "Bo Example/WhatsApp Chat with Bo Example.txt").open("a", encoding="utf-8") as fh:
         fh.write("[1/6/24, 8:00:00 AM] Bo Example: one more\n")
     third = run_import(ws, case_id, root)
-    assert third.duplicate_of is None and third.events == 6
+    assert third.duplicate_of is None and third.events == 3
+    assert any(w.startswith("Ann Example/") and "already imported" in w for w in third.warnings)
 
 
 # ---------------------------------------------------------------------- Messenger DYI
@@ -412,3 +414,28 @@ def test_cli_preview_and_formats_of_a_folder(cli_db, capsys, tmp_path: Path) -> 
     assert code == 0 and "Ann Example/_chat.txt: whatsapp_txt" in out
     pv = preview(root, limit=3)
     assert pv.format == "whatsapp_txt" and pv.records[0].ref.startswith("Ann Example/_chat.txt: line ")
+
+
+def test_a_chat_imported_alone_is_not_imported_again_with_its_folder(ws, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    ann = folder / "WhatsApp Chat with Ann Example.txt"
+    ben = folder / "WhatsApp Chat with Ben Example.txt"
+    folder.mkdir()
+    ann.write_text("1/5/24, 10:00 - Ann Example: one\n1/5/24, 10:01 - Ann Example: two\n", encoding="utf-8")
+    ben.write_text("1/6/24, 11:00 - Ben Example: three\n", encoding="utf-8")
+    case_id = ws.create_case("DUP-1", "one chat first").id
+    alone = run_import(ws, case_id, ann)
+    assert alone.events == 2
+    both = run_import(ws, case_id, folder)
+    # Ann's chat is the same file: skipped and said so; only Ben's messages are new.
+    assert both.events == 1 and ws.count_events(case_id) == 3
+    assert any("WhatsApp Chat with Ann Example.txt: already imported" in w for w in both.warnings)
+    # The other way round: a chat imported as part of a folder, then on its own.
+    again = run_import(ws, case_id, ben)
+    assert again.duplicate_of == both.source_id and ws.count_events(case_id) == 3
+    # A folder whose every export was imported before changes nothing.
+    other = tmp_path / "copy"
+    other.mkdir()
+    (other / ann.name).write_bytes(ann.read_bytes())
+    nothing = run_import(ws, case_id, other)
+    assert nothing.duplicate_of == alone.source_id and ws.count_events(case_id) == 3
