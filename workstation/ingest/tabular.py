@@ -45,7 +45,7 @@ from typing import Any, NamedTuple, Union, cast
 
 from workstation.ingest.opendoc import is_ods, is_spreadsheetml, iter_ods, iter_spreadsheetml
 from workstation.ingest.records import ImportOptions, ParseError, RowError, forced_date_order, read_head
-from workstation.ingest.textio import open_text
+from workstation.ingest.textio import check_size, open_text
 
 PROFILE_VERSION = 1
 
@@ -1824,13 +1824,7 @@ def _xls_row(types: Sequence[int], values: Sequence[Any], epoch: datetime, from_
 def _iter_xls(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
     """Rows of an .xls sheet (the named one, else the first worksheet, as for XLSX), each
     padded to the sheet's width. Row numbers are as Excel shows them (first row = 1)."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from None
-    if size > XLS_MAX_BYTES:
-        raise ParseError(f"refused: the .xls file is {size:,} bytes (limit {XLS_MAX_BYTES:,})",
-                         file=path)
+    check_size(path, XLS_MAX_BYTES, ".xls workbooks")
     import xlrd
 
     try:

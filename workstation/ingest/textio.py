@@ -86,6 +86,19 @@ def detect_encoding(sample: bytes) -> str:
     return "cp1252"
 
 
+def check_size(path: Path, max_bytes: int, what: str = "JSON exports") -> int:
+    """The size of ``path`` in bytes; ParseError when it cannot be read or is over
+    ``max_bytes`` (the message names the limit and ``what`` it applies to)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
+    if size > max_bytes:
+        raise ParseError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for {what}",
+                         file=path)
+    return size
+
+
 def open_text(path: str | Path, encoding: str | None = None, newline: str | None = None) -> TextIO:
     """Open ``path`` for streaming text reading with a detected (or given) encoding.
 

@@ -22,7 +22,7 @@ from typing import IO, Any
 from urllib.parse import unquote
 
 from workstation.ingest.records import Notice, ParseError, Party, Record, RowError
-from workstation.ingest.textio import detect_encoding, open_text
+from workstation.ingest.textio import check_size, detect_encoding, open_text
 
 #: Largest JSON export we load in one piece. json.load needs the whole document in
 #: memory (several times its size as Python objects), so beyond this we refuse clearly
@@ -88,19 +88,6 @@ def load_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES, encoding: str | No
         except UnicodeDecodeError as exc:
             raise ParseError(f"undecodable bytes ({exc.reason}) with encoding {fh.encoding}",
                              file=path) from None
-
-
-def check_size(path: Path, max_bytes: int, what: str = "JSON exports") -> int:
-    """The size of ``path`` in bytes; ParseError when it cannot be read or is over
-    ``max_bytes`` (the message names the limit and ``what`` it applies to)."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ParseError(f"cannot read file: {exc.strerror or exc}", file=path) from exc
-    if size > max_bytes:
-        raise ParseError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for {what}",
-                         file=path)
-    return size
 
 
 _WS_RE = re.compile(r"[ \t\r\n]*")
